@@ -1,0 +1,55 @@
+# creditgate — the commands a newcomer and CI use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-fast check lint format typecheck hadolint openapi lock bench clean
+
+$(STAMP): pyproject.toml requirements-dev.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) pip install --quiet --python $(PY) -r requirements-dev.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the pinned dependencies
+
+run: $(STAMP) ## migrate the database, then serve on :8000 (prints a dev key when none is configured)
+	$(VENV)/bin/creditgate migrate
+	$(VENV)/bin/creditgate serve --dev
+
+test: check ## lint, type-check, then the whole suite on CREDITGATE_DATABASE_URL (SQLite by default)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP) ## the suite without the linters
+	$(PY) -m pytest -q -x
+
+check: lint typecheck hadolint ## ruff, mypy and hadolint
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+hadolint: $(STAMP)
+	$(VENV)/bin/hadolint Dockerfile
+
+openapi: $(STAMP) ## regenerate openapi/openapi.json from the app
+	$(VENV)/bin/creditgate openapi > openapi/openapi.json
+
+lock: $(STAMP) ## re-resolve the pinned dependency files from pyproject.toml
+	$(UV) pip compile pyproject.toml -q -o requirements.lock --python-version 3.11
+	$(UV) pip compile pyproject.toml --extra dev -q -o requirements-dev.lock --python-version 3.11
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""creditgate: B2B trade-credit decisions."""

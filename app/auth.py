@@ -1,0 +1,49 @@
+"""Bearer API keys and their scopes."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from app.errors import Forbidden, Unauthenticated
+from app.settings import key_id
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the key's non-secret id and its scopes."""
+
+    key_id: str
+    scopes: frozenset[str]
+
+    def require(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise Forbidden(f"this operation needs the '{scope}' scope")
+
+
+class KeyRing:
+    """The configured keys, held only as digests never as plain text."""
+
+    def __init__(self, keys: dict[str, frozenset[str]]) -> None:
+        self._by_digest = {_digest(key): Principal(key_id(key), scopes) for key, scopes in keys.items()}
+
+    def __len__(self) -> int:
+        return len(self._by_digest)
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        challenge = {"WWW-Authenticate": 'Bearer realm="creditgate"'}
+        if not authorization:
+            raise Unauthenticated("send 'Authorization: Bearer <api key>'", headers=challenge)
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated("send 'Authorization: Bearer <api key>'", headers=challenge)
+        # Looked up by SHA-256 digest: timing reveals nothing about the stored keys themselves.
+        principal = self._by_digest.get(_digest(token))
+        if principal is None:
+            raise Unauthenticated("the API key is not valid", headers=challenge)
+        return principal
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()

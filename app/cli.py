@@ -1,0 +1,96 @@
+"""The `creditgate` command line: migrate, serve, export the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import typer
+import uvicorn
+from alembic.config import Config
+
+from app.settings import ALL_SCOPES, get_settings
+
+cli = typer.Typer(help="creditgate: B2B trade-credit decisions.", no_args_is_help=True)
+
+DEV_KEY_FILE = Path(".creditgate-dev-key")
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    root = Path(__file__).resolve().parent.parent
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "migrations"))
+    if database_url:
+        config.attributes["database_url"] = database_url
+    return config
+
+
+@cli.command()
+def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Bring the database schema up to date (alembic upgrade)."""
+    from alembic import command
+
+    settings = get_settings()
+    command.upgrade(alembic_config(settings.database_url), revision)
+    typer.echo(f"database at {revision}: {_safe_url(settings.database_url)}")
+
+
+@cli.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8000, help="Port to bind."),
+    dev: bool = typer.Option(False, help="Embedded demo: create and print a dev key when none is configured."),
+    workers: int = typer.Option(1, help="Worker processes."),
+) -> None:
+    """Serve the API with uvicorn."""
+    if dev and not os.environ.get("CREDITGATE_API_KEYS"):
+        key = _dev_key()
+        os.environ["CREDITGATE_API_KEYS"] = json.dumps({key: list(ALL_SCOPES)})
+        get_settings.cache_clear()
+        typer.secho(f"Dev API key (all scopes): {key}", fg=typer.colors.GREEN, bold=True)
+        typer.echo(
+            f'  also in {DEV_KEY_FILE}; try: curl -H "Authorization: Bearer $(cat {DEV_KEY_FILE})" '
+            f"http://{host}:{port}/v1/decisions"
+        )
+    uvicorn.run(
+        "app.main:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
+    )
+
+
+@cli.command()
+def openapi() -> None:
+    """Print the OpenAPI document the app serves."""
+    from app.main import create_app
+
+    document = create_app().openapi()
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
+def _dev_key() -> str:
+    if DEV_KEY_FILE.exists():
+        key = DEV_KEY_FILE.read_text().strip()
+        if len(key) >= 16:
+            return key
+    key = "dev_" + secrets.token_urlsafe(24)
+    DEV_KEY_FILE.write_text(key + "\n")
+    DEV_KEY_FILE.chmod(0o600)
+    return key
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,51 @@
+"""The stored decision: everything needed to explain and replay it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime
+
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    # Money as integer minor units of `currency`: exact on every database.
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    credit_limit_minor: Mapped[int] = mapped_column(BigInteger)
+    exposure_minor: Mapped[int] = mapped_column(BigInteger)
+    available_credit_minor: Mapped[int] = mapped_column(BigInteger)
+    approved_credit_minor: Mapped[int] = mapped_column(BigInteger)
+    prepayment_minor: Mapped[int] = mapped_column(BigInteger)
+    payment_terms_days: Mapped[int] = mapped_column(Integer)
+    risk_class: Mapped[str] = mapped_column(String(16))
+    segment: Mapped[str] = mapped_column(String(32))
+    policy_version: Mapped[str] = mapped_column(String(64))
+    report_provider: Mapped[str | None] = mapped_column(String(64))
+    report_source: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    request: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    timings: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    api_key_id: Mapped[str] = mapped_column(String(32))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_decisions_decided_at_id", "decided_at", "id"),
+        Index("ix_decisions_customer_id_decided_at", "customer_id", "decided_at", "id"),
+        Index("ix_decisions_order_id_decided_at", "order_id", "decided_at", "id"),
+        Index("ix_decisions_outcome_decided_at", "outcome", "decided_at", "id"),
+    )

@@ -1,0 +1,136 @@
+"""The decision API's request and response bodies."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from app.money import is_country, minor_units, to_minor
+
+MONEY_PATTERN = r"^(0|[1-9][0-9]{0,14})(\.[0-9]+)?$"
+_MONEY = re.compile(MONEY_PATTERN)
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
+Money = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["1250.00"])]
+OutcomeName = Literal["accept", "prepayment", "review", "reject"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+def check_currency(value: str) -> str:
+    minor_units(value)  # ValueError for unknown codes and for currencies without minor units
+    return value
+
+
+def parse_amount(value: Any, currency: str | None, *, allow_zero: bool = False) -> Decimal:
+    """A money amount as the API takes it: a decimal string, positive, within the currency's minor units."""
+    if not isinstance(value, str):
+        raise ValueError('amounts are decimal strings, e.g. "1250.00"')
+    if not _MONEY.match(value):
+        raise ValueError('not a plain decimal amount such as "1250.00"')
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise ValueError("not a decimal amount") from None
+    if amount <= 0 and not (allow_zero and amount == 0):
+        raise ValueError("must be greater than zero")
+    if currency is not None:
+        to_minor(amount, currency)
+    return amount
+
+
+class OrderIn(_Body):
+    id: Identifier = Field(description="The order's id in the shop or ERP.")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.", examples=["EUR"])
+    amount: str = Field(
+        description="Order total as a decimal string in the currency's minor units.", examples=["1250.00"]
+    )
+
+    _currency = field_validator("currency")(check_currency)
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, value: Any, info: ValidationInfo) -> str:
+        parse_amount(value, info.data.get("currency"))
+        return str(value)
+
+    @property
+    def amount_decimal(self) -> Decimal:
+        return Decimal(self.amount)
+
+
+class CustomerIn(_Body):
+    id: Identifier = Field(description="The customer's id in the ERP.")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code.", examples=["NL"])
+    registration_number: str | None = Field(
+        default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$"
+    )
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        if not is_country(value):
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+        return value
+
+
+class DecisionRequest(_Body):
+    order: OrderIn
+    customer: CustomerIn
+
+
+class ReasonOut(BaseModel):
+    code: str = Field(description="Stable UPPER_SNAKE code.", examples=["WITHIN_LIMIT"])
+    message: str
+    rule: str | None = None
+    facts: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReportOut(BaseModel):
+    provider: str | None
+    reference: str | None
+    risk_class: str | None
+    score: int | None
+    source: Literal["fresh", "cache", "stale", "none", "unavailable", "not_found"]
+    fetched_at: datetime | None
+
+
+class DecisionOut(BaseModel):
+    id: str
+    order_id: str
+    customer_id: str
+    outcome: OutcomeName
+    amount: Money
+    currency: str
+    credit_limit: Money
+    exposure: Money
+    available_credit: Money
+    approved_credit_amount: Money
+    prepayment_amount: Money
+    payment_terms_days: int
+    risk_class: str
+    segment: str
+    reasons: list[ReasonOut]
+    report: ReportOut
+    policy_version: str
+    decided_at: datetime
+
+
+class DecisionDetail(DecisionOut):
+    """One decision with the inputs it was taken on."""
+
+    request: dict[str, Any]
+    inputs: dict[str, Any]
+    report_snapshot: dict[str, Any] | None
+    timings: dict[str, Any]
+
+
+class DecisionPage(BaseModel):
+    items: list[DecisionOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")

@@ -1,0 +1,8 @@
+"""Every table, imported in one place so Alembic sees the whole schema."""
+
+from app.db import Base
+from app.decisions.models import Decision
+
+metadata = Base.metadata
+
+__all__ = ["Decision", "metadata"]

@@ -1,0 +1,1 @@
+"""The credit policy: its document schema and the pure evaluator. No I/O lives here."""

@@ -1,0 +1,319 @@
+"""The pure credit decision: (order, customer, report, exposure, policy, rates) → evaluation with reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from app.money import quantize
+from app.policy.facts import (
+    CustomerFacts,
+    Evaluation,
+    ExposureFacts,
+    OrderFacts,
+    Outcome,
+    Reason,
+    ReportFacts,
+)
+from app.policy.schema import Cell, PolicyDocument
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    order: OrderFacts
+    customer: CustomerFacts
+    report: ReportFacts
+    exposure: ExposureFacts
+    policy: PolicyDocument
+    segment: str
+    risk_class: str
+
+    def money(self, amount: Decimal) -> str:
+        return str(quantize(amount, self.order.currency))
+
+
+class _MissingRate(Exception):
+    def __init__(self, currency: str) -> None:
+        self.currency = currency
+
+
+def evaluate(
+    order: OrderFacts,
+    customer: CustomerFacts,
+    report: ReportFacts,
+    exposure: ExposureFacts,
+    policy: PolicyDocument,
+    rates: Mapping[str, Decimal],
+) -> Evaluation:
+    """Decide on one order. `rates` gives order-currency units per one unit of each other currency."""
+    segment = customer.segment if customer.segment in policy.segments else policy.default_segment
+    risk_class = _risk_class(report, policy)
+    ctx = _Context(order, customer, report, exposure, policy, segment, risk_class)
+
+    if customer.blocked:
+        return _without_credit(ctx, Outcome.REJECT, _reason_blocked(customer), terms=0, limit=ZERO)
+    if risk_class == "insolvent":
+        reason = Reason(
+            "INSOLVENT",
+            "The provider reports the company as insolvent.",
+            "risk_class.insolvent",
+            {"provider": report.provider, "reference": report.reference},
+        )
+        return _without_credit(ctx, Outcome.REJECT, reason, terms=0, limit=ZERO)
+    if report.source == "not_found":
+        reason = Reason(
+            "COMPANY_NOT_FOUND",
+            "The provider has no company with this registration number.",
+            "company_not_found",
+            {"provider": report.provider},
+        )
+        return _fallback(ctx, Outcome(policy.company_not_found), reason)
+    if report.source == "unavailable":
+        return _provider_unavailable(ctx, rates)
+
+    try:
+        return _rated(ctx, rates)
+    except _MissingRate as missing:
+        reason = Reason(
+            "FX_RATE_UNAVAILABLE",
+            f"No exchange rate from {missing.currency} to {order.currency} is known.",
+            "currency",
+            {"from": missing.currency, "to": order.currency},
+        )
+        return _without_credit(ctx, Outcome.REVIEW, reason, terms=0, limit=ZERO)
+
+
+def _risk_class(report: ReportFacts, policy: PolicyDocument) -> str:
+    if report.risk_class is not None:
+        return report.risk_class
+    if report.score is not None:
+        return policy.score_bands.classify(report.score)
+    return "unknown"
+
+
+def _convert(amount: Decimal, currency: str, ctx: _Context, rates: Mapping[str, Decimal]) -> Decimal:
+    if currency == ctx.order.currency:
+        return amount
+    rate = rates.get(currency)
+    if rate is None:
+        raise _MissingRate(currency)
+    return quantize(amount * rate, ctx.order.currency)
+
+
+def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
+    policy, order, exposure = ctx.policy, ctx.order, ctx.exposure
+    cell = policy.cell(ctx.risk_class, ctx.segment)
+    reasons: list[Reason] = []
+    if ctx.report.source == "none":
+        reasons.append(_reason_no_report(ctx, rates))
+    elif ctx.report.source == "stale":
+        reasons.append(
+            Reason(
+                "STALE_REPORT",
+                "The provider was unavailable; an older cached report was used.",
+                "reports.max_age_days",
+                {"max_age_days": policy.reports.max_age_days},
+            )
+        )
+
+    stop = _overdue_stop(ctx, rates)
+    if stop is not None:
+        return _fallback(ctx, Outcome(policy.stop.outcome), stop, terms=cell.payment_terms_days)
+
+    limit = _credit_limit(ctx, cell, rates, reasons)
+    available = max(ZERO, limit - exposure.total)
+
+    review_above = _convert(cell.review_above, policy.currency, ctx, rates) if cell.review_above is not None else None
+    if review_above is not None and order.amount > review_above:
+        reasons.append(
+            Reason(
+                "ABOVE_REVIEW_THRESHOLD",
+                "The order is above the amount that a credit manager reviews.",
+                f"grid.{ctx.risk_class}.{ctx.segment}.review_above",
+                {"amount": ctx.money(order.amount), "review_above": ctx.money(review_above)},
+            )
+        )
+        return _result(ctx, Outcome.REVIEW, limit, available, ZERO, ZERO, cell.payment_terms_days, reasons)
+
+    if ctx.risk_class in policy.prepayment.full_prepayment_classes:
+        reasons.append(
+            Reason(
+                "HIGH_RISK_PREPAYMENT",
+                f"Risk class {ctx.risk_class} pays every order up front.",
+                "prepayment.full_prepayment_classes",
+                {"risk_class": ctx.risk_class},
+            )
+        )
+        return _result(ctx, Outcome.PREPAYMENT, limit, available, ZERO, order.amount, 0, reasons)
+
+    if order.amount <= available:
+        reasons.append(
+            Reason(
+                "WITHIN_LIMIT",
+                "The order fits within the available credit.",
+                f"grid.{ctx.risk_class}.{ctx.segment}",
+                {"amount": ctx.money(order.amount), "available_credit": ctx.money(available)},
+            )
+        )
+        return _result(ctx, Outcome.ACCEPT, limit, available, order.amount, ZERO, cell.payment_terms_days, reasons)
+
+    minimum = quantize(order.amount * policy.prepayment.minimum_share, order.currency)
+    prepayment = min(order.amount, max(order.amount - available, minimum))
+    reasons.append(
+        Reason(
+            "EXCEEDS_AVAILABLE_CREDIT",
+            "The order exceeds the available credit; the difference is paid up front.",
+            "prepayment.minimum_share",
+            {
+                "amount": ctx.money(order.amount),
+                "available_credit": ctx.money(available),
+                "prepayment_amount": ctx.money(prepayment),
+            },
+        )
+    )
+    terms = cell.payment_terms_days if prepayment < order.amount else 0
+    return _result(ctx, Outcome.PREPAYMENT, limit, available, order.amount - prepayment, prepayment, terms, reasons)
+
+
+def _credit_limit(ctx: _Context, cell: Cell, rates: Mapping[str, Decimal], reasons: list[Reason]) -> Decimal:
+    policy, report, customer = ctx.policy, ctx.report, ctx.customer
+    if customer.manual_limit is not None:
+        reasons.append(
+            Reason(
+                "MANUAL_LIMIT",
+                "The customer's master data sets the credit limit by hand.",
+                "customer.manual_limit",
+                {"limit": ctx.money(customer.manual_limit), "reason": customer.manual_limit_reason},
+            )
+        )
+        limit = customer.manual_limit
+    else:
+        rule = cell.limit
+        candidates: list[Decimal] = []
+        if rule.share is not None and rule.rule != "fixed":
+            recommended = ZERO
+            if report.recommended_limit is not None:
+                recommended = _convert(report.recommended_limit, report.limit_currency or policy.currency, ctx, rates)
+            candidates.append(quantize(recommended * rule.share, ctx.order.currency))
+        if rule.amount is not None and rule.rule != "share_of_recommended":
+            candidates.append(_convert(rule.amount, policy.currency, ctx, rates))
+        limit = min(candidates)
+        if cell.cap is not None:
+            limit = min(limit, _convert(cell.cap, policy.currency, ctx, rates))
+    cap = policy.new_customers.first_order_cap
+    if customer.first_order and cap is not None:
+        first_order_cap = _convert(cap, policy.currency, ctx, rates)
+        if first_order_cap < limit:
+            reasons.append(
+                Reason(
+                    "FIRST_ORDER_CAP",
+                    "A customer's first order on credit is capped.",
+                    "new_customers.first_order_cap",
+                    {"first_order_cap": ctx.money(first_order_cap)},
+                )
+            )
+            limit = first_order_cap
+    return limit
+
+
+def _overdue_stop(ctx: _Context, rates: Mapping[str, Decimal]) -> Reason | None:
+    stop, exposure = ctx.policy.stop, ctx.exposure
+    if exposure.overdue_amount <= ZERO:
+        return None
+    amount_tolerance = _convert(stop.overdue_amount_tolerance, ctx.policy.currency, ctx, rates)
+    if exposure.oldest_overdue_days <= stop.overdue_days_tolerance and exposure.overdue_amount <= amount_tolerance:
+        return None
+    return Reason(
+        "OVERDUE_INVOICES",
+        "Invoices are overdue beyond the policy's tolerance; no delivery on credit.",
+        "stop",
+        {
+            "overdue_days": exposure.oldest_overdue_days,
+            "tolerance_days": stop.overdue_days_tolerance,
+            "overdue_amount": ctx.money(exposure.overdue_amount),
+            "tolerance_amount": ctx.money(amount_tolerance),
+        },
+    )
+
+
+def _provider_unavailable(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
+    setting = ctx.policy.provider_unavailable
+    reason = Reason(
+        "PROVIDER_UNAVAILABLE",
+        "No credit report could be had in time; the policy's fallback applies.",
+        "provider_unavailable",
+        {"action": setting.action, "provider": ctx.report.provider},
+    )
+    if setting.action != "accept_up_to" or setting.accept_up_to is None:
+        return _fallback(ctx, Outcome(setting.action), reason)
+    try:
+        limit = _convert(setting.accept_up_to, ctx.policy.currency, ctx, rates)
+    except _MissingRate:
+        return _fallback(ctx, Outcome.REVIEW, reason)
+    available = max(ZERO, limit - ctx.exposure.total)
+    if ctx.order.amount <= available:
+        return _result(ctx, Outcome.ACCEPT, limit, available, ctx.order.amount, ZERO, 0, [reason])
+    return _result(ctx, Outcome.REVIEW, limit, available, ZERO, ZERO, 0, [reason])
+
+
+def _fallback(ctx: _Context, outcome: Outcome, reason: Reason, terms: int = 0) -> Evaluation:
+    """An outcome that extends no credit: prepayment means the whole order up front."""
+    return _without_credit(ctx, outcome, reason, terms=0 if outcome is Outcome.PREPAYMENT else terms, limit=ZERO)
+
+
+def _without_credit(ctx: _Context, outcome: Outcome, reason: Reason, *, terms: int, limit: Decimal) -> Evaluation:
+    prepayment = ctx.order.amount if outcome is Outcome.PREPAYMENT else ZERO
+    return _result(ctx, outcome, limit, ZERO, ZERO, prepayment, terms, [reason])
+
+
+def _result(
+    ctx: _Context,
+    outcome: Outcome,
+    limit: Decimal,
+    available: Decimal,
+    approved: Decimal,
+    prepayment: Decimal,
+    terms: int,
+    reasons: list[Reason],
+) -> Evaluation:
+    return Evaluation(
+        outcome=outcome,
+        credit_limit=limit,
+        exposure=ctx.exposure.total,
+        available_credit=available,
+        approved_credit_amount=approved,
+        prepayment_amount=prepayment,
+        payment_terms_days=terms,
+        risk_class=ctx.risk_class,
+        segment=ctx.segment,
+        reasons=tuple(reasons),
+    )
+
+
+def _reason_blocked(customer: CustomerFacts) -> Reason:
+    return Reason(
+        "CUSTOMER_BLOCKED",
+        "The customer is blocked for credit.",
+        "customer.blocked",
+        {"block_reason": customer.block_reason},
+    )
+
+
+def _reason_no_report(ctx: _Context, rates: Mapping[str, Decimal]) -> Reason:
+    threshold = _convert(ctx.policy.small_orders.threshold, ctx.policy.currency, ctx, rates)
+    if ctx.order.amount < threshold:
+        return Reason(
+            "SMALL_ORDER_NO_REPORT",
+            "The order is below the small-order threshold; no report was bought.",
+            "small_orders.threshold",
+            {"threshold": ctx.money(threshold)},
+        )
+    return Reason(
+        "NO_REGISTRATION_NUMBER",
+        "Without a registration number no report can be had; the unrated limit applies.",
+        "grid.unknown",
+        {},
+    )

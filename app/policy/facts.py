@@ -1,0 +1,176 @@
+"""What the evaluator reads and what it answers: plain immutable values, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+# Best to worst. "insolvent" is worse than any class; "unknown" means no usable rating.
+RISK_ORDER: tuple[str, ...] = ("A", "B", "C", "D", "E", "insolvent")
+
+ReportSource = Literal["fresh", "cache", "stale", "none", "unavailable", "not_found"]
+
+
+class Outcome(StrEnum):
+    ACCEPT = "accept"
+    PREPAYMENT = "prepayment"
+    REVIEW = "review"
+    REJECT = "reject"
+
+    @property
+    def rank(self) -> int:
+        """Higher is better for the customer: accept > prepayment > review > reject."""
+        return _OUTCOME_RANK[self]
+
+
+_OUTCOME_RANK = {Outcome.ACCEPT: 3, Outcome.PREPAYMENT: 2, Outcome.REVIEW: 1, Outcome.REJECT: 0}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFacts:
+    order_id: str
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFacts:
+    customer_id: str
+    segment: str | None = None
+    blocked: bool = False
+    block_reason: str | None = None
+    manual_limit: Decimal | None = None  # in the order's currency
+    manual_limit_reason: str | None = None
+    first_order: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFacts:
+    source: ReportSource
+    risk_class: str | None = None  # A–E, "insolvent", or None when unrated
+    score: int | None = None
+    recommended_limit: Decimal | None = None
+    limit_currency: str | None = None
+    provider: str | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureFacts:
+    """What the customer owes and has reserved, in the order's currency, before this order."""
+
+    open_receivables: Decimal = Decimal(0)
+    reserved: Decimal = Decimal(0)
+    overdue_amount: Decimal = Decimal(0)
+    oldest_overdue_days: int = 0
+
+    @property
+    def total(self) -> Decimal:
+        return self.open_receivables + self.reserved
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str
+    message: str
+    rule: str
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "rule": self.rule, "facts": dict(self.facts)}
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    outcome: Outcome
+    credit_limit: Decimal
+    exposure: Decimal
+    available_credit: Decimal
+    approved_credit_amount: Decimal
+    prepayment_amount: Decimal
+    payment_terms_days: int
+    risk_class: str
+    segment: str
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionInputs:
+    """What the evaluator read besides the order and the policy, stored so a decision can be replayed."""
+
+    customer: CustomerFacts
+    report: ReportFacts
+    exposure: ExposureFacts
+    rates: Mapping[str, Decimal] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        c, r, e = self.customer, self.report, self.exposure
+        return {
+            "customer": {
+                "customer_id": c.customer_id,
+                "segment": c.segment,
+                "blocked": c.blocked,
+                "block_reason": c.block_reason,
+                "manual_limit": _text(c.manual_limit),
+                "manual_limit_reason": c.manual_limit_reason,
+                "first_order": c.first_order,
+            },
+            "report": {
+                "source": r.source,
+                "risk_class": r.risk_class,
+                "score": r.score,
+                "recommended_limit": _text(r.recommended_limit),
+                "limit_currency": r.limit_currency,
+                "provider": r.provider,
+                "reference": r.reference,
+            },
+            "exposure": {
+                "open_receivables": str(e.open_receivables),
+                "reserved": str(e.reserved),
+                "overdue_amount": str(e.overdue_amount),
+                "oldest_overdue_days": e.oldest_overdue_days,
+            },
+            "rates": {currency: str(rate) for currency, rate in self.rates.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DecisionInputs:
+        c, r, e = data["customer"], data["report"], data["exposure"]
+        return cls(
+            customer=CustomerFacts(
+                customer_id=c["customer_id"],
+                segment=c["segment"],
+                blocked=c["blocked"],
+                block_reason=c["block_reason"],
+                manual_limit=_decimal(c["manual_limit"]),
+                manual_limit_reason=c["manual_limit_reason"],
+                first_order=c["first_order"],
+            ),
+            report=ReportFacts(
+                source=r["source"],
+                risk_class=r["risk_class"],
+                score=r["score"],
+                recommended_limit=_decimal(r["recommended_limit"]),
+                limit_currency=r["limit_currency"],
+                provider=r["provider"],
+                reference=r["reference"],
+            ),
+            exposure=ExposureFacts(
+                open_receivables=Decimal(e["open_receivables"]),
+                reserved=Decimal(e["reserved"]),
+                overdue_amount=Decimal(e["overdue_amount"]),
+                oldest_overdue_days=e["oldest_overdue_days"],
+            ),
+            rates={currency: Decimal(rate) for currency, rate in data.get("rates", {}).items()},
+        )
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)

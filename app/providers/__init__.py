@@ -1,0 +1,1 @@
+"""Credit-report providers: the adapter protocol, the normalised report, and the adapters."""

@@ -1,0 +1,95 @@
+"""The adapter protocol every credit-report provider implements, and the normalised report."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyQuery:
+    """Who to look up: the identity an order gives for its customer."""
+
+    country: str
+    registration_number: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreditReport:
+    """A provider's report, normalised: every adapter returns this and nothing else."""
+
+    provider: str
+    reference: str
+    country: str
+    registration_number: str
+    company_name: str | None
+    status: str  # "active" or "insolvent"
+    risk_class: str | None  # A–E or "insolvent"; None when the provider gives only a score or nothing
+    score: int | None  # 0–100
+    recommended_limit: Decimal | None
+    limit_currency: str | None
+    days_beyond_terms: int | None
+    negative_events: tuple[str, ...]
+    fetched_at: datetime
+    cost: Decimal
+    cost_currency: str
+    raw_hash: str
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The normalised report as stored on a decision (the raw payload only by its hash)."""
+        return {
+            "provider": self.provider,
+            "reference": self.reference,
+            "country": self.country,
+            "registration_number": self.registration_number,
+            "company_name": self.company_name,
+            "status": self.status,
+            "risk_class": self.risk_class,
+            "score": self.score,
+            "recommended_limit": None if self.recommended_limit is None else str(self.recommended_limit),
+            "limit_currency": self.limit_currency,
+            "days_beyond_terms": self.days_beyond_terms,
+            "negative_events": list(self.negative_events),
+            "fetched_at": self.fetched_at.isoformat(),
+            "cost": str(self.cost),
+            "cost_currency": self.cost_currency,
+            "raw_hash": self.raw_hash,
+        }
+
+
+def payload_hash(raw: dict[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of a provider payload."""
+    return hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class ProviderError(Exception):
+    """Base of the few failures an adapter may raise."""
+
+
+class CompanyNotFound(ProviderError):
+    """The provider knows no company with this identity."""
+
+
+class ProviderUnavailable(ProviderError):
+    """Transport failure, timeout, rate limit or server error: try again later or fall back."""
+
+
+class BadProviderResponse(ProviderError):
+    """The provider answered something that is not a valid report."""
+
+
+class CreditReportProvider(Protocol):
+    """What creditgate needs of a provider: one report for one company."""
+
+    name: str
+
+    async def fetch_report(self, company: CompanyQuery) -> CreditReport:
+        """Buy (or look up) the company's report; raise one of the ProviderError subclasses on failure."""
+        ...
