@@ -20,7 +20,9 @@ DEV_KEY_FILE = Path(".creditgate-dev-key")
 
 
 def alembic_config(database_url: str | None = None) -> Config:
-    root = Path(__file__).resolve().parent.parent
+    # The checkout (or the image's working directory) holds alembic.ini and migrations/.
+    candidates = (Path(__file__).resolve().parent.parent, Path.cwd())
+    root = next((path for path in candidates if (path / "alembic.ini").exists()), candidates[0])
     config = Config(str(root / "alembic.ini"))
     config.set_main_option("script_location", str(root / "migrations"))
     if database_url:
@@ -94,3 +96,7 @@ def _safe_url(url: str) -> str:
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

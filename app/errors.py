@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger("creditgate")
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://creditgate.dev/problems/"
@@ -180,6 +183,12 @@ def install_error_handlers(app: FastAPI) -> None:
             errors=errors,
             instance=request.url.path,
         )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The traceback goes to the server log; the caller learns nothing about the internals.
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(500, "internal_error", "Internal error", instance=request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
