@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from app.api.deps import JsonBody, require_any_scope, require_scope
 from app.auth import Principal
+from app.decisions.repository import Cursor
 from app.errors import (
     Conflict,
     FieldError,
@@ -135,6 +136,8 @@ async def simulate_policy(
         decided_to=_aware("decided_to", body.decided_to),
         policy_version=body.policy_version,
     )
+    if body.cursor is not None:
+        _cursor(body.cursor)
     return await service.simulate(version, filters, body.limit, body.cursor)
 
 
@@ -164,6 +167,14 @@ async def _document(request: Request) -> PolicyDocument:
             for error in exc.errors
         ]
         raise InvalidRequest("the policy document is not valid; nothing was stored", errors=errors) from None
+
+
+def _cursor(token: str) -> Cursor:
+    try:
+        return Cursor.decode(token)
+    except InvalidRequest:
+        message = "not a cursor this API returned"
+        raise InvalidRequest(message, errors=[FieldError(field="cursor", message=message)]) from None
 
 
 def _aware(name: str, value: datetime | None) -> datetime | None:
