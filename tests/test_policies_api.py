@@ -104,6 +104,16 @@ class TestStoringVersions:
         assert again["digest"] == first["digest"]
         assert await count_rows(engine, "policy_versions") == 2
 
+    async def test_concurrent_posts_of_one_version_store_it_once(
+        self, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> None:
+        document = await stricter(client)
+        responses = await asyncio.gather(
+            *(client.post("/v1/policies", json=document, headers=auth(key_for("admin"))) for _ in range(3))
+        )
+        assert sorted(response.status_code for response in responses) == [200, 200, 201]
+        assert await count_rows(engine, "policy_versions") == 2
+
     async def test_other_content_under_a_stored_version_id_is_a_conflict(self, client: httpx.AsyncClient) -> None:
         document = await stricter(client)
         original = await store(client, document)

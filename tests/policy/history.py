@@ -53,6 +53,12 @@ def _facts(rng: random.Random, policy: PolicyDocument, index: int) -> tuple[Orde
     return order, DecisionInputs(customer, report, exposure, rates)
 
 
+def synthetic_facts(count: int, policy: PolicyDocument, seed: int = 7) -> list[tuple[OrderFacts, DecisionInputs]]:
+    """`count` orders with the customer, report, exposure and rates each was decided on."""
+    rng = random.Random(seed)
+    return [_facts(rng, policy, index) for index in range(count)]
+
+
 def synthetic_rows(
     count: int, policy: PolicyDocument, seed: int = 7, start: datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -60,8 +66,7 @@ def synthetic_rows(
     rng = random.Random(seed)
     start = start or datetime(2026, 1, 1, tzinfo=UTC)
     rows = []
-    for index in range(count):
-        order, inputs = _facts(rng, policy, index)
+    for index, (order, inputs) in enumerate(synthetic_facts(count, policy, seed)):
         evaluation = evaluate(order, inputs.customer, inputs.report, inputs.exposure, policy, inputs.rates)
         currency = order.currency
         rows.append(
