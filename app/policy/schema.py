@@ -133,6 +133,8 @@ class PolicyDocument(_Strict):
 
     @model_validator(mode="after")
     def _coherent(self) -> PolicyDocument:
+        if self.version == "active":
+            raise PolicyRuleError("version", "'active' is reserved: GET /v1/policies/active names the active version")
         try:
             minor_units(self.currency)
         except ValueError as exc:

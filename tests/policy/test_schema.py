@@ -77,6 +77,11 @@ class TestErrorsNameTheField:
         del document["grid"]["C"]
         assert fields_of(document) == ["grid"]
 
+    def test_the_version_id_active_is_reserved(self) -> None:
+        document = default_document()
+        document["version"] = "active"
+        assert fields_of(document) == ["version"]
+
     def test_score_bands_must_descend(self) -> None:
         document = default_document()
         document["score_bands"]["C"] = 70
