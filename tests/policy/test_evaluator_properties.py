@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from decimal import Decimal
 
@@ -9,7 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.policy.evaluator import evaluate
-from app.policy.facts import RISK_ORDER, CustomerFacts, Evaluation, ExposureFacts, OrderFacts, Outcome, ReportFacts
+from app.policy.facts import (
+    RISK_ORDER,
+    CustomerFacts,
+    DecisionInputs,
+    Evaluation,
+    ExposureFacts,
+    OrderFacts,
+    Outcome,
+    ReportFacts,
+)
 from app.policy.schema import PolicyDocument, load_policy_file
 from app.settings import DEFAULT_POLICY_FILE
 from tests.policy.strategies import customers, exposures, money, orders, policies, reports
@@ -136,3 +146,17 @@ class TestOverdueStopsCredit:
         assert "OVERDUE_INVOICES" in [reason.code for reason in evaluation.reasons] or evaluation.outcome is (
             Outcome.REJECT
         )
+
+
+class TestStoredInputsReplayExactly:
+    @EXAMPLES
+    @given(orders, customers, reports, exposures, any_policy, st.sampled_from([{}, {"USD": Decimal("0.9259")}]))
+    def test_inputs_through_json_storage_give_the_same_evaluation(
+        self, order, customer, report, exposure, policy, rates
+    ) -> None:
+        inputs = DecisionInputs(customer, report, exposure, rates)
+        restored = DecisionInputs.from_json(json.loads(json.dumps(inputs.to_json())))
+        assert restored == inputs
+        original = evaluate(order, customer, report, exposure, policy, rates)
+        replayed = evaluate(order, restored.customer, restored.report, restored.exposure, policy, restored.rates)
+        assert replayed == original
