@@ -12,9 +12,11 @@ import typer
 import uvicorn
 from alembic.config import Config
 
+from app.policies.cli import policy_cli
 from app.settings import ALL_SCOPES, get_settings
 
 cli = typer.Typer(help="creditgate: B2B trade-credit decisions.", no_args_is_help=True)
+cli.add_typer(policy_cli, name="policy")
 
 DEV_KEY_FILE = Path(".creditgate-dev-key")
 

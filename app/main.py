@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,16 +12,19 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app.api import decisions, health
+from app.api import decisions, health, policies
 from app.auth import KeyRing
 from app.db import Database
 from app.decisions.service import DecisionService
 from app.errors import ServiceUnavailable, install_error_handlers, problem_response
 from app.middleware import BodySizeLimit
-from app.policy.schema import PolicyDocument, load_policy_file
+from app.policies.service import PolicyService
+from app.policy.schema import load_policy_file
 from app.providers.registry import build_provider
 from app.providers.reports import ReportService
 from app.settings import Settings, get_settings
+
+logger = logging.getLogger("creditgate")
 
 DESCRIPTION = """B2B trade-credit decisions: accept on credit, ask prepayment, review or reject — with reasons.
 
@@ -38,23 +42,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise RuntimeError(
                 "CREDITGATE_API_KEYS is empty: configure at least one key, or start the demo with `make run`"
             )
-        policy = load_policy_file(settings.policy_file)
+        load_policy_file(settings.policy_file)  # a broken policy file stops the start, not the first decision
         database = Database(settings.database_url, settings.database_pool_size)
+        policies = PolicyService(database, settings.policy_file)
+        await _bootstrap_policy(policies)
         timeout = httpx.Timeout(
             settings.decision_budget_ms / 1000, connect=min(2.0, settings.decision_budget_ms / 1000)
         )
         async with httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=50)) as http:
             provider = build_provider(settings, http)
 
-            async def active_policy() -> PolicyDocument:
-                return policy
-
             reports = ReportService(provider, settings.decision_budget_ms / 1000)
             app.state.settings = settings
             app.state.keys = keys
             app.state.database = database
             app.state.http = http
-            app.state.decisions = DecisionService(database, reports, active_policy)
+            app.state.policies = policies
+            app.state.decisions = DecisionService(database, reports, policies.active_policy)
             try:
                 yield
             finally:
@@ -71,7 +75,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(decisions.router)
+    app.include_router(policies.router)
     return app
+
+
+async def _bootstrap_policy(policies: PolicyService) -> None:
+    """Store the configured policy on an empty database; if the database is down, the first decision does it."""
+    try:
+        await policies.bootstrap()
+    except (DBAPIError, OSError) as exc:
+        logger.warning("could not check the stored policies at startup (%s); retrying on first use", exc)
 
 
 def _install_database_errors(app: FastAPI) -> None:

@@ -2,7 +2,8 @@
 
 from app.db import Base
 from app.decisions.models import Decision
+from app.policies.models import PolicyActivation, PolicyVersion
 
 metadata = Base.metadata
 
-__all__ = ["Decision", "metadata"]
+__all__ = ["Decision", "PolicyActivation", "PolicyVersion", "metadata"]

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.auth import KeyRing, Principal
 from app.db import Database
 from app.decisions.service import DecisionService
-from app.errors import UnsupportedMediaType
+from app.errors import Forbidden, UnsupportedMediaType
 from app.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from CREDITGATE_API_KEYS.")
@@ -47,6 +47,18 @@ def require_scope(scope: str) -> Callable[..., Principal]:
         return principal
 
     dependency.__name__ = f"require_{scope}"
+    return dependency
+
+
+def require_any_scope(*scopes: str) -> Callable[..., Principal]:
+    """A dependency that authenticates the caller and checks it has at least one of `scopes`."""
+
+    def dependency(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+        if not principal.scopes.intersection(scopes):
+            raise Forbidden(f"this operation needs one of the scopes: {', '.join(scopes)}")
+        return principal
+
+    dependency.__name__ = "require_" + "_or_".join(scopes)
     return dependency
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from app.money import quantize
@@ -63,6 +63,13 @@ def evaluate(
             {"provider": report.provider, "reference": report.reference},
         )
         return _without_credit(ctx, Outcome.REJECT, reason, terms=0, limit=ZERO)
+    evaluation = _before_stop_rules(ctx, rates)
+    stop = _overdue_stop(ctx, rates)
+    return evaluation if stop is None else _stopped(ctx, evaluation, stop)
+
+
+def _before_stop_rules(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
+    report, policy, order = ctx.report, ctx.policy, ctx.order
     if report.source == "not_found":
         reason = Reason(
             "COMPANY_NOT_FOUND",
@@ -84,6 +91,16 @@ def evaluate(
             {"from": missing.currency, "to": order.currency},
         )
         return _without_credit(ctx, Outcome.REVIEW, reason, terms=0, limit=ZERO)
+
+
+def _stopped(ctx: _Context, evaluation: Evaluation, stop: Reason) -> Evaluation:
+    """No delivery on credit; the stop never turns a review or reject into a better outcome."""
+    outcome = Outcome(ctx.policy.stop.outcome)
+    if evaluation.approved_credit_amount == ZERO and evaluation.outcome.rank <= outcome.rank:
+        return replace(evaluation, reasons=(*evaluation.reasons, stop))
+    prepayment = ctx.order.amount if outcome is Outcome.PREPAYMENT else ZERO
+    terms = 0 if outcome is Outcome.PREPAYMENT else evaluation.payment_terms_days
+    return _result(ctx, outcome, evaluation.credit_limit, ZERO, ZERO, prepayment, terms, [stop])
 
 
 def _risk_class(report: ReportFacts, policy: PolicyDocument) -> str:
@@ -118,10 +135,6 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
                 {"max_age_days": policy.reports.max_age_days},
             )
         )
-
-    stop = _overdue_stop(ctx, rates)
-    if stop is not None:
-        return _fallback(ctx, Outcome(policy.stop.outcome), stop, terms=cell.payment_terms_days)
 
     limit = _credit_limit(ctx, cell, rates, reasons)
     available = max(ZERO, limit - exposure.total)
@@ -223,8 +236,12 @@ def _overdue_stop(ctx: _Context, rates: Mapping[str, Decimal]) -> Reason | None:
     stop, exposure = ctx.policy.stop, ctx.exposure
     if exposure.overdue_amount <= ZERO:
         return None
-    amount_tolerance = _convert(stop.overdue_amount_tolerance, ctx.policy.currency, ctx, rates)
-    if exposure.oldest_overdue_days <= stop.overdue_days_tolerance and exposure.overdue_amount <= amount_tolerance:
+    try:
+        amount_tolerance: Decimal | None = _convert(stop.overdue_amount_tolerance, ctx.policy.currency, ctx, rates)
+    except _MissingRate:
+        amount_tolerance = None  # without a rate nothing proves the overdue amount is tolerable: stop
+    within_amount = amount_tolerance is not None and exposure.overdue_amount <= amount_tolerance
+    if exposure.oldest_overdue_days <= stop.overdue_days_tolerance and within_amount:
         return None
     return Reason(
         "OVERDUE_INVOICES",
@@ -234,7 +251,7 @@ def _overdue_stop(ctx: _Context, rates: Mapping[str, Decimal]) -> Reason | None:
             "overdue_days": exposure.oldest_overdue_days,
             "tolerance_days": stop.overdue_days_tolerance,
             "overdue_amount": ctx.money(exposure.overdue_amount),
-            "tolerance_amount": ctx.money(amount_tolerance),
+            "tolerance_amount": None if amount_tolerance is None else ctx.money(amount_tolerance),
         },
     )
 

@@ -20,6 +20,14 @@ Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
 Share = Annotated[Decimal, Field(ge=0, le=1, decimal_places=4)]
 
 
+class PolicyRuleError(ValueError):
+    """A cross-field rule broken inside the document; `field` is the path below the validated model."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -34,9 +42,9 @@ class LimitRule(_Strict):
     @model_validator(mode="after")
     def _needs_its_parameters(self) -> LimitRule:
         if self.rule in ("share_of_recommended", "lower_of") and self.share is None:
-            raise ValueError(f"rule {self.rule} needs 'share'")
+            raise PolicyRuleError("share", f"rule {self.rule} needs 'share'")
         if self.rule in ("fixed", "lower_of") and self.amount is None:
-            raise ValueError(f"rule {self.rule} needs 'amount'")
+            raise PolicyRuleError("amount", f"rule {self.rule} needs 'amount'")
         return self
 
 
@@ -75,7 +83,7 @@ class ProviderUnavailable(_Strict):
     @model_validator(mode="after")
     def _amount_for_accept(self) -> ProviderUnavailable:
         if self.action == "accept_up_to" and self.accept_up_to is None:
-            raise ValueError("action accept_up_to needs 'accept_up_to'")
+            raise PolicyRuleError("accept_up_to", "action accept_up_to needs 'accept_up_to'")
         return self
 
 
@@ -93,8 +101,9 @@ class ScoreBands(_Strict):
 
     @model_validator(mode="after")
     def _descending(self) -> ScoreBands:
-        if not self.A > self.B > self.C > self.D:
-            raise ValueError("score bands must strictly descend from A to D")
+        for better, worse in itertools.pairwise("ABCD"):
+            if getattr(self, better) <= getattr(self, worse):
+                raise PolicyRuleError(worse, f"score bands must strictly descend from A to D: {worse} >= {better}")
         return self
 
     def classify(self, score: int) -> str:
@@ -124,16 +133,33 @@ class PolicyDocument(_Strict):
 
     @model_validator(mode="after")
     def _coherent(self) -> PolicyDocument:
-        minor_units(self.currency)
+        if self.version == "active":
+            raise PolicyRuleError("version", "'active' is reserved: GET /v1/policies/active names the active version")
+        try:
+            minor_units(self.currency)
+        except ValueError as exc:
+            raise PolicyRuleError("currency", str(exc)) from None
+        if len(set(self.segments)) != len(self.segments):
+            raise PolicyRuleError("segments", "each segment may appear only once")
         if self.default_segment not in self.segments:
-            raise ValueError(f"default_segment {self.default_segment!r} is not one of the segments")
-        if set(self.grid) != set(GRID_CLASSES):
-            raise ValueError(f"grid must have exactly the rows {', '.join(GRID_CLASSES)}")
+            raise PolicyRuleError(
+                "default_segment", f"default_segment {self.default_segment!r} is not one of the segments"
+            )
+        missing = [risk_class for risk_class in GRID_CLASSES if risk_class not in self.grid]
+        extra = [risk_class for risk_class in self.grid if risk_class not in GRID_CLASSES]
+        if missing or extra:
+            field = f"grid.{extra[0]}" if extra else "grid"
+            raise PolicyRuleError(field, f"grid must have exactly the rows {', '.join(GRID_CLASSES)}")
         for risk_class, row in self.grid.items():
             if set(row) != set(self.segments):
-                raise ValueError(f"grid.{risk_class} must have a cell for each segment: {', '.join(self.segments)}")
-        if any(cell.limit.rule != "fixed" for cell in self.grid["unknown"].values()):
-            raise ValueError("grid.unknown cells have no recommended limit to share: use rule 'fixed'")
+                raise PolicyRuleError(
+                    f"grid.{risk_class}", f"needs exactly one cell for each segment: {', '.join(self.segments)}"
+                )
+        for segment, cell in self.grid["unknown"].items():
+            if cell.limit.rule != "fixed":
+                raise PolicyRuleError(
+                    f"grid.unknown.{segment}.limit.rule", "unrated customers have no recommended limit: use 'fixed'"
+                )
         self._check_monotone()
         return self
 
@@ -142,18 +168,24 @@ class PolicyDocument(_Strict):
         for better, worse in itertools.pairwise(RATED_CLASSES):
             for segment in self.segments:
                 b, w = self.grid[better][segment], self.grid[worse][segment]
-                where = f"grid.{worse}.{segment}"
-                if _looser(w.cap, b.cap):
-                    raise ValueError(f"{where}.cap is higher than grid.{better}.{segment}.cap")
-                if _looser(w.review_above, b.review_above):
-                    raise ValueError(f"{where}.review_above is higher than grid.{better}.{segment}.review_above")
-                if _looser(w.limit.share, b.limit.share) or _looser(w.limit.amount, b.limit.amount):
-                    raise ValueError(f"{where}.limit grants more than grid.{better}.{segment}.limit")
+                where, than = f"grid.{worse}.{segment}", f"grid.{better}.{segment}"
                 if w.limit.rule != b.limit.rule:
-                    raise ValueError(f"{where}.limit.rule differs from grid.{better}.{segment}.limit.rule")
+                    raise PolicyRuleError(f"{where}.limit.rule", f"differs from {than}.limit.rule")
+                if _looser(w.limit.share, b.limit.share):
+                    raise PolicyRuleError(f"{where}.limit.share", f"grants more than {than}.limit.share")
+                if _looser(w.limit.amount, b.limit.amount):
+                    raise PolicyRuleError(f"{where}.limit.amount", f"grants more than {than}.limit.amount")
+                if _looser(w.cap, b.cap):
+                    raise PolicyRuleError(f"{where}.cap", f"is higher than {than}.cap (or missing while it is set)")
+                if _looser(w.review_above, b.review_above):
+                    raise PolicyRuleError(
+                        f"{where}.review_above", f"is higher than {than}.review_above (or missing while it is set)"
+                    )
             full = self.prepayment.full_prepayment_classes
             if better in full and worse not in full:
-                raise ValueError(f"prepayment.full_prepayment_classes has {better} but not the worse class {worse}")
+                raise PolicyRuleError(
+                    "prepayment.full_prepayment_classes", f"has {better} but not the worse class {worse}"
+                )
 
     def cell(self, risk_class: str, segment: str) -> Cell:
         return self.grid[risk_class][segment]
@@ -167,7 +199,7 @@ def _looser(worse: Decimal | None, better: Decimal | None) -> bool:
 
 
 class PolicyDocumentError(ValueError):
-    """A policy document that does not validate; `errors` name each field."""
+    """A policy document that does not validate; `errors` name each field (and, for YAML text, the line)."""
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
@@ -178,23 +210,60 @@ def parse_policy(document: Any) -> PolicyDocument:
     try:
         return PolicyDocument.model_validate(document)
     except ValidationError as exc:
-        raise PolicyDocumentError(
-            [
-                {"field": ".".join(str(part) for part in error["loc"]) or "document", "message": error["msg"]}
-                for error in exc.errors(include_url=False)
-            ]
-        ) from None
+        raise PolicyDocumentError([_field_error(error) for error in exc.errors(include_url=False)]) from None
+
+
+def _field_error(error: Any) -> dict[str, Any]:
+    path = [str(part) for part in error["loc"]]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, PolicyRuleError):
+        path.extend(cause.field.split("."))
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return {"field": ".".join(path) or "document", "message": message}
+
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_policy_text(text: str) -> PolicyDocument:
-    """Parse a YAML (or JSON) policy document; syntax errors name the line."""
+    """Parse a YAML (or JSON) policy document; errors name the field and the line."""
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, in C when available
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "document"
-        raise PolicyDocumentError([{"field": where, "message": str(getattr(exc, "problem", exc))}]) from None
-    return parse_policy(document)
+        message = str(getattr(exc, "problem", None) or exc)
+        line = mark.line + 1 if mark else None
+        raise PolicyDocumentError([{"field": where, "message": message, "line": line}]) from None
+    try:
+        return parse_policy(document)
+    except PolicyDocumentError as exc:
+        tree = yaml.compose(text, Loader=_Loader)  # only now: the node tree knows each field's line
+        for error in exc.errors:
+            error["line"] = _line_of(tree, error["field"])
+        raise
+
+
+def _line_of(node: yaml.Node | None, field: str) -> int | None:
+    """The line of the deepest node along a dotted field path (1-based)."""
+    line = None
+    for part in field.split("."):
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        node = _child(node, part)
+    if node is not None:
+        line = node.start_mark.line + 1
+    return line
+
+
+def _child(node: yaml.Node, part: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        return next((value for key, value in node.value if getattr(key, "value", None) == part), None)
+    if isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+        child: yaml.Node = node.value[int(part)]
+        return child
+    return None
 
 
 def load_policy_file(path: Path) -> PolicyDocument:

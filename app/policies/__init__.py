@@ -1,0 +1,1 @@
+"""Versioned credit policies: stored documents, the active version, and what-if replay."""

@@ -1,0 +1,130 @@
+"""`creditgate policy ...`: validate a policy file, replay history through a stored version."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from app.db import Database
+from app.errors import NotFound
+from app.policies.repository import ReplayFilters
+from app.policies.schemas import SimulationOut
+from app.policies.service import PolicyService
+from app.policy.schema import PolicyDocumentError, load_policy_file
+from app.settings import get_settings
+
+policy_cli = typer.Typer(
+    help="Credit policy documents: validate a file, replay history (what-if).", no_args_is_help=True
+)
+console = Console()
+
+
+@policy_cli.command("validate")
+def validate(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A YAML or JSON policy.")) -> None:
+    """Check a policy document; errors name the field and the line."""
+    try:
+        document = load_policy_file(file)
+    except PolicyDocumentError as exc:
+        for error in exc.errors:
+            where = f"{file}:{error['line']}" if error.get("line") else str(file)
+            console.print(f"[red]{where}[/red]: {error['field']}: {error['message']}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(
+        f"{file}: valid policy [bold]{document.version}[/bold] ({document.currency})", highlight=False, soft_wrap=True
+    )
+
+
+def _when(name: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter("use RFC 3339, e.g. 2026-11-01T00:00:00Z", param_hint=name) from None
+    if parsed.tzinfo is None:
+        raise typer.BadParameter("give a UTC offset, e.g. 2026-11-01T00:00:00Z", param_hint=name)
+    return parsed
+
+
+@policy_cli.command("simulate")
+def simulate(
+    version: str = typer.Argument(..., help="A stored policy version to replay through."),
+    customer_id: str | None = typer.Option(None, help="Only this customer's decisions."),
+    outcome: str | None = typer.Option(None, help="Only decisions that had this outcome."),
+    decided_from: str | None = typer.Option(None, "--from", help="Inclusive, RFC 3339."),
+    decided_to: str | None = typer.Option(None, "--to", help="Exclusive, RFC 3339."),
+    decided_under: str | None = typer.Option(None, help="Only decisions taken under this version."),
+    show: int = typer.Option(20, min=0, max=500, help="Changed decisions to list."),
+) -> None:
+    """Replay stored decisions through VERSION: no report is bought, nothing is written."""
+    filters = ReplayFilters(
+        customer_id, outcome, _when("--from", decided_from), _when("--to", decided_to), decided_under
+    )
+    try:
+        result = asyncio.run(_simulate(version, filters, show))
+    except NotFound as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from None
+    _render(result, show)
+
+
+async def _simulate(version: str, filters: ReplayFilters, show: int) -> SimulationOut:
+    settings = get_settings()
+    database = Database(settings.database_url)
+    try:
+        service = PolicyService(database, settings.policy_file)
+        await service.active_policy()  # on a database without policies this stores the configured one, as a start would
+        await service.document(version)
+        total = await service.count(filters)
+        columns = (TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console, transient=False) as progress:
+            task = progress.add_task("replay", total=total)
+            return await service.simulate(
+                version, filters, max(show, 1), progress=lambda count: progress.advance(task, count)
+            )
+    finally:
+        await database.dispose()
+
+
+def _render(result: SimulationOut, show: int) -> None:
+    console.print(
+        f"Replayed [bold]{result.replayed}[/bold] decisions through [bold]{result.policy_version}[/bold]: "
+        f"[bold]{result.changed}[/bold] would change.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    matrix = Table(title="Outcome transitions (old → new)")
+    for column in ("old", "new", "count", "amount"):
+        matrix.add_column(column, justify="right" if column in ("count", "amount") else "left")
+    for t in result.transitions:
+        style = None if t.old_outcome == t.new_outcome else "yellow"
+        amount = ", ".join(f"{value} {currency}" for currency, value in t.amount.items())
+        matrix.add_row(t.old_outcome, t.new_outcome, str(t.count), amount, style=style)
+    console.print(matrix)
+    credit = Table(title="Credit extended")
+    for column in ("currency", "before", "after", "change"):
+        credit.add_column(column, justify="left" if column == "currency" else "right")
+    for c in result.credit_extended:
+        credit.add_row(c.currency, c.before, c.after, c.change)
+    console.print(credit)
+    if show and result.changed_decisions.items:
+        changed = Table(title=f"Changed decisions (newest {len(result.changed_decisions.items)})")
+        for column in ("decided at", "order", "customer", "amount", "old", "new", "new reasons"):
+            changed.add_column(column)
+        for item in result.changed_decisions.items:
+            changed.add_row(
+                item.decided_at.isoformat(timespec="seconds"),
+                item.order_id,
+                item.customer_id,
+                f"{item.amount} {item.currency}",
+                f"{item.old.outcome} ({item.old.approved_credit_amount} on credit)",
+                f"{item.new.outcome} ({item.new.approved_credit_amount} on credit)",
+                ", ".join(reason.code for reason in item.new.reasons),
+            )
+        console.print(changed)

@@ -1,0 +1,120 @@
+"""Every query on policy versions, activations, and the stored decisions a replay reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, func, insert, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.decisions.models import Decision
+from app.decisions.repository import Cursor
+from app.policies.models import PolicyActivation, PolicyVersion
+
+# Any fixed number: the key of the advisory lock that serialises the first policy's bootstrap.
+BOOTSTRAP_LOCK_KEY = 0x63726564
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayFilters:
+    customer_id: str | None = None
+    outcome: str | None = None
+    decided_from: datetime | None = None
+    decided_to: datetime | None = None
+    policy_version: str | None = None
+
+
+async def active_version(session: AsyncSession) -> str | None:
+    """The newest activation's version: one primary-key index read."""
+    query = select(PolicyActivation.version).order_by(PolicyActivation.id.desc()).limit(1)
+    version: str | None = await session.scalar(query)
+    return version
+
+
+async def get_version(session: AsyncSession, version: str) -> PolicyVersion | None:
+    return await session.get(PolicyVersion, version)
+
+
+async def list_versions(session: AsyncSession) -> Sequence[PolicyVersion]:
+    query = select(PolicyVersion).order_by(PolicyVersion.created_at.desc(), PolicyVersion.version)
+    return (await session.scalars(query)).all()
+
+
+async def last_activations(session: AsyncSession, versions: Sequence[str] | None = None) -> dict[str, datetime]:
+    """When each version was last activated."""
+    query = select(PolicyActivation.version, func.max(PolicyActivation.activated_at)).group_by(PolicyActivation.version)
+    if versions is not None:
+        query = query.where(PolicyActivation.version.in_(versions))
+    return {row[0]: row[1] for row in (await session.execute(query)).all()}
+
+
+async def insert_version(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(insert(PolicyVersion).values(**values))
+
+
+async def insert_activation(session: AsyncSession, version: str, activated_at: datetime, activated_by: str) -> None:
+    await session.execute(
+        insert(PolicyActivation).values(version=version, activated_at=activated_at, activated_by=activated_by)
+    )
+
+
+async def lock_bootstrap(session: AsyncSession) -> None:
+    """Replicas starting together store the first policy one at a time (SQLite's write lock does this already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BOOTSTRAP_LOCK_KEY})
+
+
+REPLAY_COLUMNS = (
+    Decision.id,
+    Decision.order_id,
+    Decision.customer_id,
+    Decision.decided_at,
+    Decision.outcome,
+    Decision.currency,
+    Decision.amount_minor,
+    Decision.approved_credit_minor,
+    Decision.prepayment_minor,
+    Decision.payment_terms_days,
+    Decision.policy_version,
+    Decision.request,
+    Decision.inputs,
+)
+
+
+def _replay_query(filters: ReplayFilters) -> Any:
+    query = select(*REPLAY_COLUMNS)
+    if filters.customer_id is not None:
+        query = query.where(Decision.customer_id == filters.customer_id)
+    if filters.outcome is not None:
+        query = query.where(Decision.outcome == filters.outcome)
+    if filters.decided_from is not None:
+        query = query.where(Decision.decided_at >= filters.decided_from)
+    if filters.decided_to is not None:
+        query = query.where(Decision.decided_at < filters.decided_to)
+    if filters.policy_version is not None:
+        query = query.where(Decision.policy_version == filters.policy_version)
+    return query
+
+
+async def count_decisions(session: AsyncSession, filters: ReplayFilters) -> int:
+    subquery = _replay_query(filters).with_only_columns(Decision.id).subquery()
+    return int(await session.scalar(select(func.count()).select_from(subquery)) or 0)
+
+
+async def decisions_chunk(
+    session: AsyncSession, filters: ReplayFilters, after: Cursor | None, size: int
+) -> Sequence[Row[Any]]:
+    """The next `size` stored decisions, newest first, after a keyset position (the history API's order)."""
+    query = _replay_query(filters)
+    if after is not None:
+        query = query.where(
+            or_(
+                Decision.decided_at < after.decided_at,
+                and_(Decision.decided_at == after.decided_at, Decision.id < after.id),
+            )
+        )
+    query = query.order_by(Decision.decided_at.desc(), Decision.id.desc()).limit(size)
+    return (await session.execute(query)).all()

@@ -1,0 +1,178 @@
+"""Policy versions as the credit manager handles them: store, read, activate, replay; and the active policy."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.db import Database, utcnow
+from app.decisions.repository import Cursor
+from app.errors import Conflict, NotFound
+from app.policies import repository
+from app.policies.models import PolicyVersion
+from app.policies.replay import ReplayTally, replay
+from app.policies.repository import ReplayFilters
+from app.policies.schemas import PolicyVersionList, PolicyVersionOut, PolicyVersionSummary, SimulationOut
+from app.policy.schema import PolicyDocument, load_policy_file, parse_policy
+
+logger = logging.getLogger("creditgate.policies")
+
+STARTUP = "startup"
+
+
+def digest(document: PolicyDocument) -> str:
+    """SHA-256 of the canonical JSON: the same content gives the same digest whatever its layout or format."""
+    canonical = orjson.dumps(document.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+class PolicyService:
+    """The active version lives in the database; parsed documents are immutable, so they are cached by version."""
+
+    def __init__(self, db: Database, default_file: Path) -> None:
+        self.db = db
+        self.default_file = default_file
+        self._documents: dict[str, PolicyDocument] = {}
+
+    async def active_policy(self) -> PolicyDocument:
+        """The document every decision uses: one indexed read, then the cache."""
+        for _attempt in range(2):
+            async with self.db.read() as session:
+                version = await repository.active_version(session)
+                if version is not None:
+                    return self._documents.get(version) or await self._load(session, version)
+            await self.bootstrap()
+        raise RuntimeError("no active policy after storing the default one")
+
+    async def bootstrap(self) -> None:
+        """On an empty database, store and activate the configured policy file (once, even for racing replicas)."""
+        async with self.db.transaction() as session:
+            await repository.lock_bootstrap(session)
+            if await repository.active_version(session) is not None:
+                return
+            document = load_policy_file(self.default_file)
+            stored = await repository.get_version(session, document.version)
+            if stored is None:
+                await repository.insert_version(session, _values(document, STARTUP))
+            elif stored.digest != digest(document):
+                raise RuntimeError(
+                    f"policy version {document.version} is stored with other content than {self.default_file}"
+                )
+            await repository.insert_activation(session, document.version, utcnow(), STARTUP)
+        logger.info("stored and activated policy %s from %s", document.version, self.default_file)
+
+    async def document(self, version: str) -> PolicyDocument:
+        if version in self._documents:
+            return self._documents[version]
+        async with self.db.read() as session:
+            return await self._load(session, version)
+
+    async def _load(self, session: AsyncSession, version: str) -> PolicyDocument:
+        row = await repository.get_version(session, version)
+        if row is None:
+            raise NotFound(f"no policy version {version}")
+        document = parse_policy(row.document)
+        self._documents[version] = document
+        return document
+
+    async def list(self) -> PolicyVersionList:
+        async with self.db.read() as session:
+            active = await repository.active_version(session)
+            rows = await repository.list_versions(session)
+            activated = await repository.last_activations(session)
+        items = [PolicyVersionSummary(**_summary(row, active, activated.get(row.version))) for row in rows]
+        return PolicyVersionList(active_version=active, items=items)
+
+    async def get(self, version: str | None) -> PolicyVersionOut:
+        """One version with its document; None means the active one."""
+        async with self.db.read() as session:
+            active = await repository.active_version(session)
+            wanted = version or active
+            row = await repository.get_version(session, wanted) if wanted is not None else None
+            if row is None:
+                raise NotFound(f"no policy version {version}" if version else "no policy is active")
+            activated = await repository.last_activations(session, [row.version])
+        return _out(row, active, activated.get(row.version))
+
+    async def create(self, document: PolicyDocument, principal: Principal) -> tuple[PolicyVersionOut, bool]:
+        """Store a new inactive version; the same content again is a no-op, other content under its id a conflict."""
+        try:
+            async with self.db.transaction() as session:
+                if await repository.get_version(session, document.version) is None:
+                    await repository.insert_version(session, _values(document, principal.key_id))
+                    created = True
+                else:
+                    created = False
+        except IntegrityError:
+            created = False  # a concurrent request stored the same version id first
+        stored = await self.get(document.version)
+        if stored.digest != digest(document):
+            raise Conflict(
+                f"policy version {document.version} already exists with other content; versions never change: "
+                "store the change under a new version id",
+                version=document.version,
+            )
+        return stored, created
+
+    async def activate(self, version: str, principal: Principal) -> PolicyVersionOut:
+        async with self.db.transaction() as session:
+            if await repository.get_version(session, version) is None:
+                raise NotFound(f"no policy version {version}")
+            if await repository.active_version(session) != version:
+                await repository.insert_activation(session, version, utcnow(), principal.key_id)
+                logger.info("policy %s activated by %s", version, principal.key_id)
+        return await self.get(version)
+
+    async def simulate(
+        self,
+        version: str,
+        filters: ReplayFilters,
+        page_size: int = 50,
+        cursor: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> SimulationOut:
+        policy = await self.document(version)
+        tally = ReplayTally(policy, page_size, Cursor.decode(cursor) if cursor else None)
+        return await replay(self.db, tally, filters, progress)
+
+    async def count(self, filters: ReplayFilters) -> int:
+        async with self.db.read() as session:
+            return await repository.count_decisions(session, filters)
+
+
+def _values(document: PolicyDocument, created_by: str) -> dict[str, Any]:
+    return {
+        "version": document.version,
+        "description": document.description,
+        "currency": document.currency,
+        "document": document.model_dump(mode="json"),
+        "digest": digest(document),
+        "created_at": utcnow(),
+        "created_by": created_by,
+    }
+
+
+def _summary(row: PolicyVersion, active: str | None, activated_at: datetime | None) -> dict[str, Any]:
+    return {
+        "version": row.version,
+        "description": row.description,
+        "currency": row.currency,
+        "digest": row.digest,
+        "created_at": row.created_at,
+        "created_by": row.created_by,
+        "active": row.version == active,
+        "last_activated_at": activated_at,
+    }
+
+
+def _out(row: PolicyVersion, active: str | None, activated_at: datetime | None) -> PolicyVersionOut:
+    return PolicyVersionOut(**_summary(row, active, activated_at), document=parse_policy(row.document))

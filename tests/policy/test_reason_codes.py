@@ -1,0 +1,16 @@
+"""Every reason code the evaluator can give is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_reason_code_of_the_evaluator_is_listed_in_the_policy_docs() -> None:
+    source = (ROOT / "app" / "policy" / "evaluator.py").read_text()
+    codes = set(re.findall(r'Reason\(\s*"([A-Z][A-Z_]+)"', source))
+    documented = set(re.findall(r"^\| `([A-Z][A-Z_]+)` \|", (ROOT / "docs" / "policy.md").read_text(), re.MULTILINE))
+    assert len(codes) >= 15
+    assert codes == documented
