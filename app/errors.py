@@ -122,13 +122,14 @@ def problem_response(
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
-    parts = [str(part) for part in loc]
-    if parts and parts[0] in ("body", "query", "path", "header"):
-        where, rest = parts[0], parts[1:]
-        if where == "body":
-            return ".".join(rest) or "body"
-        return f"{where}.{'.'.join(rest)}" if rest else where
-    return ".".join(parts) or "body"
+    """("body", "invoices", 17, "due_date") → "invoices[17].due_date"; other places keep their prefix."""
+    where = str(loc[0]) if loc and loc[0] in ("body", "query", "path", "header") else None
+    path = ""
+    for part in loc[1:] if where else loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    if where is None or where == "body":
+        return path or "body"
+    return f"{where}.{path}" if path else where
 
 
 def _validation_errors(exc: RequestValidationError) -> tuple[bool, list[FieldError]]:

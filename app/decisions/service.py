@@ -5,15 +5,24 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.auth import Principal
+from app.customers import repository as customers
+from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
+from app.customers.models import Customer
+from app.customers.rates import RateTable
 from app.db import Database, utcnow
 from app.decisions import repository
 from app.decisions.models import Decision
 from app.decisions.repository import Cursor, DecisionFilters
 from app.decisions.schemas import (
+    CustomerIn,
     DecisionDetail,
     DecisionOut,
     DecisionPage,
@@ -21,46 +30,66 @@ from app.decisions.schemas import (
     ReasonOut,
     ReportOut,
 )
-from app.errors import NotFound
-from app.money import format_minor, to_minor
+from app.errors import Conflict, NotFound
+from app.idempotency.service import Recorder, StoredResponse
+from app.money import format_minor, from_minor, to_minor
+from app.orders import repository as orders
 from app.policy.evaluator import evaluate
 from app.policy.facts import CustomerFacts, DecisionInputs, Evaluation, ExposureFacts, OrderFacts
 from app.policy.schema import PolicyDocument
 from app.providers.base import CompanyQuery
-from app.providers.reports import ReportService
+from app.providers.reports import ObtainedReport, ReportService
 
 ActivePolicy = Callable[[], Awaitable[PolicyDocument]]
 
 
+class OrderAlreadyInvoiced(Conflict):
+    code, title = "order_already_invoiced", "The order is invoiced; its credit can no longer be decided"
+
+
+@dataclass(frozen=True, slots=True)
+class _Locked:
+    """What the decision reads under the customer's lock."""
+
+    customer: Customer
+    root: Customer | None  # the group's root, when the group has a limit
+
+
 class DecisionService:
-    def __init__(self, db: Database, reports: ReportService, active_policy: ActivePolicy) -> None:
+    def __init__(
+        self, db: Database, reports: ReportService, active_policy: ActivePolicy, reservation_days: int = 30
+    ) -> None:
         self.db = db
         self.reports = reports
         self.active_policy = active_policy
+        self.reservation_days = reservation_days
 
-    async def decide(self, request: DecisionRequest, principal: Principal) -> DecisionOut:
+    async def decide(
+        self, request: DecisionRequest, principal: Principal, recorder: Recorder | None = None
+    ) -> StoredResponse:
+        """Report first (no lock held), then lock the customer, read exposure, decide, reserve and record."""
         started = time.perf_counter()
         policy = await self.active_policy()
         order = OrderFacts(request.order.id, request.order.amount_decimal, request.order.currency)
-        customer_in = request.customer
-        company = None
-        if customer_in.registration_number:
-            company = CompanyQuery(customer_in.country, customer_in.registration_number, customer_in.name)
-        rates: dict[str, Decimal] = {}
-        amount_in_policy_currency = order.amount if order.currency == policy.currency else None
+        async with self.db.read() as session:
+            master = await customers.get_customer(session, request.customer.id)
+            rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
+        company = _company(request.customer, master)
+        policy_rate = rates.rate(policy.currency, order.currency)
+        amount_in_policy_currency = order.amount * policy_rate if policy_rate is not None else None
         # The provider is asked before the transaction opens: no lock is ever held across a paid call.
         obtained = await self.reports.obtain(
             company, buy=self.reports.needs_report(amount_in_policy_currency, policy), policy=policy
         )
 
         async with self.db.transaction() as session:
-            first_order = not await repository.has_credit_history(session, customer_in.id)
-            inputs = DecisionInputs(
-                customer=CustomerFacts(customer_in.id, first_order=first_order),
-                report=obtained.facts,
-                exposure=ExposureFacts(),
-                rates=rates,
-            )
+            now = utcnow()
+            locked = await self._lock(session, request.customer, now)
+            reservation = await orders.get_reservation(session, order.order_id, lock=True)
+            if reservation is not None and reservation.status == "invoiced":
+                raise OrderAlreadyInvoiced(f"order {order.order_id} was invoiced as {reservation.invoice_id}")
+            rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
+            inputs = await self._inputs(session, order, locked, obtained, policy, rates, now)
             evaluation = evaluate(order, inputs.customer, inputs.report, inputs.exposure, policy, inputs.rates)
             decided_at = utcnow()
             values = _row(request, evaluation, inputs, obtained.snapshot, policy, principal, decided_at)
@@ -69,7 +98,111 @@ class DecisionService:
                 "total_ms": round((time.perf_counter() - started) * 1000, 3),
             }
             await repository.insert_decision(session, values)
-        return _out(values)
+            await self._reserve(session, values, reservation is not None, decided_at)
+            return await (recorder or Recorder(None)).respond(session, 201, _out(values))
+
+    async def _lock(self, session: AsyncSession, customer_in: CustomerIn, now: datetime) -> _Locked:
+        """The customer's row is the lock (and the group root's, in id order, when the group has a limit)."""
+        await customers.ensure_from_order(
+            session,
+            {
+                "id": customer_in.id,
+                "name": customer_in.name,
+                "country": customer_in.country,
+                "registration_number": customer_in.registration_number,
+            },
+            now,
+        )
+        (customer,) = await customers.lock_customers(session, [customer_in.id])
+        if customer.parent_id is None:
+            return _Locked(customer, None)
+        rows = {row.id: row for row in await customers.lock_customers(session, [customer.id, customer.parent_id])}
+        root = rows.get(customer.parent_id)
+        return _Locked(customer, root if root is not None and root.group_limit_minor is not None else None)
+
+    async def _inputs(
+        self,
+        session: AsyncSession,
+        order: OrderFacts,
+        locked: _Locked,
+        obtained: ObtainedReport,
+        policy: PolicyDocument,
+        rates: RateTable,
+        now: datetime,
+    ) -> DecisionInputs:
+        customer, root = locked.customer, locked.root
+        today = now.date()
+        members = await customers.group_member_ids(session, root.id) if root is not None else [customer.id]
+        rows = await customers.exposure_rows(
+            session, sorted({*members, customer.id}), today=today, now=now, exclude_order=order.order_id
+        )
+        sums = sums_by_customer(rows)
+        own = in_currency(sums.get(customer.id, ExposureSums()), order.currency, rates, today)
+        group = in_currency(combined(sums.values()), order.currency, rates, today) if root is not None else None
+        used: dict[str, Decimal] = {**own.rates_used, **(group.rates_used if group else {})}
+        for currency in (policy.currency, obtained.facts.limit_currency, customer.limit_currency):
+            rate = rates.rate(order.currency, currency) if currency else None
+            if currency and currency != order.currency and rate is not None:
+                used[currency] = rate
+        if root is not None and root.limit_currency and root.limit_currency != order.currency:
+            rate = rates.rate(order.currency, root.limit_currency)
+            if rate is not None:
+                used[root.limit_currency] = rate
+        unpriced = sorted({*own.unpriced_currencies, *(group.unpriced_currencies if group else ())})
+        manual_active = customer.manual_limit_minor is not None and customer.limit_currency is not None
+        manual_active = manual_active and (
+            customer.manual_limit_expires_at is None or customer.manual_limit_expires_at > now
+        )
+        first_order = not await repository.has_credit_history(session, customer.id)
+        return DecisionInputs(
+            customer=CustomerFacts(
+                customer.id,
+                segment=customer.segment,
+                blocked=customer.blocked,
+                block_reason=customer.block_reason,
+                manual_limit=_limit(customer.manual_limit_minor, customer.limit_currency) if manual_active else None,
+                manual_limit_reason=customer.manual_limit_reason if manual_active else None,
+                first_order=first_order,
+                limit_currency=customer.limit_currency if manual_active else None,
+                group_id=root.id if root is not None else customer.parent_id,
+                group_limit=_limit(root.group_limit_minor, root.limit_currency) if root is not None else None,
+                group_limit_currency=root.limit_currency if root is not None else None,
+            ),
+            report=obtained.facts,
+            exposure=ExposureFacts(
+                open_receivables=own.open_receivables,
+                reserved=own.reserved,
+                overdue_amount=own.overdue_amount,
+                oldest_overdue_days=own.oldest_overdue_days,
+                group_total=group.total if group is not None else None,
+                unpriced_currencies=tuple(unpriced),
+            ),
+            rates=dict(sorted(used.items())),
+        )
+
+    async def _reserve(self, session: AsyncSession, values: dict[str, Any], exists: bool, decided_at: datetime) -> None:
+        """Approved credit is reserved for the order, replacing what an earlier decision reserved."""
+        approved = values["approved_credit_minor"]
+        if approved == 0 and not exists:
+            return
+        await orders.replace_reservation(
+            session,
+            {
+                "order_id": values["order_id"],
+                "customer_id": values["customer_id"],
+                "decision_id": values["id"],
+                "currency": values["currency"],
+                "order_amount_minor": values["amount_minor"],
+                "approved_minor": approved,
+                "amount_minor": approved,
+                "payment_terms_days": values["payment_terms_days"],
+                "status": "active" if approved > 0 else "released",
+                "invoice_id": None,
+                "expires_at": decided_at + timedelta(days=self.reservation_days),
+                "created_at": decided_at,
+                "updated_at": decided_at,
+            },
+        )
 
     async def get(self, decision_id: str) -> DecisionDetail:
         async with self.db.read() as session:
@@ -132,6 +265,19 @@ def _row(
     }
 
 
+def _company(customer_in: CustomerIn, master: Customer | None) -> CompanyQuery | None:
+    """Whom to ask the provider about: master data pushed by the ERP wins over what an order says."""
+    if master is not None and master.master_data_from == "erp":
+        country, number, name = master.country, master.registration_number, master.name
+    else:
+        country, number, name = customer_in.country, customer_in.registration_number, customer_in.name
+    return CompanyQuery(country, number, name) if number else None
+
+
+def _limit(minor: int | None, currency: str | None) -> Decimal | None:
+    return None if minor is None or currency is None else from_minor(minor, currency)
+
+
 def _row_values(row: Decision) -> dict[str, Any]:
     return {column.key: getattr(row, column.key) for column in Decision.__table__.columns}
 
@@ -167,3 +313,8 @@ def _out(values: dict[str, Any]) -> DecisionOut:
         policy_version=values["policy_version"],
         decided_at=values["decided_at"],
     )
+
+
+def decision_out(row: Decision) -> DecisionOut:
+    """A stored decision as the API shows it."""
+    return _out(_row_values(row))
