@@ -147,6 +147,9 @@ def _validation_errors(exc: RequestValidationError) -> tuple[bool, list[FieldErr
                 )
             )
             continue
+        if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+            # A tagged union (e.g. an order event's "type"): name the tag field itself.
+            loc = (*loc, str(error.get("ctx", {}).get("discriminator", "type")).strip("'"))
         message = str(error.get("msg", "invalid"))
         if message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")

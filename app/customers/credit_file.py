@@ -214,7 +214,7 @@ def _group(root: Customer | None, sums: dict[str, ExposureSums], rates: RateTabl
         id=root.id,
         limit=str(limit),
         exposure=str(exposure.total),
-        available_credit=str(max(Decimal(0), limit - exposure.total)),
+        available_credit=str(quantize(max(Decimal(0), limit - exposure.total), currency)),
     )
 
 

@@ -20,6 +20,7 @@ from app.customers.rates import RateTable
 from app.db import Database, utcnow
 from app.decisions import repository
 from app.decisions.models import Decision
+from app.decisions.queue import CustomerQueue
 from app.decisions.repository import Cursor, DecisionFilters
 from app.decisions.schemas import (
     CustomerIn,
@@ -63,6 +64,7 @@ class DecisionService:
         self.reports = reports
         self.active_policy = active_policy
         self.reservation_days = reservation_days
+        self.queue = CustomerQueue()
 
     async def decide(
         self, request: DecisionRequest, principal: Principal, recorder: Recorder | None = None
@@ -82,7 +84,7 @@ class DecisionService:
             company, buy=self.reports.needs_report(amount_in_policy_currency, policy), policy=policy
         )
 
-        async with self.db.transaction() as session:
+        async with self.queue.turn(request.customer.id), self.db.transaction() as session:
             now = utcnow()
             locked = await self._lock(session, request.customer, now)
             reservation = await orders.get_reservation(session, order.order_id, lock=True)
