@@ -72,15 +72,14 @@ async def get_invoice(
 
 
 async def upsert_invoices(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Insert or update many invoices in batched statements."""
+    """Insert or update many invoices: one compiled statement, executed for all rows (executemany)."""
+    if not rows:
+        return
     insert = dialect_insert(session)
-    for start in range(0, len(rows), 1000):
-        chunk = rows[start : start + 1000]
-        statement = insert(Invoice).values(chunk)
-        changed = {name: statement.excluded[name] for name in chunk[0] if name not in ("customer_id", "invoice_id")}
-        await session.execute(
-            statement.on_conflict_do_update(index_elements=["customer_id", "invoice_id"], set_=changed)
-        )
+    statement = insert(Invoice)
+    changed = {name: statement.excluded[name] for name in rows[0] if name not in ("customer_id", "invoice_id")}
+    statement = statement.on_conflict_do_update(index_elements=["customer_id", "invoice_id"], set_=changed)
+    await session.execute(statement, rows)
 
 
 async def count_existing_invoices(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> int:
