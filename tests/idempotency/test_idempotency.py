@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.idempotency.models import IdempotencyRecord
 from app.main import create_app
-from app.settings import Settings
-from tests.conftest import auth, count_rows, key_for, order_body
+from app.settings import Settings, key_id
+from tests.conftest import ALL_KEY, auth, count_rows, key_for, order_body
 from tests.erp import manual_limit, put_customer
 
 
@@ -127,3 +129,25 @@ async def _until_claimed(engine: AsyncEngine, key: str) -> None:
                 return
         await asyncio.sleep(0.01)
     raise AssertionError("the first request never claimed its key")
+
+
+class TestCrashedClaims:
+    async def test_a_claim_left_by_a_crashed_process_is_taken_over_after_its_lease(
+        self, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> None:
+        long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+        record = {
+            "api_key_id": key_id(ALL_KEY),
+            "key": "k-crash",
+            "fingerprint": "0" * 64,
+            "state": "in_flight",
+            "token": "crashed",
+            "created_at": long_ago,
+            "lease_until": long_ago,
+            "expires_at": datetime.now(UTC) + timedelta(hours=24),
+        }
+        async with engine.begin() as connection:
+            await connection.execute(insert(IdempotencyRecord).values(**record))
+        response = await client.post("/v1/decisions", json=order_body(), headers=keyed("k-crash"))
+        assert response.status_code == 201
+        assert await count_rows(engine, "decisions") == 1
