@@ -35,10 +35,12 @@ async def ensure_from_order(session: AsyncSession, values: dict[str, Any], now: 
     insert = dialect_insert(session)
     row = {**values, "blocked": False, "master_data_from": "order", "created_at": now, "updated_at": now}
     await session.execute(insert(Customer).values(**row).on_conflict_do_nothing(index_elements=["id"]))
+    # An order that leaves out its name or registration number does not erase what an earlier one gave.
+    fields = {name: func.coalesce(values[name], getattr(Customer, name)) for name in ORDER_FIELDS}
     await session.execute(
         update(Customer)
         .where(Customer.id == values["id"], Customer.master_data_from == "order")
-        .values(**{name: values[name] for name in ORDER_FIELDS}, updated_at=now)
+        .values(**fields, updated_at=now)
     )
 
 

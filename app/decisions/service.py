@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +18,7 @@ from app.customers.models import Customer
 from app.customers.rates import RateTable
 from app.db import Database, utcnow
 from app.decisions import repository
+from app.decisions.inputs import customer_facts, exposure_facts, rates_used
 from app.decisions.models import Decision
 from app.decisions.queue import CustomerQueue
 from app.decisions.repository import Cursor, DecisionFilters
@@ -33,10 +33,10 @@ from app.decisions.schemas import (
 )
 from app.errors import Conflict, NotFound
 from app.idempotency.service import Recorder, StoredResponse
-from app.money import format_minor, from_minor, to_minor
+from app.money import format_minor, to_minor
 from app.orders import repository as orders
 from app.policy.evaluator import evaluate
-from app.policy.facts import CustomerFacts, DecisionInputs, Evaluation, ExposureFacts, OrderFacts
+from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
 from app.policy.schema import PolicyDocument
 from app.providers.base import CompanyQuery
 from app.providers.reports import ObtainedReport, ReportService
@@ -141,45 +141,18 @@ class DecisionService:
         sums = sums_by_customer(rows)
         own = in_currency(sums.get(customer.id, ExposureSums()), order.currency, rates, today)
         group = in_currency(combined(sums.values()), order.currency, rates, today) if root is not None else None
-        used: dict[str, Decimal] = {**own.rates_used, **(group.rates_used if group else {})}
-        for currency in (policy.currency, obtained.facts.limit_currency, customer.limit_currency):
-            rate = rates.rate(order.currency, currency) if currency else None
-            if currency and currency != order.currency and rate is not None:
-                used[currency] = rate
-        if root is not None and root.limit_currency and root.limit_currency != order.currency:
-            rate = rates.rate(order.currency, root.limit_currency)
-            if rate is not None:
-                used[root.limit_currency] = rate
-        unpriced = sorted({*own.unpriced_currencies, *(group.unpriced_currencies if group else ())})
-        manual_active = customer.manual_limit_minor is not None and customer.limit_currency is not None
-        manual_active = manual_active and (
-            customer.manual_limit_expires_at is None or customer.manual_limit_expires_at > now
-        )
+        limit_currencies = (customer.limit_currency, root.limit_currency if root is not None else None)
         first_order = not await repository.has_credit_history(session, customer.id)
         return DecisionInputs(
-            customer=CustomerFacts(
-                customer.id,
-                segment=customer.segment,
-                blocked=customer.blocked,
-                block_reason=customer.block_reason,
-                manual_limit=_limit(customer.manual_limit_minor, customer.limit_currency) if manual_active else None,
-                manual_limit_reason=customer.manual_limit_reason if manual_active else None,
-                first_order=first_order,
-                limit_currency=customer.limit_currency if manual_active else None,
-                group_id=root.id if root is not None else customer.parent_id,
-                group_limit=_limit(root.group_limit_minor, root.limit_currency) if root is not None else None,
-                group_limit_currency=root.limit_currency if root is not None else None,
-            ),
+            customer=customer_facts(customer, root, first_order=first_order, now=now),
             report=obtained.facts,
-            exposure=ExposureFacts(
-                open_receivables=own.open_receivables,
-                reserved=own.reserved,
-                overdue_amount=own.overdue_amount,
-                oldest_overdue_days=own.oldest_overdue_days,
-                group_total=group.total if group is not None else None,
-                unpriced_currencies=tuple(unpriced),
+            exposure=exposure_facts(own, group),
+            rates=rates_used(
+                order.currency,
+                rates,
+                (own, group),
+                (policy.currency, obtained.facts.limit_currency, *limit_currencies),
             ),
-            rates=dict(sorted(used.items())),
         )
 
     async def _reserve(self, session: AsyncSession, values: dict[str, Any], exists: bool, decided_at: datetime) -> None:
@@ -274,10 +247,6 @@ def _company(customer_in: CustomerIn, master: Customer | None) -> CompanyQuery |
     else:
         country, number, name = customer_in.country, customer_in.registration_number, customer_in.name
     return CompanyQuery(country, number, name) if number else None
-
-
-def _limit(minor: int | None, currency: str | None) -> Decimal | None:
-    return None if minor is None or currency is None else from_minor(minor, currency)
 
 
 def _row_values(row: Decision) -> dict[str, Any]:
