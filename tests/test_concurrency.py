@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.cli import alembic_config
 from app.db import create_engine
+from app.main import create_app
+from app.settings import Settings
 from tests.concurrency import rush
-from tests.conftest import KEYS
+from tests.conftest import KEYS, auth, order_body
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTS = iter(range(18300, 18400))
@@ -29,6 +31,27 @@ class TestInProcess:
         self, client: httpx.AsyncClient, engine: AsyncEngine
     ) -> None:
         await rush([client], engine, orders=200)
+
+
+class TestNoProviderCallUnderTheLock:
+    async def test_a_slow_report_does_not_hold_up_the_customers_other_orders(
+        self, settings: Settings, engine: AsyncEngine
+    ) -> None:
+        slow = settings.model_copy(update={"simulated_latency_ms": 1500})
+        app = create_app(slow)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://creditgate.test") as http:
+                # 1000.00 buys a report (slow); 100.00 is under the small-order threshold and buys none.
+                big = order_body("1000.00", "12345670", order_id="SO-BIG")
+                small = order_body("100.00", "12345670", order_id="SO-SMALL")
+                waiting = asyncio.create_task(http.post("/v1/decisions", json=big, headers=auth()))
+                await asyncio.sleep(0.2)  # the first is now waiting for its report
+                quick = asyncio.create_task(http.post("/v1/decisions", json=small, headers=auth()))
+                done, _ = await asyncio.wait({waiting, quick}, return_when=asyncio.FIRST_COMPLETED)
+                assert done == {quick}
+                assert (await quick).status_code == 201
+                assert (await waiting).status_code == 201
 
 
 @contextmanager

@@ -6,7 +6,21 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, case, cast, func, literal, null, or_, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer, FxRate, Invoice, Payment
@@ -110,13 +124,12 @@ async def get_payment(session: AsyncSession, customer_id: str, payment_id: str) 
 
 
 async def record_payment(session: AsyncSession, payment: dict[str, Any], open_amount_minor: int) -> None:
-    session.add(Payment(**payment))
+    await session.execute(insert(Payment).values(**payment))
     await session.execute(
         update(Invoice)
         .where(Invoice.customer_id == payment["customer_id"], Invoice.invoice_id == payment["invoice_id"])
         .values(open_amount_minor=open_amount_minor, updated_at=payment["created_at"])
     )
-    await session.flush()
 
 
 async def upsert_rates(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

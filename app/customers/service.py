@@ -7,6 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from app.customers import repository
 from app.customers.models import Customer, FxRate, Invoice
 from app.customers.schemas import (
@@ -115,7 +117,10 @@ class CustomerService:
                 "paid_on": body.paid_on,
                 "created_at": now,
             }
-            await repository.record_payment(session, payment, invoice.open_amount_minor - amount)
+            try:
+                await repository.record_payment(session, payment, invoice.open_amount_minor - amount)
+            except IntegrityError:  # the same payment id recorded at this moment against another invoice
+                raise PaymentExists(f"payment {body.id} of customer {customer_id} is already recorded") from None
             invoice = await repository.get_invoice(session, customer_id, invoice_id)
             assert invoice is not None
             out = PaymentOut(
@@ -148,8 +153,10 @@ class CustomerService:
             existing = await repository.count_existing_invoices(
                 session, [(row["customer_id"], row["invoice_id"]) for row in rows]
             )
-            await repository.upsert_invoices(session, rows)
-            await orders.mark_invoiced(session, _order_links(rows), now)
+            # Rows locked in key order: two overlapping batches wait for each other instead of deadlocking.
+            ordered = sorted(rows, key=lambda row: (row["customer_id"], row["invoice_id"]))
+            await repository.upsert_invoices(session, ordered)
+            await orders.mark_invoiced(session, _order_links(ordered), now)
             result = BatchResult(invoices=len(rows), created=len(rows) - existing, updated=existing)
             return await recorder.respond(session, 200, result)
 
@@ -209,11 +216,12 @@ def _invoice_row(customer_id: str, invoice_id: str, body: InvoiceIn, now: dateti
 
 
 def _order_links(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
+    links = [
         {"link_order_id": row["order_id"], "link_customer_id": row["customer_id"], "link_invoice_id": row["invoice_id"]}
         for row in rows
         if row["order_id"] is not None
     ]
+    return sorted(links, key=lambda link: link["link_order_id"])
 
 
 def _duplicate_errors(rows: list[dict[str, Any]]) -> list[FieldError]:
