@@ -54,7 +54,6 @@ class CustomerService:
             created = await repository.upsert_master_data(session, values)
             row = await repository.get_customer(session, customer_id)
             assert row is not None
-            await session.refresh(row)
             return await recorder.respond(session, 201 if created else 200, customer_out(row, now))
 
     async def get_customer(self, customer_id: str) -> CustomerOut:

@@ -116,8 +116,8 @@ class DecisionService:
             now,
         )
         (customer,) = await customers.lock_customers(session, [customer_in.id])
-        if customer.parent_id is None:
-            return _Locked(customer, None)
+        if customer.parent_id is None:  # a group's root is in its own group
+            return _Locked(customer, customer if customer.group_limit_minor is not None else None)
         rows = {row.id: row for row in await customers.lock_customers(session, [customer.id, customer.parent_id])}
         root = rows.get(customer.parent_id)
         return _Locked(customer, root if root is not None and root.group_limit_minor is not None else None)

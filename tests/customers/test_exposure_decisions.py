@@ -56,6 +56,17 @@ class TestGroupLimit:
         file = await credit_file(client, "G-A")
         assert file["group"] == {"id": "G-ROOT", "limit": "3000.00", "exposure": "3000.00", "available_credit": "0.00"}
 
+    async def test_the_groups_root_is_checked_against_the_group_limit_too(self, client: httpx.AsyncClient) -> None:
+        await put_customer(client, "G-ROOT", group_limit="3000.00", **manual_limit("5000.00"))
+        await put_customer(client, "G-A", parent_id="G-ROOT", **manual_limit("5000.00"))
+        await put_invoice(client, "INV-A", "2500.00", customer_id="G-A")
+        decision = await decide(client, "1000.00", "SO-R1", customer_id="G-ROOT")
+        assert decision["exposure"] == "0.00"
+        assert decision["available_credit"] == "500.00"
+        assert "GROUP_LIMIT" in [reason["code"] for reason in decision["reasons"]]
+        file = await credit_file(client, "G-ROOT")
+        assert file["group"]["exposure"] == "3000.00"  # 2500 owed by G-A + 500 reserved for the root
+
 
 class TestCurrencies:
     async def test_a_limit_in_another_currency_is_converted_and_the_rate_kept(self, client: httpx.AsyncClient) -> None:
