@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.concurrency import rush
 from tests.conftest import KEYS, auth, order_body
+from tests.erp import manual_limit, put_customer
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTS = iter(range(18300, 18400))
@@ -31,6 +33,25 @@ class TestInProcess:
         self, client: httpx.AsyncClient, engine: AsyncEngine
     ) -> None:
         await rush([client], engine, orders=200)
+
+
+class TestGroupInProcess:
+    async def test_concurrent_orders_of_two_members_never_exceed_the_group_limit(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        await put_customer(client, "G-ROOT", limit_currency="EUR", group_limit="2000.00")
+        for member in ("G-A", "G-B"):
+            await put_customer(client, member, parent_id="G-ROOT", **manual_limit("5000.00"))
+
+        async def one(index: int) -> httpx.Response:
+            member = "G-A" if index % 2 else "G-B"
+            body = order_body("100.00", "12345670", order_id=f"SO-G{index}", customer_id=member)
+            return await client.post("/v1/decisions", json=body, headers=auth())
+
+        responses = await asyncio.gather(*(one(index) for index in range(100)))
+        assert {response.status_code for response in responses} == {201}
+        approved = sum(Decimal(response.json()["approved_credit_amount"]) for response in responses)
+        assert approved == Decimal("2000.00")
 
 
 class TestNoProviderCallUnderTheLock:

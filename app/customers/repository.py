@@ -59,7 +59,7 @@ async def ensure_from_order(session: AsyncSession, values: dict[str, Any], now: 
 
 
 async def lock_customers(session: AsyncSession, customer_ids: Iterable[str]) -> list[Customer]:
-    """Row locks in id order (so two lockers never deadlock); SQLite already holds its write lock."""
+    """Row locks (in id order when several); SQLite already holds its write lock."""
     query = select(Customer).where(Customer.id.in_(sorted(set(customer_ids)))).order_by(Customer.id)
     query = query.with_for_update().execution_options(populate_existing=True)
     return list((await session.scalars(query)).all())

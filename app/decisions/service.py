@@ -104,7 +104,11 @@ class DecisionService:
             return await (recorder or Recorder(None)).respond(session, 201, _out(values))
 
     async def _lock(self, session: AsyncSession, customer_in: CustomerIn, now: datetime) -> _Locked:
-        """The customer's row is the lock (and the group root's, in id order, when the group has a limit)."""
+        """The customer's row is the lock; a group member then also locks its root's row.
+
+        Locks are always taken member first, root second, and nothing that holds a root waits for a
+        member: decisions for different members of one group queue on the root and never deadlock.
+        """
         await customers.ensure_from_order(
             session,
             {
@@ -118,8 +122,8 @@ class DecisionService:
         (customer,) = await customers.lock_customers(session, [customer_in.id])
         if customer.parent_id is None:  # a group's root is in its own group
             return _Locked(customer, customer if customer.group_limit_minor is not None else None)
-        rows = {row.id: row for row in await customers.lock_customers(session, [customer.id, customer.parent_id])}
-        root = rows.get(customer.parent_id)
+        roots = await customers.lock_customers(session, [customer.parent_id])
+        root = roots[0] if roots else None
         return _Locked(customer, root if root is not None and root.group_limit_minor is not None else None)
 
     async def _inputs(
