@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -151,3 +152,32 @@ class TestCrashedClaims:
         response = await client.post("/v1/decisions", json=order_body(), headers=keyed("k-crash"))
         assert response.status_code == 201
         assert await count_rows(engine, "decisions") == 1
+
+
+INVOICE = {"currency": "EUR", "amount": "10.00", "open_amount": "10.00", "issue_date": "2026-11-01",
+           "due_date": "2026-12-01"}  # fmt: skip
+ERP_WRITES = [
+    ("PUT", "/v1/customers/C-9", {"country": "NL"}, {"country": "BE"}),
+    ("PUT", "/v1/customers/C-42/invoices/INV-7", INVOICE, {**INVOICE, "open_amount": "5.00"}),
+    ("POST", "/v1/receivables/batch", {"invoices": [{"customer_id": "C-42", "invoice_id": "INV-8", **INVOICE}]},
+     {"invoices": [{"customer_id": "C-42", "invoice_id": "INV-9", **INVOICE}]}),
+    ("PUT", "/v1/rates", {"base": "EUR", "rates": {"USD": "1.0800"}}, {"base": "EUR", "rates": {"USD": "1.0900"}}),
+    ("POST", "/v1/orders/SO-1/events", {"type": "shipped"}, {"type": "cancelled"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path", "body", "other"), ERP_WRITES, ids=[case[1] for case in ERP_WRITES])
+async def test_every_erp_write_replays_its_stored_response(
+    client: httpx.AsyncClient, method: str, path: str, body: dict, other: dict
+) -> None:
+    await put_customer(client, **manual_limit("1000.00"))
+    await client.post("/v1/decisions", json=order_body("100.00", order_id="SO-1"), headers=auth())
+    first = await client.request(method, path, json=body, headers=keyed("erp-1"))
+    assert 200 <= first.status_code < 300, first.text
+    second = await client.request(method, path, json=body, headers=keyed("erp-1"))
+    assert second.status_code == first.status_code
+    assert second.content == first.content
+    assert second.headers["idempotent-replayed"] == "true"
+    reused = await client.request(method, path, json=other, headers=keyed("erp-1"))
+    assert reused.status_code == 422
+    assert reused.json()["code"] == "idempotency_key_reused"
