@@ -125,13 +125,14 @@ def problem_response(
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
-    parts = [str(part) for part in loc]
-    if parts and parts[0] in ("body", "query", "path", "header"):
-        where, rest = parts[0], parts[1:]
-        if where == "body":
-            return ".".join(rest) or "body"
-        return f"{where}.{'.'.join(rest)}" if rest else where
-    return ".".join(parts) or "body"
+    """("body", "invoices", 17, "due_date") → "invoices[17].due_date"; other places keep their prefix."""
+    where = str(loc[0]) if loc and loc[0] in ("body", "query", "path", "header") else None
+    path = ""
+    for part in loc[1:] if where else loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    if where is None or where == "body":
+        return path or "body"
+    return f"{where}.{path}" if path else where
 
 
 def _validation_errors(exc: RequestValidationError) -> tuple[bool, list[FieldError]]:
@@ -149,6 +150,9 @@ def _validation_errors(exc: RequestValidationError) -> tuple[bool, list[FieldErr
                 )
             )
             continue
+        if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+            # A tagged union (e.g. an order event's "type"): name the tag field itself.
+            loc = (*loc, str(error.get("ctx", {}).get("discriminator", "type")).strip("'"))
         message = str(error.get("msg", "invalid"))
         if message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")

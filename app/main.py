@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI, Request
@@ -12,12 +13,16 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app.api import decisions, health, policies
+from app.api import customers, decisions, health, orders, policies, receivables
 from app.auth import KeyRing
+from app.customers.credit_file import CreditFileService
+from app.customers.service import CustomerService
 from app.db import Database
-from app.decisions.service import DecisionService
+from app.decisions.service import DecisionService, decision_out
 from app.errors import ServiceUnavailable, install_error_handlers, problem_response
+from app.idempotency.service import IdempotencyService
 from app.middleware import BodySizeLimit
+from app.orders.service import OrderService
 from app.policies.service import PolicyService
 from app.policy.schema import load_policy_file
 from app.providers.registry import build_provider
@@ -58,7 +63,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.database = database
             app.state.http = http
             app.state.policies = policies
-            app.state.decisions = DecisionService(database, reports, policies.active_policy)
+            active_policy = policies.active_policy
+            app.state.decisions = DecisionService(
+                database, reports, active_policy, reservation_days=settings.reservation_expiry_days
+            )
+            app.state.customers = CustomerService(database, active_policy, settings.max_batch_invoices)
+            app.state.credit_files = CreditFileService(database, active_policy, decision_out)
+            app.state.orders = OrderService(database)
+            app.state.idempotency = IdempotencyService(
+                database,
+                retention=timedelta(hours=settings.idempotency_retention_hours),
+                lease=timedelta(seconds=settings.idempotency_lease_seconds),
+            )
             try:
                 yield
             finally:
@@ -72,10 +88,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     _install_database_errors(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        larger={"/v1/receivables/batch": settings.max_batch_body_bytes},
+    )
     app.include_router(health.router)
     app.include_router(decisions.router)
     app.include_router(policies.router)
+    app.include_router(customers.router)
+    app.include_router(receivables.router)
+    app.include_router(orders.router)
     return app
 
 

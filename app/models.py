@@ -1,9 +1,23 @@
 """Every table, imported in one place so Alembic sees the whole schema."""
 
+from app.customers.models import Customer, FxRate, Invoice, Payment
 from app.db import Base
 from app.decisions.models import Decision
+from app.idempotency.models import IdempotencyRecord
+from app.orders.models import Reservation
 from app.policies.models import PolicyActivation, PolicyVersion
 
 metadata = Base.metadata
 
-__all__ = ["Decision", "PolicyActivation", "PolicyVersion", "metadata"]
+__all__ = [
+    "Customer",
+    "Decision",
+    "FxRate",
+    "IdempotencyRecord",
+    "Invoice",
+    "Payment",
+    "PolicyActivation",
+    "PolicyVersion",
+    "Reservation",
+    "metadata",
+]

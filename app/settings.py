@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     database_pool_size: int = Field(default=10, ge=1, le=200)
 
+    # Credit reserved for an order and not shipped stops counting after this many days.
+    reservation_expiry_days: int = Field(default=30, ge=1, le=365)
+    # Idempotency records are kept at least this long; an in-flight claim is taken over after its lease.
+    idempotency_retention_hours: int = Field(default=24, ge=24, le=24 * 90)
+    idempotency_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # The receivables batch takes far larger bodies than any other route.
+    max_batch_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_batch_invoices: int = Field(default=20_000, ge=1, le=100_000)
+
     simulated_latency_ms: int = Field(default=0, ge=0)
     simulated_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import Decide, DecisionServiceDep, JsonBody, Read
+from app.api.deps import Decide, DecisionServiceDep, Idempotent, JsonBody, Read
 from app.decisions.repository import DecisionFilters
 from app.decisions.schemas import DecisionDetail, DecisionOut, DecisionPage, DecisionRequest, OutcomeName
+from app.decisions.service import OrderAlreadyInvoiced
 from app.errors import (
+    Conflict,
     FieldError,
     Forbidden,
     InvalidRequest,
@@ -28,15 +30,28 @@ router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
+    response_model=DecisionOut,
     dependencies=[JsonBody],
     responses=problem_responses(
-        MalformedRequest, Unauthenticated, Forbidden, PayloadTooLarge, UnsupportedMediaType, InvalidRequest
+        MalformedRequest,
+        Unauthenticated,
+        Forbidden,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidRequest,
+        Conflict,
+        OrderAlreadyInvoiced,
     ),
     summary="Decide on an order",
 )
-async def create_decision(body: DecisionRequest, principal: Decide, service: DecisionServiceDep) -> DecisionOut:
-    """Accept on credit, ask prepayment, send to review or reject; the decision is stored before it is answered."""
-    return await service.decide(body, principal)
+async def create_decision(
+    body: DecisionRequest, principal: Decide, service: DecisionServiceDep, idempotent: Idempotent
+) -> Response:
+    """Accept on credit, ask prepayment, send to review or reject; the decision is stored before it is answered.
+
+    Approved credit is reserved for the order (a later decision for the same order replaces it).
+    """
+    return await idempotent.run(lambda recorder: service.decide(body, principal, recorder))
 
 
 @router.get(

@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Header, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import KeyRing, Principal
+from app.customers.credit_file import CreditFileService
+from app.customers.service import CustomerService
 from app.db import Database
 from app.decisions.service import DecisionService
 from app.errors import Forbidden, UnsupportedMediaType
+from app.idempotency.service import Handler, IdempotencyService, fingerprint
+from app.orders.service import OrderService
 from app.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from CREDITGATE_API_KEYS.")
@@ -29,6 +33,21 @@ def get_database(request: Request) -> Database:
 
 def get_decision_service(request: Request) -> DecisionService:
     service: DecisionService = request.app.state.decisions
+    return service
+
+
+def get_customer_service(request: Request) -> CustomerService:
+    service: CustomerService = request.app.state.customers
+    return service
+
+
+def get_credit_file_service(request: Request) -> CreditFileService:
+    service: CreditFileService = request.app.state.credit_files
+    return service
+
+
+def get_order_service(request: Request) -> OrderService:
+    service: OrderService = request.app.state.orders
     return service
 
 
@@ -69,9 +88,48 @@ def require_json(request: Request) -> None:
         raise UnsupportedMediaType(f"send the body as application/json, not {media_type or 'no content type'}")
 
 
+class IdempotentWrite:
+    """A write route's handle on idempotency: `run` executes the write once per Idempotency-Key."""
+
+    def __init__(self, service: IdempotencyService, api_key_id: str, key: str | None, fingerprint: str) -> None:
+        self.service = service
+        self.api_key_id = api_key_id
+        self.key = key
+        self.fingerprint = fingerprint
+
+    async def run(self, handler: Handler) -> Response:
+        return await self.service.run(self.api_key_id, self.key, self.fingerprint, handler)
+
+
+async def idempotent_write(
+    request: Request,
+    principal: Annotated[Principal, Depends(_principal)],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            pattern=r"^[\x21-\x7e]+$",
+            description="Repeat a write safely: the same key and body replay the stored response (kept 24 h+).",
+        ),
+    ] = None,
+) -> IdempotentWrite:
+    body = await request.body()
+    service: IdempotencyService = request.app.state.idempotency
+    return IdempotentWrite(
+        service, principal.key_id, idempotency_key, fingerprint(request.method, request.url.path, body)
+    )
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 DecisionServiceDep = Annotated[DecisionService, Depends(get_decision_service)]
+CustomerServiceDep = Annotated[CustomerService, Depends(get_customer_service)]
+CreditFileServiceDep = Annotated[CreditFileService, Depends(get_credit_file_service)]
+OrderServiceDep = Annotated[OrderService, Depends(get_order_service)]
+Idempotent = Annotated[IdempotentWrite, Depends(idempotent_write)]
 Decide = Annotated[Principal, Depends(require_scope("decide"))]
 Read = Annotated[Principal, Depends(require_scope("read"))]
+Receivables = Annotated[Principal, Depends(require_scope("receivables"))]
 JsonBody = Depends(require_json)

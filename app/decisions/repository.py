@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, and_, exists, insert, or_, select
+from sqlalchemy import Select, and_, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.decisions.models import Decision
@@ -90,3 +90,22 @@ async def list_decisions(
         )
     query = query.order_by(Decision.decided_at.desc(), Decision.id.desc()).limit(limit)
     return list((await session.scalars(query)).all())
+
+
+async def latest_limits(session: AsyncSession, customer_ids: list[str]) -> dict[str, Decision]:
+    """Each customer's latest decision: the limit it was last decided with."""
+    found: dict[str, Decision] = {}
+    for start in range(0, len(customer_ids), 5000):
+        chunk = customer_ids[start : start + 5000]
+        latest = (
+            select(Decision.customer_id, func.max(Decision.decided_at).label("decided_at"))
+            .where(Decision.customer_id.in_(chunk))
+            .group_by(Decision.customer_id)
+            .subquery()
+        )
+        query = select(Decision).join(
+            latest, and_(Decision.customer_id == latest.c.customer_id, Decision.decided_at == latest.c.decided_at)
+        )
+        for row in await session.scalars(query):
+            found[row.customer_id] = row
+    return found

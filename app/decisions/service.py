@@ -5,15 +5,25 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.auth import Principal
+from app.customers import repository as customers
+from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
+from app.customers.models import Customer
+from app.customers.rates import RateTable
 from app.db import Database, utcnow
 from app.decisions import repository
+from app.decisions.inputs import customer_facts, exposure_facts, rates_used
 from app.decisions.models import Decision
+from app.decisions.queue import CustomerQueue
 from app.decisions.repository import Cursor, DecisionFilters
 from app.decisions.schemas import (
+    CustomerIn,
     DecisionDetail,
     DecisionOut,
     DecisionPage,
@@ -21,46 +31,67 @@ from app.decisions.schemas import (
     ReasonOut,
     ReportOut,
 )
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
+from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
+from app.orders import repository as orders
 from app.policy.evaluator import evaluate
-from app.policy.facts import CustomerFacts, DecisionInputs, Evaluation, ExposureFacts, OrderFacts
+from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
 from app.policy.schema import PolicyDocument
 from app.providers.base import CompanyQuery
-from app.providers.reports import ReportService
+from app.providers.reports import ObtainedReport, ReportService
 
 ActivePolicy = Callable[[], Awaitable[PolicyDocument]]
 
 
+class OrderAlreadyInvoiced(Conflict):
+    code, title = "order_already_invoiced", "The order is invoiced; its credit can no longer be decided"
+
+
+@dataclass(frozen=True, slots=True)
+class _Locked:
+    """What the decision reads under the customer's lock."""
+
+    customer: Customer
+    root: Customer | None  # the group's root, when the group has a limit
+
+
 class DecisionService:
-    def __init__(self, db: Database, reports: ReportService, active_policy: ActivePolicy) -> None:
+    def __init__(
+        self, db: Database, reports: ReportService, active_policy: ActivePolicy, reservation_days: int = 30
+    ) -> None:
         self.db = db
         self.reports = reports
         self.active_policy = active_policy
+        self.reservation_days = reservation_days
+        self.queue = CustomerQueue()
 
-    async def decide(self, request: DecisionRequest, principal: Principal) -> DecisionOut:
+    async def decide(
+        self, request: DecisionRequest, principal: Principal, recorder: Recorder | None = None
+    ) -> StoredResponse:
+        """Report first (no lock held), then lock the customer, read exposure, decide, reserve and record."""
         started = time.perf_counter()
         policy = await self.active_policy()
         order = OrderFacts(request.order.id, request.order.amount_decimal, request.order.currency)
-        customer_in = request.customer
-        company = None
-        if customer_in.registration_number:
-            company = CompanyQuery(customer_in.country, customer_in.registration_number, customer_in.name)
-        rates: dict[str, Decimal] = {}
-        amount_in_policy_currency = order.amount if order.currency == policy.currency else None
+        async with self.db.read() as session:
+            master = await customers.get_customer(session, request.customer.id)
+            rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
+        company = _company(request.customer, master)
+        policy_rate = rates.rate(policy.currency, order.currency)
+        amount_in_policy_currency = order.amount * policy_rate if policy_rate is not None else None
         # The provider is asked before the transaction opens: no lock is ever held across a paid call.
         obtained = await self.reports.obtain(
             company, buy=self.reports.needs_report(amount_in_policy_currency, policy), policy=policy
         )
 
-        async with self.db.transaction() as session:
-            first_order = not await repository.has_credit_history(session, customer_in.id)
-            inputs = DecisionInputs(
-                customer=CustomerFacts(customer_in.id, first_order=first_order),
-                report=obtained.facts,
-                exposure=ExposureFacts(),
-                rates=rates,
-            )
+        async with self.queue.turn(request.customer.id), self.db.transaction() as session:
+            now = utcnow()
+            locked = await self._lock(session, request.customer, now)
+            reservation = await orders.get_reservation(session, order.order_id, lock=True)
+            if reservation is not None and reservation.status == "invoiced":
+                raise OrderAlreadyInvoiced(f"order {order.order_id} was invoiced as {reservation.invoice_id}")
+            rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
+            inputs = await self._inputs(session, order, locked, obtained, policy, rates, now)
             evaluation = evaluate(order, inputs.customer, inputs.report, inputs.exposure, policy, inputs.rates)
             decided_at = utcnow()
             values = _row(request, evaluation, inputs, obtained.snapshot, policy, principal, decided_at)
@@ -69,7 +100,88 @@ class DecisionService:
                 "total_ms": round((time.perf_counter() - started) * 1000, 3),
             }
             await repository.insert_decision(session, values)
-        return _out(values)
+            await self._reserve(session, values, reservation is not None, decided_at)
+            return await (recorder or Recorder(None)).respond(session, 201, _out(values))
+
+    async def _lock(self, session: AsyncSession, customer_in: CustomerIn, now: datetime) -> _Locked:
+        """The customer's row is the lock; a group member then also locks its root's row.
+
+        Locks are always taken member first, root second, and nothing that holds a root waits for a
+        member: decisions for different members of one group queue on the root and never deadlock.
+        """
+        await customers.ensure_from_order(
+            session,
+            {
+                "id": customer_in.id,
+                "name": customer_in.name,
+                "country": customer_in.country,
+                "registration_number": customer_in.registration_number,
+            },
+            now,
+        )
+        (customer,) = await customers.lock_customers(session, [customer_in.id])
+        if customer.parent_id is None:  # a group's root is in its own group
+            return _Locked(customer, customer if customer.group_limit_minor is not None else None)
+        roots = await customers.lock_customers(session, [customer.parent_id])
+        root = roots[0] if roots else None
+        return _Locked(customer, root if root is not None and root.group_limit_minor is not None else None)
+
+    async def _inputs(
+        self,
+        session: AsyncSession,
+        order: OrderFacts,
+        locked: _Locked,
+        obtained: ObtainedReport,
+        policy: PolicyDocument,
+        rates: RateTable,
+        now: datetime,
+    ) -> DecisionInputs:
+        customer, root = locked.customer, locked.root
+        today = now.date()
+        members = await customers.group_member_ids(session, root.id) if root is not None else [customer.id]
+        rows = await customers.exposure_rows(
+            session, sorted({*members, customer.id}), today=today, now=now, exclude_order=order.order_id
+        )
+        sums = sums_by_customer(rows)
+        own = in_currency(sums.get(customer.id, ExposureSums()), order.currency, rates, today)
+        group = in_currency(combined(sums.values()), order.currency, rates, today) if root is not None else None
+        limit_currencies = (customer.limit_currency, root.limit_currency if root is not None else None)
+        first_order = not await repository.has_credit_history(session, customer.id)
+        return DecisionInputs(
+            customer=customer_facts(customer, root, first_order=first_order, now=now),
+            report=obtained.facts,
+            exposure=exposure_facts(own, group),
+            rates=rates_used(
+                order.currency,
+                rates,
+                (own, group),
+                (policy.currency, obtained.facts.limit_currency, *limit_currencies),
+            ),
+        )
+
+    async def _reserve(self, session: AsyncSession, values: dict[str, Any], exists: bool, decided_at: datetime) -> None:
+        """Approved credit is reserved for the order, replacing what an earlier decision reserved."""
+        approved = values["approved_credit_minor"]
+        if approved == 0 and not exists:
+            return
+        await orders.replace_reservation(
+            session,
+            {
+                "order_id": values["order_id"],
+                "customer_id": values["customer_id"],
+                "decision_id": values["id"],
+                "currency": values["currency"],
+                "order_amount_minor": values["amount_minor"],
+                "approved_minor": approved,
+                "amount_minor": approved,
+                "payment_terms_days": values["payment_terms_days"],
+                "status": "active" if approved > 0 else "released",
+                "invoice_id": None,
+                "expires_at": decided_at + timedelta(days=self.reservation_days),
+                "created_at": decided_at,
+                "updated_at": decided_at,
+            },
+        )
 
     async def get(self, decision_id: str) -> DecisionDetail:
         async with self.db.read() as session:
@@ -132,6 +244,15 @@ def _row(
     }
 
 
+def _company(customer_in: CustomerIn, master: Customer | None) -> CompanyQuery | None:
+    """Whom to ask the provider about: master data pushed by the ERP wins over what an order says."""
+    if master is not None and master.master_data_from == "erp":
+        country, number, name = master.country, master.registration_number, master.name
+    else:
+        country, number, name = customer_in.country, customer_in.registration_number, customer_in.name
+    return CompanyQuery(country, number, name) if number else None
+
+
 def _row_values(row: Decision) -> dict[str, Any]:
     return {column.key: getattr(row, column.key) for column in Decision.__table__.columns}
 
@@ -167,3 +288,8 @@ def _out(values: dict[str, Any]) -> DecisionOut:
         policy_version=values["policy_version"],
         decided_at=values["decided_at"],
     )
+
+
+def decision_out(row: Decision) -> DecisionOut:
+    """A stored decision as the API shows it."""
+    return _out(_row_values(row))

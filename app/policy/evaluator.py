@@ -124,6 +124,7 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
     policy, order, exposure = ctx.policy, ctx.order, ctx.exposure
     cell = policy.cell(ctx.risk_class, ctx.segment)
     reasons: list[Reason] = []
+    _require_priced(ctx)
     if ctx.report.source == "none":
         reasons.append(_reason_no_report(ctx, rates))
     elif ctx.report.source == "stale":
@@ -137,7 +138,7 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
         )
 
     limit = _credit_limit(ctx, cell, rates, reasons)
-    available = max(ZERO, limit - exposure.total)
+    available = _group_cap(ctx, max(ZERO, limit - exposure.total), rates, reasons)
 
     review_above = _convert(cell.review_above, policy.currency, ctx, rates) if cell.review_above is not None else None
     if review_above is not None and order.amount > review_above:
@@ -194,15 +195,15 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
 def _credit_limit(ctx: _Context, cell: Cell, rates: Mapping[str, Decimal], reasons: list[Reason]) -> Decimal:
     policy, report, customer = ctx.policy, ctx.report, ctx.customer
     if customer.manual_limit is not None:
+        limit = _convert(customer.manual_limit, customer.limit_currency or ctx.order.currency, ctx, rates)
         reasons.append(
             Reason(
                 "MANUAL_LIMIT",
                 "The customer's master data sets the credit limit by hand.",
                 "customer.manual_limit",
-                {"limit": ctx.money(customer.manual_limit), "reason": customer.manual_limit_reason},
+                {"limit": ctx.money(limit), "reason": customer.manual_limit_reason},
             )
         )
-        limit = customer.manual_limit
     else:
         rule = cell.limit
         candidates: list[Decimal] = []
@@ -266,14 +267,47 @@ def _provider_unavailable(ctx: _Context, rates: Mapping[str, Decimal]) -> Evalua
     )
     if setting.action != "accept_up_to" or setting.accept_up_to is None:
         return _fallback(ctx, Outcome(setting.action), reason)
+    reasons = [reason]
     try:
+        _require_priced(ctx)
         limit = _convert(setting.accept_up_to, ctx.policy.currency, ctx, rates)
+        available = _group_cap(ctx, max(ZERO, limit - ctx.exposure.total), rates, reasons)
     except _MissingRate:
         return _fallback(ctx, Outcome.REVIEW, reason)
-    available = max(ZERO, limit - ctx.exposure.total)
     if ctx.order.amount <= available:
-        return _result(ctx, Outcome.ACCEPT, limit, available, ctx.order.amount, ZERO, 0, [reason])
-    return _result(ctx, Outcome.REVIEW, limit, available, ZERO, ZERO, 0, [reason])
+        return _result(ctx, Outcome.ACCEPT, limit, available, ctx.order.amount, ZERO, 0, reasons)
+    return _result(ctx, Outcome.REVIEW, limit, available, ZERO, ZERO, 0, reasons)
+
+
+def _require_priced(ctx: _Context) -> None:
+    """Exposure owed in a currency without a rate is incomplete: no credit is granted on it."""
+    if ctx.exposure.unpriced_currencies:
+        raise _MissingRate(ctx.exposure.unpriced_currencies[0])
+
+
+def _group_cap(ctx: _Context, available: Decimal, rates: Mapping[str, Decimal], reasons: list[Reason]) -> Decimal:
+    """A customer in a group with a limit gets no more than the group has left."""
+    customer, exposure = ctx.customer, ctx.exposure
+    if customer.group_limit is None or exposure.group_total is None:
+        return available
+    group_limit = _convert(customer.group_limit, customer.group_limit_currency or ctx.order.currency, ctx, rates)
+    group_available = max(ZERO, group_limit - exposure.group_total)
+    if group_available >= available:
+        return available
+    reasons.append(
+        Reason(
+            "GROUP_LIMIT",
+            "The customer's group has less credit left than the customer; the group's available credit applies.",
+            "customer.group_limit",
+            {
+                "group_id": customer.group_id,
+                "group_limit": ctx.money(group_limit),
+                "group_exposure": ctx.money(exposure.group_total),
+                "group_available_credit": ctx.money(group_available),
+            },
+        )
+    )
+    return group_available
 
 
 def _fallback(ctx: _Context, outcome: Outcome, reason: Reason, terms: int = 0) -> Evaluation:

@@ -42,9 +42,14 @@ class CustomerFacts:
     segment: str | None = None
     blocked: bool = False
     block_reason: str | None = None
-    manual_limit: Decimal | None = None  # in the order's currency
+    manual_limit: Decimal | None = None  # in limit_currency
     manual_limit_reason: str | None = None
     first_order: bool = False
+    limit_currency: str | None = None  # of manual_limit; None means the order's currency
+    # The group (customers sharing a parent) and its limit, in group_limit_currency (None: the order's).
+    group_id: str | None = None
+    group_limit: Decimal | None = None
+    group_limit_currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,8 @@ class ExposureFacts:
     reserved: Decimal = Decimal(0)
     overdue_amount: Decimal = Decimal(0)
     oldest_overdue_days: int = 0
+    group_total: Decimal | None = None  # the whole group's exposure, when the customer's group has a limit
+    unpriced_currencies: tuple[str, ...] = ()  # currencies owed in that no known rate converts
 
     @property
     def total(self) -> Decimal:
@@ -117,6 +124,10 @@ class DecisionInputs:
                 "manual_limit": _text(c.manual_limit),
                 "manual_limit_reason": c.manual_limit_reason,
                 "first_order": c.first_order,
+                "limit_currency": c.limit_currency,
+                "group_id": c.group_id,
+                "group_limit": _text(c.group_limit),
+                "group_limit_currency": c.group_limit_currency,
             },
             "report": {
                 "source": r.source,
@@ -132,6 +143,8 @@ class DecisionInputs:
                 "reserved": str(e.reserved),
                 "overdue_amount": str(e.overdue_amount),
                 "oldest_overdue_days": e.oldest_overdue_days,
+                "group_total": _text(e.group_total),
+                "unpriced_currencies": list(e.unpriced_currencies),
             },
             "rates": {currency: str(rate) for currency, rate in self.rates.items()},
         }
@@ -148,6 +161,10 @@ class DecisionInputs:
                 manual_limit=_decimal(c["manual_limit"]),
                 manual_limit_reason=c["manual_limit_reason"],
                 first_order=c["first_order"],
+                limit_currency=c.get("limit_currency"),
+                group_id=c.get("group_id"),
+                group_limit=_decimal(c.get("group_limit")),
+                group_limit_currency=c.get("group_limit_currency"),
             ),
             report=ReportFacts(
                 source=r["source"],
@@ -163,6 +180,8 @@ class DecisionInputs:
                 reserved=Decimal(e["reserved"]),
                 overdue_amount=Decimal(e["overdue_amount"]),
                 oldest_overdue_days=e["oldest_overdue_days"],
+                group_total=_decimal(e.get("group_total")),
+                unpriced_currencies=tuple(e.get("unpriced_currencies", ())),
             ),
             rates={currency: Decimal(rate) for currency, rate in data.get("rates", {}).items()},
         )

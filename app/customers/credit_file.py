@@ -1,0 +1,263 @@
+"""The read side: a customer's credit file and the portfolio, computed from stored rows on each read."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from app.customers import repository
+from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
+from app.customers.models import Customer
+from app.customers.rates import RateTable, convert_sums
+from app.db import Database, utcnow
+from app.decisions import repository as decisions
+from app.decisions.models import Decision
+from app.decisions.repository import DecisionFilters
+from app.decisions.schemas import DecisionOut, Money
+from app.errors import NotFound
+from app.money import from_minor, quantize
+from app.policy.schema import PolicyDocument
+
+ActivePolicy = Callable[[], Awaitable[PolicyDocument]]
+DecisionView = Callable[[Decision], DecisionOut]
+WINDOW_DAYS = 90
+
+
+class LimitOut(BaseModel):
+    amount: Money | None
+    source: Literal["manual", "latest_decision", "none"]
+    reason: str | None = None
+    expires_at: datetime | None = None
+    decision_id: str | None = None
+    decided_at: datetime | None = None
+
+
+class ExposureOut(BaseModel):
+    open_receivables: Money
+    reserved: Money
+    total: Money
+
+
+class GroupOut(BaseModel):
+    id: str
+    limit: Money
+    exposure: Money
+    available_credit: Money
+
+
+class CreditFile(BaseModel):
+    customer_id: str
+    currency: str = Field(description="The customer's limit currency (the policy's when none is set).")
+    as_of: datetime
+    blocked: bool
+    block_reason: str | None
+    limit: LimitOut
+    exposure: ExposureOut
+    available_credit: Money | None
+    overdue_amount: Money
+    oldest_overdue_days: int
+    group: GroupOut | None
+    dbt_days: Decimal | None = Field(description="Amount-weighted days beyond terms of payments in 90 days.")
+    dso_days: Decimal | None = Field(description="Open receivables / sales invoiced in 90 days × 90.")
+    unpriced_currencies: list[str] = Field(description="Currencies owed in that no pushed rate converts.")
+    rates: dict[str, str] = Field(description="Units of `currency` per one unit of each currency used.")
+    latest_report: dict[str, Any] | None = Field(description="The report snapshot of the latest decision.")
+    recent_decisions: list[DecisionOut]
+
+
+class OverLimit(BaseModel):
+    customer_id: str
+    limit: Money
+    exposure: Money
+
+
+class BlockedCustomer(BaseModel):
+    customer_id: str
+    reason: str | None
+
+
+class Portfolio(BaseModel):
+    currency: str = Field(description="The credit policy's currency.")
+    as_of: datetime
+    total_exposure: Money
+    open_receivables: Money
+    reserved: Money
+    overdue_by_age: dict[str, Money] = Field(description="Days past due: 0-30, 31-60, 61-90, 90+.")
+    dso_days: Decimal | None
+    customers_over_limit: list[OverLimit]
+    blocked_customers: list[BlockedCustomer]
+    unpriced_currencies: list[str]
+
+
+class CreditFileService:
+    def __init__(self, db: Database, active_policy: ActivePolicy, decision_view: DecisionView) -> None:
+        self.db = db
+        self.active_policy = active_policy
+        self.decision_view = decision_view
+
+    async def credit_file(self, customer_id: str) -> CreditFile:
+        policy = await self.active_policy()
+        now = utcnow()
+        today = now.date()
+        async with self.db.read() as session:
+            customer = await repository.get_customer(session, customer_id)
+            if customer is None:
+                raise NotFound(f"no customer {customer_id}")
+            root = await repository.get_customer(session, customer.parent_id) if customer.parent_id else customer
+            in_group = root is not None and root.group_limit_minor is not None
+            members = await repository.group_member_ids(session, root.id) if root is not None and in_group else []
+            rows = await repository.exposure_rows(session, sorted({customer.id, *members}), today=today, now=now)
+            rates = RateTable.of((r.base, r.quote, r.rate) for r in await repository.all_rates(session))
+            recent = await decisions.list_decisions(session, DecisionFilters(customer_id=customer_id), 10, None)
+            sales = await repository.sales_since(session, customer_id, today - timedelta(days=WINDOW_DAYS))
+            payments = await repository.payments_since(session, customer_id, today - timedelta(days=WINDOW_DAYS))
+        currency = customer.limit_currency or policy.currency
+        sums = sums_by_customer(rows)
+        exposure = in_currency(sums.get(customer.id, ExposureSums()), currency, rates, today)
+        limit = _limit(customer, recent[0] if recent else None, currency, rates, now)
+        available = None if limit.amount is None else max(Decimal(0), Decimal(limit.amount) - exposure.total)
+        group = _group(root, sums, rates, today)
+        unpriced = set(exposure.unpriced_currencies)
+        sold = convert_sums({currency_: int(amount) for currency_, amount in sales}, currency, rates)
+        return CreditFile(
+            customer_id=customer.id,
+            currency=currency,
+            as_of=now,
+            blocked=customer.blocked,
+            block_reason=customer.block_reason,
+            limit=limit,
+            exposure=ExposureOut(
+                open_receivables=str(exposure.open_receivables),
+                reserved=str(exposure.reserved),
+                total=str(exposure.total),
+            ),
+            available_credit=None if available is None else str(quantize(available, currency)),
+            overdue_amount=str(exposure.overdue_amount),
+            oldest_overdue_days=exposure.oldest_overdue_days,
+            group=group,
+            dbt_days=_dbt(payments),
+            dso_days=_dso(exposure.open_receivables, sold.amount),
+            unpriced_currencies=sorted(unpriced | sold.unpriced),
+            rates={code: str(rate) for code, rate in sorted({**exposure.rates_used, **sold.used}.items())},
+            latest_report=recent[0].report if recent else None,
+            recent_decisions=[self.decision_view(row) for row in recent],
+        )
+
+    async def portfolio(self) -> Portfolio:
+        policy = await self.active_policy()
+        now = utcnow()
+        today = now.date()
+        currency = policy.currency
+        async with self.db.read() as session:
+            rows = await repository.exposure_rows(session, None, today=today, now=now)
+            rates = RateTable.of((r.base, r.quote, r.rate) for r in await repository.all_rates(session))
+            buckets = await repository.overdue_buckets(session, today)
+            sales = await repository.sales_since(session, None, today - timedelta(days=WINDOW_DAYS))
+            blocked = await repository.blocked_customers(session)
+            sums = sums_by_customer(rows)
+            customer_ids = sorted(sums)
+            customers = await repository.customers_by_id(session, customer_ids)
+            latest = await decisions.latest_limits(session, customer_ids)
+        total = in_currency(combined(sums.values()), currency, rates, today)
+        ages: dict[str, dict[str, int]] = {name: {} for name in ("0-30", "31-60", "61-90", "90+")}
+        for bucket, code, amount in buckets:
+            ages[bucket][code] = ages[bucket].get(code, 0) + int(amount)
+        aged = {name: convert_sums(amounts, currency, rates) for name, amounts in ages.items()}
+        sold = convert_sums({code: int(amount) for code, amount in sales}, currency, rates)
+        over = _over_limit(sums, customers, latest, rates, today, now)
+        unpriced = set(total.unpriced_currencies) | sold.unpriced
+        for converted in aged.values():
+            unpriced |= converted.unpriced
+        return Portfolio(
+            currency=currency,
+            as_of=now,
+            total_exposure=str(total.total),
+            open_receivables=str(total.open_receivables),
+            reserved=str(total.reserved),
+            overdue_by_age={name: str(converted.amount) for name, converted in aged.items()},
+            dso_days=_dso(total.open_receivables, sold.amount),
+            customers_over_limit=over,
+            blocked_customers=[BlockedCustomer(customer_id=row.id, reason=row.block_reason) for row in blocked],
+            unpriced_currencies=sorted(unpriced),
+        )
+
+
+def _limit(customer: Customer, latest: Decision | None, currency: str, rates: RateTable, now: datetime) -> LimitOut:
+    """Where the limit comes from: a manual override in force, else the latest decision's limit."""
+    manual_expires = customer.manual_limit_expires_at
+    in_force = manual_expires is None or manual_expires > now
+    if customer.manual_limit_minor is not None and customer.limit_currency is not None and in_force:
+        amount = from_minor(customer.manual_limit_minor, customer.limit_currency)
+        return LimitOut(
+            amount=str(amount), source="manual", reason=customer.manual_limit_reason, expires_at=manual_expires
+        )
+    if latest is None:
+        return LimitOut(amount=None, source="none")
+    converted = convert_sums({latest.currency: latest.credit_limit_minor}, currency, rates)
+    if converted.unpriced:
+        return LimitOut(amount=None, source="none", decision_id=latest.id, decided_at=latest.decided_at)
+    return LimitOut(
+        amount=str(converted.amount), source="latest_decision", decision_id=latest.id, decided_at=latest.decided_at
+    )
+
+
+def _group(root: Customer | None, sums: dict[str, ExposureSums], rates: RateTable, today: date) -> GroupOut | None:
+    if root is None or root.group_limit_minor is None or root.limit_currency is None:
+        return None
+    currency = root.limit_currency
+    exposure = in_currency(combined(sums.values()), currency, rates, today)
+    limit = from_minor(root.group_limit_minor, currency)
+    return GroupOut(
+        id=root.id,
+        limit=str(limit),
+        exposure=str(exposure.total),
+        available_credit=str(quantize(max(Decimal(0), limit - exposure.total), currency)),
+    )
+
+
+def _over_limit(
+    sums: dict[str, ExposureSums],
+    customers: dict[str, Customer],
+    latest: dict[str, Decision],
+    rates: RateTable,
+    today: date,
+    now: datetime,
+) -> list[OverLimit]:
+    over = []
+    for customer_id, customer_sums in sums.items():
+        customer = customers.get(customer_id)
+        if customer is None:
+            continue
+        currency = customer.limit_currency or (latest[customer_id].currency if customer_id in latest else None)
+        if currency is None:
+            continue
+        limit = _limit(customer, latest.get(customer_id), currency, rates, now)
+        if limit.amount is None:
+            continue
+        exposure = in_currency(customer_sums, currency, rates, today)
+        if exposure.total > Decimal(limit.amount):
+            over.append(OverLimit(customer_id=customer_id, limit=limit.amount, exposure=str(exposure.total)))
+    return over
+
+
+def _dso(open_receivables: Decimal, sales: Decimal) -> Decimal | None:
+    if sales <= 0:
+        return None
+    return (open_receivables / sales * WINDOW_DAYS).quantize(Decimal("0.1"))
+
+
+def _dbt(payments: Sequence[Any]) -> Decimal | None:
+    """Days beyond terms, weighted by amount (amounts in minor units of each payment's currency)."""
+    weighted = Decimal(0)
+    total = Decimal(0)
+    for _currency, amount, paid_on, due_date in payments:
+        weight = Decimal(amount)
+        weighted += weight * max(0, (paid_on - due_date).days)
+        total += weight
+    if total == 0:
+        return None
+    return (weighted / total).quantize(Decimal("0.1"))

@@ -1,0 +1,249 @@
+"""Every query on customers, invoices, payments and exchange rates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.customers.models import Customer, FxRate, Invoice, Payment
+from app.db import dialect_insert
+from app.orders.models import Reservation
+
+ORDER_FIELDS = ("name", "country", "registration_number")
+
+
+async def get_customer(session: AsyncSession, customer_id: str) -> Customer | None:
+    return await session.get(Customer, customer_id)
+
+
+async def upsert_master_data(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert or replace a customer's master data; True when the customer is new."""
+    exists = await session.scalar(select(Customer.id).where(Customer.id == values["id"]).with_for_update())
+    insert = dialect_insert(session)
+    statement = insert(Customer).values(**values, created_at=values["updated_at"])
+    changed = {name: statement.excluded[name] for name in values if name != "id"}
+    await session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=changed))
+    return exists is None
+
+
+async def ensure_from_order(session: AsyncSession, values: dict[str, Any], now: datetime) -> None:
+    """A customer the ERP never pushed gets its row from the order; ERP master data is never overwritten."""
+    insert = dialect_insert(session)
+    row = {**values, "blocked": False, "master_data_from": "order", "created_at": now, "updated_at": now}
+    await session.execute(insert(Customer).values(**row).on_conflict_do_nothing(index_elements=["id"]))
+    # An order that leaves out its name or registration number does not erase what an earlier one gave.
+    fields = {name: func.coalesce(values[name], getattr(Customer, name)) for name in ORDER_FIELDS}
+    await session.execute(
+        update(Customer)
+        .where(Customer.id == values["id"], Customer.master_data_from == "order")
+        .values(**fields, updated_at=now)
+    )
+
+
+async def lock_customers(session: AsyncSession, customer_ids: Iterable[str]) -> list[Customer]:
+    """Row locks (in id order when several); SQLite already holds its write lock."""
+    query = select(Customer).where(Customer.id.in_(sorted(set(customer_ids)))).order_by(Customer.id)
+    query = query.with_for_update().execution_options(populate_existing=True)
+    return list((await session.scalars(query)).all())
+
+
+async def group_member_ids(session: AsyncSession, root_id: str) -> list[str]:
+    query = select(Customer.id).where((Customer.id == root_id) | (Customer.parent_id == root_id))
+    return list((await session.scalars(query)).all())
+
+
+async def existing_customer_ids(session: AsyncSession, customer_ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(customer_ids), 5000):
+        chunk = customer_ids[start : start + 5000]
+        found.update((await session.scalars(select(Customer.id).where(Customer.id.in_(chunk)))).all())
+    return found
+
+
+async def get_invoice(
+    session: AsyncSession, customer_id: str, invoice_id: str, *, lock: bool = False
+) -> Invoice | None:
+    query = select(Invoice).where(Invoice.customer_id == customer_id, Invoice.invoice_id == invoice_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
+
+
+async def upsert_invoices(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert or update many invoices: one compiled statement, executed for all rows (executemany)."""
+    if not rows:
+        return
+    insert = dialect_insert(session)
+    statement = insert(Invoice)
+    changed = {name: statement.excluded[name] for name in rows[0] if name not in ("customer_id", "invoice_id")}
+    statement = statement.on_conflict_do_update(index_elements=["customer_id", "invoice_id"], set_=changed)
+    await session.execute(statement, rows)
+
+
+async def count_existing_invoices(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> int:
+    by_customer: dict[str, list[str]] = {}
+    for customer_id, invoice_id in keys:
+        by_customer.setdefault(customer_id, []).append(invoice_id)
+    total = 0
+    for customer_id, invoice_ids in by_customer.items():
+        for start in range(0, len(invoice_ids), 5000):
+            query = select(func.count()).where(
+                Invoice.customer_id == customer_id, Invoice.invoice_id.in_(invoice_ids[start : start + 5000])
+            )
+            total += int(await session.scalar(query) or 0)
+    return total
+
+
+async def insert_invoice_if_absent(session: AsyncSession, values: dict[str, Any]) -> None:
+    insert = dialect_insert(session)
+    await session.execute(
+        insert(Invoice).values(**values).on_conflict_do_nothing(index_elements=["customer_id", "invoice_id"])
+    )
+
+
+async def get_payment(session: AsyncSession, customer_id: str, payment_id: str) -> Payment | None:
+    return await session.get(Payment, (customer_id, payment_id))
+
+
+async def record_payment(session: AsyncSession, payment: dict[str, Any], open_amount_minor: int) -> None:
+    await session.execute(insert(Payment).values(**payment))
+    await session.execute(
+        update(Invoice)
+        .where(Invoice.customer_id == payment["customer_id"], Invoice.invoice_id == payment["invoice_id"])
+        .values(open_amount_minor=open_amount_minor, updated_at=payment["created_at"])
+    )
+
+
+async def upsert_rates(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    insert = dialect_insert(session)
+    statement = insert(FxRate).values(rows)
+    changed = {name: statement.excluded[name] for name in ("rate", "as_of", "updated_at")}
+    await session.execute(statement.on_conflict_do_update(index_elements=["base", "quote"], set_=changed))
+
+
+async def all_rates(session: AsyncSession) -> list[FxRate]:
+    return list((await session.scalars(select(FxRate).order_by(FxRate.base, FxRate.quote))).all())
+
+
+async def payments_since(session: AsyncSession, customer_id: str, since: date) -> Sequence[Any]:
+    """(currency, amount, paid_on, due_date) of the customer's payments from `since` on."""
+    query = (
+        select(Payment.currency, Payment.amount_minor, Payment.paid_on, Invoice.due_date)
+        .join(Invoice, (Invoice.customer_id == Payment.customer_id) & (Invoice.invoice_id == Payment.invoice_id))
+        .where(Payment.customer_id == customer_id, Payment.paid_on >= since)
+    )
+    return (await session.execute(query)).all()
+
+
+async def exposure_rows(
+    session: AsyncSession,
+    customer_ids: Sequence[str] | None,
+    *,
+    today: date,
+    now: datetime,
+    exclude_order: str | None = None,
+) -> Sequence[Any]:
+    """(customer_id, kind, currency, amount_minor, oldest_due) in ONE statement, so it reads one snapshot.
+
+    kind is "receivable", "overdue" or "reserved". Reading receivables and reservations in one statement
+    matters: an order's invoiced event moves an amount from one to the other, and two statements could
+    see it in neither.
+    """
+    counted = or_(Reservation.status == "shipped", and_(Reservation.status == "active", Reservation.expires_at > now))
+    reserved_where: list[ColumnElement[bool]] = [counted]
+    invoice_where: list[ColumnElement[bool]] = [Invoice.open_amount_minor > 0]
+    if customer_ids is not None:  # None: the whole portfolio
+        reserved_where.append(Reservation.customer_id.in_(customer_ids))
+        invoice_where.append(Invoice.customer_id.in_(customer_ids))
+    if exclude_order is not None:
+        reserved_where.append(Reservation.order_id != exclude_order)
+    no_date = cast(null(), Date)
+    overdue = (
+        select(
+            Invoice.customer_id,
+            literal("overdue").label("kind"),
+            Invoice.currency,
+            func.sum(Invoice.open_amount_minor).label("amount"),
+            func.min(Invoice.due_date).label("oldest_due"),
+        )
+        .where(*invoice_where, Invoice.due_date < today)
+        .group_by(Invoice.customer_id, Invoice.currency)
+    )
+    receivable = (
+        select(
+            Invoice.customer_id,
+            literal("receivable"),
+            Invoice.currency,
+            func.sum(Invoice.open_amount_minor),
+            no_date,
+        )
+        .where(*invoice_where)
+        .group_by(Invoice.customer_id, Invoice.currency)
+    )
+    reserved = (
+        select(
+            Reservation.customer_id,
+            literal("reserved"),
+            Reservation.currency,
+            func.sum(Reservation.amount_minor),
+            no_date,
+        )
+        .where(*reserved_where)
+        .group_by(Reservation.customer_id, Reservation.currency)
+    )
+    return (await session.execute(union_all(overdue, receivable, reserved))).all()
+
+
+async def sales_since(session: AsyncSession, customer_id: str | None, since: date) -> Sequence[Any]:
+    """(currency, amount_minor) of invoices issued from `since` on: the sales DSO divides by."""
+    query = select(Invoice.currency, func.sum(Invoice.amount_minor)).where(Invoice.issue_date >= since)
+    if customer_id is not None:
+        query = query.where(Invoice.customer_id == customer_id)
+    return (await session.execute(query.group_by(Invoice.currency))).all()
+
+
+async def overdue_buckets(session: AsyncSession, today: date) -> Sequence[Any]:
+    """(bucket, currency, open_amount_minor) of overdue invoices by days past due: 0-30, 31-60, 61-90, 90+."""
+    days_30, days_60, days_90 = (today - timedelta(days=n) for n in (30, 60, 90))
+    bucket = case(
+        (Invoice.due_date >= days_30, "0-30"),
+        (Invoice.due_date >= days_60, "31-60"),
+        (Invoice.due_date >= days_90, "61-90"),
+        else_="90+",
+    ).label("bucket")
+    query = (
+        select(bucket, Invoice.currency, func.sum(Invoice.open_amount_minor))
+        .where(Invoice.open_amount_minor > 0, Invoice.due_date < today)
+        .group_by(bucket, Invoice.currency)
+    )
+    return (await session.execute(query)).all()
+
+
+async def blocked_customers(session: AsyncSession) -> list[Customer]:
+    return list((await session.scalars(select(Customer).where(Customer.blocked).order_by(Customer.id))).all())
+
+
+async def customers_by_id(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, Customer]:
+    found: dict[str, Customer] = {}
+    for start in range(0, len(customer_ids), 5000):
+        rows = await session.scalars(select(Customer).where(Customer.id.in_(customer_ids[start : start + 5000])))
+        found.update((row.id, row) for row in rows)
+    return found

@@ -1,0 +1,230 @@
+"""Request and response bodies for customers, invoices, payments and exchange rates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+
+from app.decisions.schemas import Identifier, Money, _Body, check_currency, parse_amount
+from app.money import is_country
+
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.", examples=["EUR"])]
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class ManualLimitIn(_Body):
+    amount: str = Field(description="In the customer's limit currency.", examples=["20000.00"])
+    reason: Reason
+    expires_at: datetime | None = Field(default=None, description="RFC 3339; the override ends then.")
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, value: Any) -> str:
+        parse_amount(value, None, allow_zero=True)
+        return str(value)
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a UTC offset (RFC 3339), e.g. 2027-01-01T00:00:00Z")
+        return value
+
+
+class CreditBlockIn(_Body):
+    reason: Reason
+
+
+class CustomerMasterData(_Body):
+    """What the ERP knows of a customer; a PUT replaces all of it."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code.", examples=["NL"])
+    registration_number: str | None = Field(
+        default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$"
+    )
+    segment: str | None = Field(default=None, description="One of the credit policy's segments.")
+    parent_id: Identifier | None = Field(default=None, description="The group's root customer.")
+    limit_currency: Currency | None = Field(default=None, description="Currency of the limits; needed with one.")
+    manual_limit: ManualLimitIn | None = None
+    group_limit: str | None = Field(
+        default=None, description="On a group's root: the limit of the whole group.", examples=["100000.00"]
+    )
+    credit_block: CreditBlockIn | None = None
+    payment_terms_days: int | None = Field(default=None, ge=0, le=365)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        if not is_country(value):
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+        return value
+
+    @field_validator("limit_currency")
+    @classmethod
+    def _limit_currency(cls, value: str | None) -> str | None:
+        return None if value is None else check_currency(value)
+
+    @field_validator("manual_limit")
+    @classmethod
+    def _manual_limit(cls, value: ManualLimitIn | None, info: ValidationInfo) -> ManualLimitIn | None:
+        if value is not None:
+            _in_limit_currency(value.amount, info)
+        return value
+
+    @field_validator("group_limit", mode="before")
+    @classmethod
+    def _group_limit(cls, value: Any, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        parse_amount(value, None, allow_zero=True)
+        _in_limit_currency(str(value), info)
+        return str(value)
+
+
+def _in_limit_currency(amount: str, info: ValidationInfo) -> None:
+    currency = info.data.get("limit_currency")
+    if currency is None:
+        if "limit_currency" in info.data:
+            raise ValueError("give limit_currency with a limit")
+        return  # limit_currency itself is invalid and reported
+    parse_amount(amount, currency, allow_zero=True)
+
+
+class ManualLimitOut(BaseModel):
+    amount: Money
+    reason: str | None
+    expires_at: datetime | None
+    active: bool
+
+
+class CustomerOut(BaseModel):
+    id: str
+    name: str | None
+    country: str
+    registration_number: str | None
+    segment: str | None
+    parent_id: str | None
+    limit_currency: str | None
+    manual_limit: ManualLimitOut | None
+    group_limit: Money | None
+    credit_block: CreditBlockIn | None
+    payment_terms_days: int | None
+    master_data_from: str = Field(description='"erp" once the ERP pushed master data; "order" before.')
+    created_at: datetime
+    updated_at: datetime
+
+
+class InvoiceIn(_Body):
+    currency: Currency
+    amount: str = Field(examples=["1250.00"])
+    open_amount: str = Field(description="What is still owed; zero when paid.", examples=["1250.00"])
+    issue_date: date
+    due_date: date
+    order_id: Identifier | None = Field(default=None, description="Ends the order's reservation: it is invoiced.")
+
+    _check_currency = field_validator("currency")(check_currency)
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, value: Any, info: ValidationInfo) -> str:
+        parse_amount(value, info.data.get("currency"))
+        return str(value)
+
+    @field_validator("open_amount", mode="before")
+    @classmethod
+    def _open_amount(cls, value: Any, info: ValidationInfo) -> str:
+        open_amount = parse_amount(value, info.data.get("currency"), allow_zero=True)
+        amount = info.data.get("amount")
+        if amount is not None and open_amount > parse_amount(amount, None):
+            raise ValueError("must not exceed the invoice amount")
+        return str(value)
+
+    @field_validator("due_date")
+    @classmethod
+    def _due_date(cls, value: date, info: ValidationInfo) -> date:
+        issue_date = info.data.get("issue_date")
+        if issue_date is not None and value < issue_date:
+            raise ValueError("must not be before the issue date")
+        return value
+
+
+class BatchInvoiceIn(InvoiceIn):
+    customer_id: Identifier
+    invoice_id: Identifier
+
+
+class ReceivablesBatch(_Body):
+    invoices: list[BatchInvoiceIn] = Field(min_length=1)
+
+
+class InvoiceOut(BaseModel):
+    customer_id: str
+    invoice_id: str
+    currency: str
+    amount: Money
+    open_amount: Money
+    issue_date: date
+    due_date: date
+    order_id: str | None
+    overdue_days: int = Field(description="Days past the due date while anything is open; 0 otherwise.")
+    updated_at: datetime
+
+
+class BatchResult(BaseModel):
+    invoices: int
+    created: int
+    updated: int
+
+
+class PaymentIn(_Body):
+    id: Identifier = Field(description="The payment's id in the ERP; unique per customer.")
+    amount: str = Field(description="In the invoice's currency.", examples=["250.00"])
+    paid_on: date
+
+
+class PaymentOut(BaseModel):
+    payment_id: str
+    amount: Money
+    currency: str
+    paid_on: date
+    invoice: InvoiceOut
+
+
+class RatesIn(_Body):
+    base: Currency
+    rates: dict[Currency, str] = Field(
+        min_length=1, description="Units of each currency per one unit of base.", examples=[{"USD": "1.0850"}]
+    )
+    as_of: date | None = None
+
+    _base = field_validator("base")(check_currency)
+
+    @field_validator("rates")
+    @classmethod
+    def _rates(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        for currency, rate in value.items():
+            check_currency(currency)
+            if currency == info.data.get("base"):
+                raise ValueError(f"{currency}: a currency has no rate to itself")
+            try:
+                parsed = parse_amount(rate, None)
+            except ValueError as exc:
+                raise ValueError(f"{currency}: {exc}") from None
+            if parsed.as_tuple().exponent < -12:  # type: ignore[operator]
+                raise ValueError(f"{currency}: at most 12 decimals")
+        return value
+
+
+class RateOut(BaseModel):
+    base: str
+    quote: str
+    rate: str
+    as_of: date | None
+    updated_at: datetime
+
+
+class RatesOut(BaseModel):
+    rates: list[RateOut]

@@ -1,0 +1,291 @@
+"""The ERP's writes: customer master data, invoices, payments, the receivables batch, exchange rates."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from app.customers import repository
+from app.customers.models import Customer, FxRate, Invoice
+from app.customers.schemas import (
+    BatchResult,
+    CreditBlockIn,
+    CustomerMasterData,
+    CustomerOut,
+    InvoiceIn,
+    InvoiceOut,
+    ManualLimitOut,
+    PaymentIn,
+    PaymentOut,
+    RateOut,
+    RatesIn,
+    RatesOut,
+    ReceivablesBatch,
+)
+from app.db import Database, utcnow
+from app.errors import Conflict, FieldError, InvalidRequest, NotFound
+from app.idempotency.service import Recorder, StoredResponse
+from app.money import format_minor, to_minor
+from app.orders import repository as orders
+from app.policy.schema import PolicyDocument
+
+ActivePolicy = Callable[[], Awaitable[PolicyDocument]]
+
+
+class PaymentExists(Conflict):
+    code, title = "payment_exists", "A payment with this id is already recorded"
+
+
+class CustomerService:
+    def __init__(self, db: Database, active_policy: ActivePolicy, max_batch_invoices: int) -> None:
+        self.db = db
+        self.active_policy = active_policy
+        self.max_batch_invoices = max_batch_invoices
+
+    async def put_customer(self, customer_id: str, body: CustomerMasterData, recorder: Recorder) -> StoredResponse:
+        await self._check_master_data(customer_id, body)
+        now = utcnow()
+        values = _master_data_row(customer_id, body, now)
+        async with self.db.transaction() as session:
+            created = await repository.upsert_master_data(session, values)
+            row = await repository.get_customer(session, customer_id)
+            assert row is not None
+            return await recorder.respond(session, 201 if created else 200, customer_out(row, now))
+
+    async def get_customer(self, customer_id: str) -> CustomerOut:
+        async with self.db.read() as session:
+            row = await repository.get_customer(session, customer_id)
+        if row is None:
+            raise NotFound(f"no customer {customer_id}")
+        return customer_out(row, utcnow())
+
+    async def _check_master_data(self, customer_id: str, body: CustomerMasterData) -> None:
+        errors = []
+        if body.parent_id == customer_id:
+            errors.append(FieldError(field="parent_id", message="a customer cannot be its own parent"))
+        policy = await self.active_policy()
+        if body.segment is not None and body.segment not in policy.segments:
+            message = f"not a segment of the credit policy: {', '.join(policy.segments)}"
+            errors.append(FieldError(field="segment", message=message))
+        if errors:
+            raise InvalidRequest("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+
+    async def put_invoice(
+        self, customer_id: str, invoice_id: str, body: InvoiceIn, recorder: Recorder
+    ) -> StoredResponse:
+        now = utcnow()
+        row = _invoice_row(customer_id, invoice_id, body, now)
+        async with self.db.transaction() as session:
+            if await repository.get_customer(session, customer_id) is None:
+                raise NotFound(f"no customer {customer_id}: push its master data first")
+            created = await repository.get_invoice(session, customer_id, invoice_id) is None
+            await repository.upsert_invoices(session, [row])
+            await orders.mark_invoiced(session, _order_links([row]), now)
+            invoice = await repository.get_invoice(session, customer_id, invoice_id)
+            assert invoice is not None
+            return await recorder.respond(session, 201 if created else 200, invoice_out(invoice, now))
+
+    async def add_payment(
+        self, customer_id: str, invoice_id: str, body: PaymentIn, recorder: Recorder
+    ) -> StoredResponse:
+        now = utcnow()
+        async with self.db.transaction() as session:
+            invoice = await repository.get_invoice(session, customer_id, invoice_id, lock=True)
+            if invoice is None:
+                raise NotFound(f"no invoice {invoice_id} of customer {customer_id}")
+            if await repository.get_payment(session, customer_id, body.id) is not None:
+                raise PaymentExists(f"payment {body.id} of customer {customer_id} is already recorded")
+            try:
+                amount = to_minor(Decimal(body.amount), invoice.currency)
+            except ValueError as exc:
+                raise InvalidRequest(str(exc), errors=[FieldError(field="amount", message=str(exc))]) from None
+            if amount > invoice.open_amount_minor:
+                open_amount = format_minor(invoice.open_amount_minor, invoice.currency)
+                message = f"exceeds the open amount {open_amount} {invoice.currency}"
+                raise InvalidRequest(message, errors=[FieldError(field="amount", message=message)])
+            payment = {
+                "customer_id": customer_id,
+                "payment_id": body.id,
+                "invoice_id": invoice_id,
+                "currency": invoice.currency,
+                "amount_minor": amount,
+                "paid_on": body.paid_on,
+                "created_at": now,
+            }
+            try:
+                await repository.record_payment(session, payment, invoice.open_amount_minor - amount)
+            except IntegrityError:  # the same payment id recorded at this moment against another invoice
+                raise PaymentExists(f"payment {body.id} of customer {customer_id} is already recorded") from None
+            invoice = await repository.get_invoice(session, customer_id, invoice_id)
+            assert invoice is not None
+            out = PaymentOut(
+                payment_id=body.id,
+                amount=format_minor(amount, invoice.currency),
+                currency=invoice.currency,
+                paid_on=body.paid_on,
+                invoice=invoice_out(invoice, now),
+            )
+            return await recorder.respond(session, 201, out)
+
+    async def sync_batch(self, batch: ReceivablesBatch, recorder: Recorder) -> StoredResponse:
+        """All or nothing: every row is checked first, and one error anywhere stores none."""
+        if len(batch.invoices) > self.max_batch_invoices:
+            message = f"at most {self.max_batch_invoices} invoices per batch"
+            raise InvalidRequest(message, errors=[FieldError(field="invoices", message=message)])
+        now = utcnow()
+        rows = [_invoice_row(item.customer_id, item.invoice_id, item, now) for item in batch.invoices]
+        errors = _duplicate_errors(rows)
+        async with self.db.transaction() as session:
+            customer_ids = sorted({row["customer_id"] for row in rows})
+            known = await repository.existing_customer_ids(session, customer_ids)
+            for index, row in enumerate(rows):
+                if row["customer_id"] not in known:
+                    message = f"no customer {row['customer_id']}: push its master data first"
+                    errors.append(FieldError(field=f"invoices[{index}].customer_id", message=message))
+            if errors:
+                errors.sort(key=lambda error: _row_index(error.field))
+                raise InvalidRequest(f"{len(errors)} invoices are not valid; none was stored", errors=errors[:1000])
+            existing = await repository.count_existing_invoices(
+                session, [(row["customer_id"], row["invoice_id"]) for row in rows]
+            )
+            # Rows locked in key order: two overlapping batches wait for each other instead of deadlocking.
+            ordered = sorted(rows, key=lambda row: (row["customer_id"], row["invoice_id"]))
+            await repository.upsert_invoices(session, ordered)
+            await orders.mark_invoiced(session, _order_links(ordered), now)
+            result = BatchResult(invoices=len(rows), created=len(rows) - existing, updated=existing)
+            return await recorder.respond(session, 200, result)
+
+    async def put_rates(self, body: RatesIn, recorder: Recorder) -> StoredResponse:
+        now = utcnow()
+        rows = [
+            {"base": body.base, "quote": quote, "rate": rate, "as_of": body.as_of, "updated_at": now}
+            for quote, rate in body.rates.items()
+        ]
+        async with self.db.transaction() as session:
+            await repository.upsert_rates(session, rows)
+            rates = await repository.all_rates(session)
+            return await recorder.respond(session, 200, RatesOut(rates=[rate_out(rate) for rate in rates]))
+
+    async def list_rates(self) -> RatesOut:
+        async with self.db.read() as session:
+            rates = await repository.all_rates(session)
+        return RatesOut(rates=[rate_out(rate) for rate in rates])
+
+
+def _master_data_row(customer_id: str, body: CustomerMasterData, now: datetime) -> dict[str, Any]:
+    currency = body.limit_currency
+    manual = body.manual_limit
+    return {
+        "id": customer_id,
+        "name": body.name,
+        "country": body.country,
+        "registration_number": body.registration_number,
+        "segment": body.segment,
+        "parent_id": body.parent_id,
+        "limit_currency": currency,
+        "manual_limit_minor": to_minor(Decimal(manual.amount), currency) if manual and currency else None,
+        "manual_limit_reason": manual.reason if manual else None,
+        "manual_limit_expires_at": manual.expires_at if manual else None,
+        "group_limit_minor": to_minor(Decimal(body.group_limit), currency) if body.group_limit and currency else None,
+        "blocked": body.credit_block is not None,
+        "block_reason": body.credit_block.reason if body.credit_block else None,
+        "payment_terms_days": body.payment_terms_days,
+        "master_data_from": "erp",
+        "updated_at": now,
+    }
+
+
+def _invoice_row(customer_id: str, invoice_id: str, body: InvoiceIn, now: datetime) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "invoice_id": invoice_id,
+        "currency": body.currency,
+        "amount_minor": to_minor(Decimal(body.amount), body.currency),
+        "open_amount_minor": to_minor(Decimal(body.open_amount), body.currency),
+        "issue_date": body.issue_date,
+        "due_date": body.due_date,
+        "order_id": body.order_id,
+        "source": "erp",
+        "updated_at": now,
+    }
+
+
+def _order_links(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    links = [
+        {"link_order_id": row["order_id"], "link_customer_id": row["customer_id"], "link_invoice_id": row["invoice_id"]}
+        for row in rows
+        if row["order_id"] is not None
+    ]
+    return sorted(links, key=lambda link: link["link_order_id"])
+
+
+def _duplicate_errors(rows: list[dict[str, Any]]) -> list[FieldError]:
+    first: dict[tuple[str, str], int] = {}
+    errors = []
+    for index, row in enumerate(rows):
+        key = (row["customer_id"], row["invoice_id"])
+        if key in first:
+            message = f"the same invoice as invoices[{first[key]}]"
+            errors.append(FieldError(field=f"invoices[{index}].invoice_id", message=message))
+        else:
+            first[key] = index
+    return errors
+
+
+def _row_index(field: str) -> int:
+    return int(field.split("[", 1)[1].split("]", 1)[0])
+
+
+def customer_out(row: Customer, now: datetime) -> CustomerOut:
+    currency = row.limit_currency
+    manual = None
+    if row.manual_limit_minor is not None and currency is not None:
+        expires_at = row.manual_limit_expires_at
+        manual = ManualLimitOut(
+            amount=format_minor(row.manual_limit_minor, currency),
+            reason=row.manual_limit_reason,
+            expires_at=expires_at,
+            active=expires_at is None or expires_at > now,
+        )
+    return CustomerOut(
+        id=row.id,
+        name=row.name,
+        country=row.country,
+        registration_number=row.registration_number,
+        segment=row.segment,
+        parent_id=row.parent_id,
+        limit_currency=currency,
+        manual_limit=manual,
+        group_limit=format_minor(row.group_limit_minor, currency)
+        if row.group_limit_minor is not None and currency
+        else None,
+        credit_block=CreditBlockIn(reason=row.block_reason or "blocked") if row.blocked else None,
+        payment_terms_days=row.payment_terms_days,
+        master_data_from=row.master_data_from,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def invoice_out(row: Invoice, now: datetime) -> InvoiceOut:
+    overdue_days = (now.date() - row.due_date).days if row.open_amount_minor > 0 else 0
+    return InvoiceOut(
+        customer_id=row.customer_id,
+        invoice_id=row.invoice_id,
+        currency=row.currency,
+        amount=format_minor(row.amount_minor, row.currency),
+        open_amount=format_minor(row.open_amount_minor, row.currency),
+        issue_date=row.issue_date,
+        due_date=row.due_date,
+        order_id=row.order_id,
+        overdue_days=max(0, overdue_days),
+        updated_at=row.updated_at,
+    )
+
+
+def rate_out(row: FxRate) -> RateOut:
+    return RateOut(base=row.base, quote=row.quote, rate=row.rate, as_of=row.as_of, updated_at=row.updated_at)

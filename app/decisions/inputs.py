@@ -1,0 +1,65 @@
+"""From stored rows to what the evaluator reads: the customer's facts, its exposure and the rates used."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+from app.customers.exposure import Exposure
+from app.customers.models import Customer
+from app.customers.rates import RateTable
+from app.money import from_minor
+from app.policy.facts import CustomerFacts, ExposureFacts
+
+
+def customer_facts(customer: Customer, root: Customer | None, *, first_order: bool, now: datetime) -> CustomerFacts:
+    """Master data as facts; a manual limit past its expiry is left out. `root` is a group root with a limit."""
+    manual = customer.manual_limit_minor is not None and customer.limit_currency is not None
+    manual = manual and (customer.manual_limit_expires_at is None or customer.manual_limit_expires_at > now)
+    return CustomerFacts(
+        customer.id,
+        segment=customer.segment,
+        blocked=customer.blocked,
+        block_reason=customer.block_reason,
+        manual_limit=_amount(customer.manual_limit_minor, customer.limit_currency) if manual else None,
+        manual_limit_reason=customer.manual_limit_reason if manual else None,
+        first_order=first_order,
+        limit_currency=customer.limit_currency if manual else None,
+        group_id=root.id if root is not None else customer.parent_id,
+        group_limit=_amount(root.group_limit_minor, root.limit_currency) if root is not None else None,
+        group_limit_currency=root.limit_currency if root is not None else None,
+    )
+
+
+def exposure_facts(own: Exposure, group: Exposure | None) -> ExposureFacts:
+    unpriced = {*own.unpriced_currencies, *(group.unpriced_currencies if group is not None else ())}
+    return ExposureFacts(
+        open_receivables=own.open_receivables,
+        reserved=own.reserved,
+        overdue_amount=own.overdue_amount,
+        oldest_overdue_days=own.oldest_overdue_days,
+        group_total=group.total if group is not None else None,
+        unpriced_currencies=tuple(sorted(unpriced)),
+    )
+
+
+def rates_used(
+    order_currency: str, rates: RateTable, exposures: Iterable[Exposure | None], currencies: Iterable[str | None]
+) -> dict[str, Decimal]:
+    """The rates a decision reads (order-currency units per one unit of each), stored with it for replay."""
+    used: dict[str, Decimal] = {}
+    for exposure in exposures:
+        if exposure is not None:
+            used.update(exposure.rates_used)
+    for currency in currencies:
+        if currency is None or currency == order_currency:
+            continue
+        rate = rates.rate(order_currency, currency)
+        if rate is not None:
+            used[currency] = rate
+    return dict(sorted(used.items()))
+
+
+def _amount(minor: int | None, currency: str | None) -> Decimal | None:
+    return None if minor is None or currency is None else from_minor(minor, currency)

@@ -1,0 +1,50 @@
+"""Every query on reservations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import dialect_insert
+from app.orders.models import COUNTED_STATUSES, Reservation
+
+
+async def get_reservation(session: AsyncSession, order_id: str, *, lock: bool = False) -> Reservation | None:
+    query = select(Reservation).where(Reservation.order_id == order_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
+
+
+async def replace_reservation(session: AsyncSession, values: dict[str, Any]) -> None:
+    """The order's one reservation: a later decision overwrites it, never adds a second."""
+    insert = dialect_insert(session)
+    statement = insert(Reservation).values(**values)
+    changed = {name: statement.excluded[name] for name in values if name not in ("order_id", "created_at")}
+    await session.execute(statement.on_conflict_do_update(index_elements=["order_id"], set_=changed))
+
+
+async def update_reservation(session: AsyncSession, order_id: str, values: dict[str, Any]) -> None:
+    await session.execute(update(Reservation).where(Reservation.order_id == order_id).values(**values))
+
+
+async def mark_invoiced(session: AsyncSession, links: Sequence[dict[str, Any]], now: datetime) -> None:
+    """Invoices the ERP pushed with an order id end that order's reservation: the invoice now counts."""
+    if not links:
+        return
+    statement = (
+        update(Reservation)
+        .where(
+            Reservation.order_id == bindparam("link_order_id"),
+            Reservation.customer_id == bindparam("link_customer_id"),
+            Reservation.status.in_(COUNTED_STATUSES),
+        )
+        .values(status="invoiced", invoice_id=bindparam("link_invoice_id"), updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    connection = await session.connection()
+    await connection.execute(statement, list(links))

@@ -1,0 +1,55 @@
+"""Order events and the reservation they act on."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from app.decisions.schemas import Identifier, Money, _Body, parse_amount
+
+
+class ShippedEvent(_Body):
+    type: Literal["shipped"]
+
+
+class InvoicedEvent(_Body):
+    type: Literal["invoiced"]
+    invoice_id: Identifier = Field(description="The invoice that now carries the order's amount.")
+    issue_date: date | None = Field(default=None, description="Default: today.")
+    due_date: date | None = Field(default=None, description="Default: issue date + the decision's payment terms.")
+
+
+class CancelledEvent(_Body):
+    type: Literal["cancelled"]
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class AmendedEvent(_Body):
+    type: Literal["amended"]
+    amount: str = Field(description="The order's new total, in the order's currency.", examples=["900.00"])
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, value: Any) -> str:
+        parse_amount(value, None)
+        return str(value)
+
+
+OrderEvent = Annotated[ShippedEvent | InvoicedEvent | CancelledEvent | AmendedEvent, Field(discriminator="type")]
+ReservationStatus = Literal["active", "shipped", "invoiced", "cancelled", "expired", "released"]
+
+
+class ReservationOut(BaseModel):
+    order_id: str
+    customer_id: str
+    decision_id: str
+    status: ReservationStatus
+    currency: str
+    order_amount: Money
+    approved_credit_amount: Money
+    reserved_amount: Money = Field(description="What counts towards exposure now: zero unless active or shipped.")
+    invoice_id: str | None
+    expires_at: datetime
+    updated_at: datetime
