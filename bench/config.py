@@ -45,8 +45,13 @@ class BenchConfig:
     history_connections: list[int] = field(
         default_factory=lambda: [int(n) for n in _list("BENCH_HISTORY_CONNECTIONS", "1,32")]
     )
-    # Extra uvicorn options, e.g. "--no-access-log" or "--http h11"; empty runs the deployed command as is.
-    uvicorn_args: list[str] = field(default_factory=lambda: os.environ.get("BENCH_UVICORN_ARGS", "").split())
+    # Extra uvicorn options. Without the access log by default: one log line per request costs about a third
+    # of the bare endpoint's CPU. BENCH_UVICORN_ARGS="" measures the command exactly as `creditgate serve` runs it.
+    uvicorn_args: list[str] = field(
+        default_factory=lambda: os.environ.get("BENCH_UVICORN_ARGS", "--no-access-log").split()
+    )
     # A py-spy executable: when set, the decision load is profiled and the profile written to bench/results/.
     profile_with: str = field(default_factory=lambda: os.environ.get("BENCH_PROFILE", ""))
+    # Extra py-spy options, e.g. "--gil" to see only where the interpreter itself spends its time.
+    profile_args: list[str] = field(default_factory=lambda: os.environ.get("BENCH_PROFILE_ARGS", "").split())
     external_timeout_s: float = field(default_factory=lambda: _float("BENCH_EXTERNAL_TIMEOUT", 900))

@@ -55,8 +55,8 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def print_throughput(figures: list[dict[str, Any]], config: BenchConfig) -> None:
-    header = ["database", "decisions/s", "p50 ms", "p99 ms", "p99.9 ms", "non-2xx", "errors"]
-    header += ["bare req/s", "bare p99 ms", "ratio", "ratio goal", "p99 goal"]
+    header = ["database", "decisions/s", "p50 ms", "p99 ms", "p99.9 ms", "non-2xx", "errors", "cpu", "cpu ms"]
+    header += ["bare req/s", "bare p99 ms", "bare cpu", "bare cpu ms", "ratio", "cpu ratio", "ratio goal", "p99 goal"]
     rows = []
     for entry in figures:
         decisions, bare = entry["decisions"], entry["bare"]
@@ -70,9 +70,14 @@ def print_throughput(figures: list[dict[str, Any]], config: BenchConfig) -> None
                 f"{decisions['p999_ms']:.1f}",
                 str(decisions["non_2xx"]),
                 str(decisions["socket_errors"] + decisions["timeouts"]),
+                f"{decisions['server_cpu']:.2f}",
+                f"{decisions['cpu_ms']:.2f}",
                 f"{bare['per_second']:.0f}",
                 f"{bare['p99_ms']:.1f}",
+                f"{bare['server_cpu']:.2f}",
+                f"{bare['cpu_ms']:.2f}",
                 f"{entry['ratio']:.2f}",
+                f"{entry['cpu_cost_ratio']:.2f}",
                 f"≥{goal} {_goal(entry['ratio'] >= goal)}",
                 f"≤{DECISION_P99_GOAL_MS:g} {_goal(decisions['p99_ms'] <= DECISION_P99_GOAL_MS)}",
             ]
@@ -81,7 +86,12 @@ def print_throughput(figures: list[dict[str, Any]], config: BenchConfig) -> None
         f"\nDecision throughput: {config.connections} connections, {config.threads} wrk thread(s), "
         f"{config.duration_s:g} s after {config.warmup_s:g} s warm-up; bare = GET /health/live on the same server"
     )
-    print(_table(header, rows), flush=True)
+    print(_table(header, rows))
+    print(
+        "cpu = the server's CPU seconds per second of load (1.00 = one core busy); cpu ms = per request;\n"
+        "cpu ratio = bare cpu ms / decision cpu ms, the ratio to expect when the server has a core to itself",
+        flush=True,
+    )
 
 
 def print_history(stages: list[dict[str, Any]], config: BenchConfig) -> None:

@@ -106,3 +106,10 @@ def post_json(server: RunningServer, path: str, body: dict[str, object]) -> tupl
     )
     answer: dict[str, object] = response.json() if response.content else {}
     return response.status_code, answer
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time the server has used so far, all its threads: busy near 1 s per second means CPU-bound."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime and stime
+    return ticks / os.sysconf("SC_CLK_TCK")
