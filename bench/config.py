@@ -41,6 +41,9 @@ class BenchConfig:
     history_scales: list[int] = field(
         default_factory=lambda: [int(n) for n in _list("BENCH_HISTORY_SCALES", "10000,1000000")]
     )
+    # Few customers in the history run, so a customer's page holds 50 decisions at 10k stored as at 1M:
+    # the two scales then differ only in the size of the table.
+    history_customers: int = field(default_factory=lambda: _int("BENCH_HISTORY_CUSTOMERS", 100))
     history_duration_s: float = field(default_factory=lambda: _float("BENCH_HISTORY_DURATION", 5))
     history_connections: list[int] = field(
         default_factory=lambda: [int(n) for n in _list("BENCH_HISTORY_CONNECTIONS", "1,32")]

@@ -27,7 +27,7 @@ def measure_history(
     stages = []
     for scale in sorted(config.history_scales):
         print(f"[{database.kind}] seeding up to {scale:,} decisions", flush=True)
-        seed_decisions(database, scale, config.customers, newest)
+        seed_decisions(database, scale, config.history_customers, newest)
         stored = count_decisions(database)
         log = results / f"server-{database.kind}-history.log"
         with serve(database.url, port, generate_key(), log, config.uvicorn_args) as server:
@@ -54,7 +54,7 @@ def _queries(config: BenchConfig, server: RunningServer, kind: str, stored: int)
     for mode in QUERIES:
         for connections in config.history_connections:
             print(f"[{kind}] {mode} at {stored:,} stored, {connections} connection(s)", flush=True)
-            args = [mode, server.api_key, str(config.customers)]
+            args = [mode, server.api_key, str(config.history_customers)]
             run_wrk(server.base_url, "get.lua", args, seconds=QUERY_WARMUP_S, connections=connections, threads=1)
             result = run_wrk(
                 server.base_url,
