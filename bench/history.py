@@ -9,7 +9,7 @@ from typing import Any
 from bench.config import BenchConfig
 from bench.databases import BenchDatabase, count_decisions
 from bench.seed import seed_decisions
-from bench.server import RunningServer, generate_key, serve
+from bench.server import RunningServer, cpu_seconds, generate_key, serve
 from bench.throughput import check_decides, decision_load
 from bench.wrk import run_wrk
 
@@ -35,7 +35,9 @@ def measure_history(
             queries = _queries(config, server, database.kind, stored)
             print(f"[{database.kind}] decisions at {stored:,} stored", flush=True)
             decision_load(config, server, f"{run_tag}h{scale}w", config.warmup_s)
+            cpu = cpu_seconds(server.pid)
             decisions = decision_load(config, server, f"{run_tag}h{scale}", config.duration_s)
+            decision_cpu_ms = _cpu_ms(cpu_seconds(server.pid) - cpu, decisions.requests)
         stages.append(
             {
                 "database": database.kind,
@@ -43,7 +45,7 @@ def measure_history(
                 "stored_before": stored,
                 "stored_after": count_decisions(database),
                 "queries": queries,
-                "decisions": decisions.as_dict(),
+                "decisions": {**decisions.as_dict(), "cpu_ms": decision_cpu_ms},
             }
         )
     return stages
@@ -56,6 +58,7 @@ def _queries(config: BenchConfig, server: RunningServer, kind: str, stored: int)
             print(f"[{kind}] {mode} at {stored:,} stored, {connections} connection(s)", flush=True)
             args = [mode, server.api_key, str(config.history_customers)]
             run_wrk(server.base_url, "get.lua", args, seconds=QUERY_WARMUP_S, connections=connections, threads=1)
+            cpu = cpu_seconds(server.pid)
             result = run_wrk(
                 server.base_url,
                 "get.lua",
@@ -64,5 +67,11 @@ def _queries(config: BenchConfig, server: RunningServer, kind: str, stored: int)
                 connections=connections,
                 threads=min(config.threads, connections),
             )
-            measured.append({"query": mode, "connections": connections, **result.as_dict()})
+            cpu_ms = _cpu_ms(cpu_seconds(server.pid) - cpu, result.requests)
+            measured.append({"query": mode, "connections": connections, **result.as_dict(), "cpu_ms": cpu_ms})
     return measured
+
+
+def _cpu_ms(cpu: float, requests: int) -> float:
+    """The server's CPU milliseconds per request: steadier than latency when other work shares the machine."""
+    return round(cpu / requests * 1000, 3) if requests else 0.0

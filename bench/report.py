@@ -95,7 +95,8 @@ def print_throughput(figures: list[dict[str, Any]], config: BenchConfig) -> None
 
 
 def print_history(stages: list[dict[str, Any]], config: BenchConfig) -> None:
-    header = ["database", "stored", "query", "conns", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "non-2xx", "p99 goal"]
+    header = ["database", "stored", "query", "conns", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "cpu ms", "non-2xx"]
+    header += ["p99 goal"]
     rows = []
     for stage in stages:
         for query in stage["queries"]:
@@ -109,13 +110,15 @@ def print_history(stages: list[dict[str, Any]], config: BenchConfig) -> None:
                     f"{query['p50_ms']:.1f}",
                     f"{query['p99_ms']:.1f}",
                     f"{query['p999_ms']:.1f}",
+                    f"{query['cpu_ms']:.2f}",
                     str(query["non_2xx"]),
                     f"≤{HISTORY_P99_GOAL_MS:g} {_goal(query['p99_ms'] <= HISTORY_P99_GOAL_MS)}",
                 ]
             )
     print(f"\nHistory queries, limit 50: {config.history_duration_s:g} s each after 1 s warm-up")
     print(_table(header, rows))
-    header = ["database", "stored before", "stored after", "decisions/s", "p50 ms", "p99 ms", "non-2xx", "p50 growth"]
+    header = ["database", "stored before", "stored after", "decisions/s", "p50 ms", "p99 ms", "cpu ms", "non-2xx"]
+    header += ["p50 growth"]
     rows = []
     first_p50: dict[str, float] = {}
     for stage in stages:
@@ -131,12 +134,14 @@ def print_history(stages: list[dict[str, Any]], config: BenchConfig) -> None:
                 f"{decisions['per_second']:.0f}",
                 f"{decisions['p50_ms']:.1f}",
                 f"{decisions['p99_ms']:.1f}",
+                f"{decisions['cpu_ms']:.2f}",
                 str(decisions["non_2xx"]),
                 f"×{growth:.2f} (goal ≤{GROWTH_GOAL:g} {_goal(growth <= GROWTH_GOAL)})",
             ]
         )
     print(f"\nDecision latency by stored decisions: {config.connections} connections, {config.duration_s:g} s")
-    print(_table(header, rows), flush=True)
+    print(_table(header, rows))
+    print("cpu ms = the server's CPU milliseconds per request", flush=True)
 
 
 def print_load_average(label: str) -> None:
