@@ -109,7 +109,13 @@ COLUMNS = (
 )
 
 
-def seed_decisions(database: BenchDatabase, target: int, customers: int, newest: datetime) -> int:
+def seed_decisions(
+    database: BenchDatabase,
+    target: int,
+    customers: int,
+    newest: datetime,
+    rebuild_indexes_above: int = REBUILD_INDEXES_ABOVE,
+) -> int:
     """Adds seeded decisions until the table holds `target` rows; returns how many were added."""
     from bench.databases import count_decisions
 
@@ -120,10 +126,11 @@ def seed_decisions(database: BenchDatabase, target: int, customers: int, newest:
     started = time.monotonic()
     # Row number n (counting every seeded row ever) is dated `newest - (max_rows - n)` seconds: stable across rounds.
     first = present + 1
+    rebuild = missing > rebuild_indexes_above
     if database.kind == "sqlite":
-        _seed_decisions_sqlite(database, first, missing, customers, newest)
+        _seed_decisions_sqlite(database, first, missing, customers, newest, rebuild)
     else:
-        asyncio.run(_seed_decisions_postgres(database, first, missing, customers, newest))
+        asyncio.run(_seed_decisions_postgres(database, first, missing, customers, newest, rebuild))
     print(f"  seeded {missing:,} decisions in {time.monotonic() - started:.1f} s", flush=True)
     return missing
 
@@ -171,11 +178,12 @@ def _rows(first: int, count: int, customers: int, newest: datetime) -> Iterator[
         )
 
 
-def _seed_decisions_sqlite(database: BenchDatabase, first: int, count: int, customers: int, newest: datetime) -> None:
+def _seed_decisions_sqlite(
+    database: BenchDatabase, first: int, count: int, customers: int, newest: datetime, rebuild: bool
+) -> None:
     assert database.path is not None
     placeholders = ", ".join("?" * 24)
     statement = f"INSERT INTO decisions ({COLUMNS}) VALUES ({placeholders})"  # noqa: S608 - constant columns
-    rebuild = count > REBUILD_INDEXES_ABOVE
     with closing(sqlite3.connect(database.path, isolation_level=None)) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=OFF")
@@ -217,14 +225,13 @@ FROM generate_series($1::bigint, $2::bigint) AS n
 
 
 async def _seed_decisions_postgres(
-    database: BenchDatabase, first: int, count: int, customers: int, newest: datetime
+    database: BenchDatabase, first: int, count: int, customers: int, newest: datetime, rebuild: bool
 ) -> None:
     connection = await asyncpg.connect(database.asyncpg_dsn, timeout=10)
     try:
         # Seeding only: nothing is lost that the run could not seed again.
         await connection.execute("SET synchronous_commit = off")
         await connection.execute("SET maintenance_work_mem = '256MB'")
-        rebuild = count > REBUILD_INDEXES_ABOVE
         if rebuild:
             for statement_text in _drop_indexes():
                 await connection.execute(statement_text)

@@ -83,10 +83,10 @@ def run_wrk(
         finished = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
     finally:
         Path(script_path).unlink(missing_ok=True)
-    return _parse(finished.stdout)
+    return parse_output(finished.stdout)
 
 
-def _parse(output: str) -> LoadResult:
+def parse_output(output: str) -> LoadResult:
     line = next((line for line in output.splitlines() if line.startswith("BENCH_RESULT ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no result:\n{output}")
