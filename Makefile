@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast test-slow check lint format typecheck hadolint openapi lock clean
+.PHONY: install run test test-fast test-slow check lint format typecheck hadolint openapi lock bench bench-history clean
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ openapi: $(STAMP) ## regenerate openapi/openapi.json from the app
 lock: $(STAMP) ## re-resolve the pinned dependency files from pyproject.toml
 	$(UV) pip compile pyproject.toml -q -o requirements.lock --python-version 3.11
 	$(UV) pip compile pyproject.toml --extra dev -q -o requirements-dev.lock --python-version 3.11
+
+bench: $(STAMP) ## decisions/s and latency vs the bare endpoint, SQLite and PostgreSQL (wrk); see BENCHMARKS.md
+	$(PY) -m bench.run
+
+bench-history: $(STAMP) ## history query p99 and decision p50 at 10k and 1M stored decisions
+	$(PY) -m bench.run --mode history
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

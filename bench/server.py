@@ -1,0 +1,115 @@
+"""The service as deployed: uvicorn with the app factory, one worker, on a loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.config import ROOT
+
+READY_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 15
+
+
+def generate_key() -> str:
+    return "bench_" + secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    pid: int
+    base_url: str
+    api_key: str
+    command: list[str]
+
+
+def server_command(port: int, extra_args: list[str]) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "app.main:app_factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        *extra_args,
+    ]
+
+
+@contextmanager
+def serve(database_url: str, port: int, api_key: str, log_file: Path, extra_args: list[str]) -> Iterator[RunningServer]:
+    """Starts the server, waits until it is ready, and always stops it."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "CREDITGATE_DATABASE_URL": database_url,
+            "CREDITGATE_API_KEYS": json.dumps({api_key: ["decide", "read"]}),
+            "PYTHONPATH": str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+        }
+    )
+    command = server_command(port, extra_args)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            _wait_ready(process, base_url, log_file)
+            yield RunningServer(process.pid, base_url, api_key, command)
+        finally:
+            _stop(process)
+
+
+def _wait_ready(process: subprocess.Popen[bytes], base_url: str, log_file: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}; see {log_file}")
+        try:
+            if httpx.get(base_url + "/health/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the server was not ready within {READY_TIMEOUT_S} s; see {log_file}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=STOP_TIMEOUT_S)
+
+
+def post_json(server: RunningServer, path: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
+    """One request outside the load, to check the server answers as the load expects."""
+    response = httpx.post(
+        server.base_url + path, json=body, headers={"Authorization": f"Bearer {server.api_key}"}, timeout=10
+    )
+    answer: dict[str, object] = response.json() if response.content else {}
+    return response.status_code, answer
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time the server has used so far, all its threads: busy near 1 s per second means CPU-bound."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime and stime
+    return ticks / os.sysconf("SC_CLK_TCK")
