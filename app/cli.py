@@ -48,6 +48,7 @@ def serve(
     port: int = typer.Option(8000, help="Port to bind."),
     dev: bool = typer.Option(False, help="Embedded demo: create and print a dev key when none is configured."),
     workers: int = typer.Option(1, help="Worker processes."),
+    access_log: bool = typer.Option(False, help="uvicorn's per-request access log (costs ~0.1 ms a request)."),
 ) -> None:
     """Serve the API with uvicorn."""
     if dev and not os.environ.get("CREDITGATE_API_KEYS"):
@@ -66,6 +67,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        access_log=access_log,
         proxy_headers=False,
     )
 

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -51,18 +52,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
     """An async engine; on SQLite, write transactions take the database lock up front."""
+    # orjson reads and writes the JSON columns several times faster than the standard library.
+    json_options: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if database_url.startswith("sqlite"):
         engine = create_async_engine(
             database_url,
+            **json_options,
             poolclass=NullPool if ":memory:" in database_url else None,
             connect_args={"timeout": 30},
         )
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
-        database_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=5
+        database_url, **json_options, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=5
     )
 
 

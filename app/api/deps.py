@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response, Security
@@ -21,47 +21,47 @@ from app.settings import Settings
 _bearer = HTTPBearer(auto_error=False, description="An API key from CREDITGATE_API_KEYS.")
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_decision_service(request: Request) -> DecisionService:
+async def get_decision_service(request: Request) -> DecisionService:
     service: DecisionService = request.app.state.decisions
     return service
 
 
-def get_customer_service(request: Request) -> CustomerService:
+async def get_customer_service(request: Request) -> CustomerService:
     service: CustomerService = request.app.state.customers
     return service
 
 
-def get_credit_file_service(request: Request) -> CreditFileService:
+async def get_credit_file_service(request: Request) -> CreditFileService:
     service: CreditFileService = request.app.state.credit_files
     return service
 
 
-def get_order_service(request: Request) -> OrderService:
+async def get_order_service(request: Request) -> OrderService:
     service: OrderService = request.app.state.orders
     return service
 
 
-def _principal(
+async def _principal(
     request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 ) -> Principal:
     keys: KeyRing = request.app.state.keys
     return keys.authenticate(request.headers.get("authorization"))
 
 
-def require_scope(scope: str) -> Callable[..., Principal]:
+def require_scope(scope: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that authenticates the caller and checks one scope."""
 
-    def dependency(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
         principal.require(scope)
         return principal
 
@@ -69,10 +69,10 @@ def require_scope(scope: str) -> Callable[..., Principal]:
     return dependency
 
 
-def require_any_scope(*scopes: str) -> Callable[..., Principal]:
+def require_any_scope(*scopes: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that authenticates the caller and checks it has at least one of `scopes`."""
 
-    def dependency(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
         if not principal.scopes.intersection(scopes):
             raise Forbidden(f"this operation needs one of the scopes: {', '.join(scopes)}")
         return principal
@@ -81,7 +81,7 @@ def require_any_scope(*scopes: str) -> Callable[..., Principal]:
     return dependency
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """Bodies are JSON; anything else is refused before it is parsed."""
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
