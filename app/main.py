@@ -11,15 +11,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app.api import decisions, health
+from app.api import decisions, health, providers
 from app.auth import KeyRing
 from app.db import Database
 from app.decisions.service import DecisionService
 from app.errors import ServiceUnavailable, install_error_handlers, problem_response
 from app.middleware import BodySizeLimit
 from app.policy.schema import PolicyDocument, load_policy_file
-from app.providers.registry import build_provider
-from app.providers.reports import ReportService
+from app.providers.registry import build_report_service
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """B2B trade-credit decisions: accept on credit, ask prepayment, review or reject — with reasons.
@@ -28,7 +27,8 @@ Money is a decimal string in the currency's minor units. Errors are RFC 9457 pro
 Authenticate with `Authorization: Bearer <api key>`."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """The app; `transport` replaces the network under the shared outgoing client (tests fake providers so)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -43,13 +43,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout = httpx.Timeout(
             settings.decision_budget_ms / 1000, connect=min(2.0, settings.decision_budget_ms / 1000)
         )
-        async with httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=50)) as http:
-            provider = build_provider(settings, http)
+        async with httpx.AsyncClient(
+            timeout=timeout, limits=httpx.Limits(max_connections=50), transport=transport
+        ) as http:
+            reports = build_report_service(settings, http, database)
 
             async def active_policy() -> PolicyDocument:
                 return policy
 
-            reports = ReportService(provider, settings.decision_budget_ms / 1000)
             app.state.settings = settings
             app.state.keys = keys
             app.state.database = database
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 yield
             finally:
+                await reports.aclose()
                 await database.dispose()
 
     app = FastAPI(
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(decisions.router)
+    app.include_router(providers.router)
     return app
 
 

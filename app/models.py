@@ -2,7 +2,16 @@
 
 from app.db import Base
 from app.decisions.models import Decision
+from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCacheHits, ProviderCall, ReportLease
 
 metadata = Base.metadata
 
-__all__ = ["Decision", "metadata"]
+__all__ = [
+    "CreditReportRecord",
+    "Decision",
+    "InsurerLimit",
+    "ProviderCacheHits",
+    "ProviderCall",
+    "ReportLease",
+    "metadata",
+]
