@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
             app.state.keys = keys
             app.state.database = database
             app.state.http = http
+            app.state.reports = reports
             app.state.decisions = DecisionService(database, reports, active_policy)
             try:
                 yield

@@ -22,6 +22,7 @@ from app.errors import (
     problem_responses,
 )
 from app.providers.insurer_limits import import_insurer_limits
+from app.providers.reports import ReportService
 from app.providers.usage import UsagePage, provider_usage
 
 router = APIRouter(prefix="/v1/providers", tags=["providers"])
@@ -40,12 +41,15 @@ class InsurerLimitsImported(BaseModel):
     summary="Provider calls, cost, cache hits and errors per provider and day",
 )
 async def usage(
+    request: Request,
     _principal: Read,
     database: DatabaseDep,
     day_from: Annotated[date | None, Query(description="First UTC day, inclusive; default 30 days ago.")] = None,
     day_to: Annotated[date | None, Query(description="Last UTC day, inclusive; default today.")] = None,
     provider: Annotated[str | None, Query(max_length=64)] = None,
 ) -> UsagePage:
+    reports: ReportService = request.app.state.reports
+    await reports.cache_hits.flush()  # this replica's latest hits; the others' are at most a second behind
     last = day_to or utcnow().date()
     first = day_from or last - timedelta(days=30)
     if first > last or (last - first).days >= MAX_DAYS:

@@ -7,7 +7,6 @@ however old (stale-if-error); else nothing, and the policy's fallback decides.""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,10 +18,9 @@ from app.policy.facts import ReportFacts, ReportSource
 from app.policy.schema import PolicyDocument
 from app.providers import repository
 from app.providers.base import CompanyNotFound, CompanyQuery, CreditReport, CreditReportProvider, ProviderError
+from app.providers.counters import CacheHitCounter
 from app.providers.purchase import Purchase, Purchaser
 from app.providers.resilience import ProviderGuard
-
-logger = logging.getLogger("creditgate.providers")
 
 # The share of the decision budget a report may take; the rest is for the decision's own writes.
 REPORT_SHARE_OF_BUDGET = 0.8
@@ -79,6 +77,7 @@ class ReportService:
         self.guard = guard
         self.stale_max_age = timedelta(days=stale_max_days)
         self.purchaser = Purchaser(database, guard, lease_seconds=budget_seconds + 5)
+        self.cache_hits = CacheHitCounter(database)
 
     @property
     def provider(self) -> CreditReportProvider:
@@ -109,11 +108,12 @@ class ReportService:
             if answer.source == "unavailable":
                 answer = self._stale(stored, now) or answer
         if answer.source in ("cache", "stale") and answer.report is not None:
-            await self._count_cache_hit(answer.report.provider, stale=answer.source == "stale")
+            self.cache_hits.add(answer.report.provider, stale=answer.source == "stale")
         return _obtained(answer, _ms(loop.time() - started))
 
     async def aclose(self) -> None:
         await self.purchaser.aclose()
+        await self.cache_hits.aclose()
 
     async def _stored_reports(self, company: CompanyQuery) -> list[CreditReport]:
         """The newest cached report from each cacheable provider of the chain, primary first."""
@@ -169,14 +169,6 @@ class ReportService:
         if not usable:
             return None
         return _Answer("stale", max(usable, key=lambda report: report.fetched_at))
-
-    async def _count_cache_hit(self, provider: str, *, stale: bool) -> None:
-        try:
-            async with self.database.transaction() as session:
-                await repository.count_cache_hit(session, provider, utcnow().date(), stale=stale)
-        except Exception:
-            # A counter never fails a decision.
-            logger.exception("counting a cache hit for %s failed", provider)
 
 
 def _cacheable(provider: CreditReportProvider) -> bool:

@@ -105,8 +105,8 @@ async def record_call(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(insert(ProviderCall).values(**values))
 
 
-async def count_cache_hit(session: AsyncSession, provider: str, day: date, *, stale: bool) -> None:
-    hits, stale_hits = (0, 1) if stale else (1, 0)
+async def count_cache_hits(session: AsyncSession, provider: str, day: date, *, stale: bool, count: int) -> None:
+    hits, stale_hits = (0, count) if stale else (count, 0)
     table = ProviderCacheHits.__table__
     statement = _insert(session, ProviderCacheHits).values(provider=provider, day=day, hits=hits, stale_hits=stale_hits)
     statement = statement.on_conflict_do_update(

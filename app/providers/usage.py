@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
@@ -74,10 +73,3 @@ async def provider_usage(database: Database, day_from: date, day_to: date, provi
     ]
     items.sort(key=lambda item: (-item.day.toordinal(), item.provider))
     return UsagePage(day_from=day_from, day_to=day_to, items=items)
-
-
-def total_cost(page: UsagePage, currency: str) -> Decimal:
-    """The page's cost in one currency (for the CLI and the benchmark)."""
-    return sum(
-        (Decimal(cost.amount) for item in page.items for cost in item.cost if cost.currency == currency), Decimal(0)
-    )
