@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -18,6 +19,15 @@ class CompanyQuery:
     country: str
     registration_number: str
     name: str | None = None
+
+    @property
+    def number_key(self) -> str:
+        """The registration number as the cache keys it: "HRB 12345" and "hrb12345" are one company."""
+        return registration_key(self.registration_number)
+
+
+def registration_key(registration_number: str) -> str:
+    return re.sub(r"[\s./-]", "", registration_number).upper()
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,10 +121,10 @@ def normalise(
         negative = ("insolvency", *negative)
     return CreditReport(
         provider=PROVIDER,
-        reference=report.companyId or response.companyId or reference,
+        reference=_text(report.companyId or response.companyId) or reference,
         country=company.country,
         registration_number=company.registration_number,
-        company_name=summary.businessName or company.name,
+        company_name=_text(summary.businessName) or company.name,
         status=status,
         risk_class="insolvent" if status == "insolvent" else rating.commonValue,
         score=_score(rating.providerValue),
@@ -204,6 +204,11 @@ def _decimal(text: str | None) -> Decimal | None:
     except InvalidOperation:
         return None
     return number if number.is_finite() else None
+
+
+def _text(value: str | None) -> str | None:
+    """Text as every database stores it (PostgreSQL refuses NUL characters)."""
+    return None if value is None else value.replace("\x00", "")
 
 
 def _plain(registration_number: str) -> str:

@@ -16,7 +16,7 @@ from app.db import Database, utcnow
 from app.errors import FieldError, InvalidRequest
 from app.money import from_minor, is_country, minor_units, to_minor
 from app.providers import repository
-from app.providers.base import CompanyNotFound, CompanyQuery, CreditReport, payload_hash
+from app.providers.base import CompanyNotFound, CompanyQuery, CreditReport, payload_hash, registration_key
 
 PROVIDER = "insurer_limits"
 REQUIRED_COLUMNS = (
@@ -45,7 +45,7 @@ class InsurerLimitsProvider:
     async def fetch_report(self, company: CompanyQuery) -> CreditReport:
         async with self.database.read() as session:
             limit = await repository.current_insurer_limit(
-                session, company.country, company.registration_number, utcnow().date()
+                session, company.country, company.number_key, utcnow().date()
             )
         if limit is None:
             raise CompanyNotFound(f"no insurer limit in force for {company.country}/{company.registration_number}")
@@ -161,7 +161,7 @@ def _row(record: dict[str, Any], line: int, errors: list[FieldError]) -> dict[st
         return None
     return {
         "country": country,
-        "registration_number": values["registration_number"],
+        "registration_number": registration_key(values["registration_number"]),
         "buyer_name": values["buyer_name"],
         "limit_minor": limit_minor,
         "currency": currency,

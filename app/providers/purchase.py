@@ -42,7 +42,7 @@ class Purchase:
 
 
 def lease_key(provider: str, company: CompanyQuery) -> str:
-    return f"{provider}|{company.country}|{company.registration_number}"
+    return f"{provider}|{company.country}|{company.number_key}"
 
 
 class Purchaser:
@@ -145,9 +145,7 @@ class Purchaser:
 
     async def fresh_report(self, provider: str, company: CompanyQuery, max_age: timedelta) -> CreditReport | None:
         async with self.database.read() as session:
-            snapshots = await repository.latest_snapshots(
-                session, [provider], company.country, company.registration_number
-            )
+            snapshots = await repository.latest_snapshots(session, [provider], company.country, company.number_key)
         if provider not in snapshots:
             return None
         report = CreditReport.from_snapshot(snapshots[provider])
@@ -175,7 +173,7 @@ class Purchaser:
             await self._finish(key, holder, call=_call_row(provider.name, company, outcome, loop.time() - started))
             return Purchase("unavailable", detail=str(exc))
         call = _call_row(provider.name, company, "report", loop.time() - started, report)
-        await self._finish(key, holder, call=call, report=report)
+        await self._finish(key, holder, call=call, report=(company, report))
         return Purchase("report", report, bought=True)
 
     async def _finish(
@@ -184,32 +182,48 @@ class Purchaser:
         holder: str,
         *,
         call: dict[str, Any] | None = None,
-        report: CreditReport | None = None,
+        report: tuple[CompanyQuery, CreditReport] | None = None,
         linger_state: str | None = None,
     ) -> None:
         """Store what was bought, record the call and hand the lease back — in one transaction."""
         try:
-            async with self.database.transaction() as session:
-                if report is not None:
-                    await repository.insert_report(session, _report_row(report))
-                if call is not None:
-                    await repository.record_call(session, call)
-                if linger_state is None:
-                    await repository.release_lease(session, key, holder)
-                else:
-                    expires_at = utcnow() + timedelta(seconds=self.not_found_seconds)
-                    await repository.settle_lease(session, key, holder, linger_state, expires_at)
+            await self._settle(key, holder, call, report, linger_state)
         except Exception:
-            # The report was still had; only the cache and the ledger miss it. The lease expires by itself.
-            logger.exception("storing the outcome of a %s purchase failed", key.split("|", 1)[0])
+            # The report was still had. A payload the database refuses must not cost the spend record too.
+            logger.exception("storing a report bought from %s failed", key.split("|", 1)[0])
+            if report is None:
+                return
+            try:
+                await self._settle(key, holder, call, None, linger_state)
+            except Exception:
+                logger.exception("recording a call to %s failed; its lease expires by itself", key.split("|", 1)[0])
+
+    async def _settle(
+        self,
+        key: str,
+        holder: str,
+        call: dict[str, Any] | None,
+        report: tuple[CompanyQuery, CreditReport] | None,
+        linger_state: str | None,
+    ) -> None:
+        async with self.database.transaction() as session:
+            if report is not None:
+                await repository.insert_report(session, _report_row(*report))
+            if call is not None:
+                await repository.record_call(session, call)
+            if linger_state is None:
+                await repository.release_lease(session, key, holder)
+            else:
+                expires_at = utcnow() + timedelta(seconds=self.not_found_seconds)
+                await repository.settle_lease(session, key, holder, linger_state, expires_at)
 
 
-def _report_row(report: CreditReport) -> dict[str, Any]:
+def _report_row(company: CompanyQuery, report: CreditReport) -> dict[str, Any]:
     return {
         "id": str(uuid.uuid4()),
         "provider": report.provider,
-        "country": report.country,
-        "registration_number": report.registration_number,
+        "country": company.country,
+        "registration_number": company.number_key,
         "reference": report.reference[:128],
         "snapshot": report.snapshot(),
         "raw": report.raw,
@@ -228,7 +242,7 @@ def _call_row(
         "id": str(uuid.uuid4()),
         "provider": provider,
         "country": company.country,
-        "registration_number": company.registration_number,
+        "registration_number": company.number_key,
         "outcome": outcome,
         "cost_minor": 0 if report is None else _minor(report),
         "cost_currency": NO_CURRENCY if report is None else report.cost_currency,

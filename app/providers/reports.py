@@ -121,7 +121,7 @@ class ReportService:
         if not names:
             return []
         async with self.database.read() as session:
-            snapshots = await repository.latest_snapshots(session, names, company.country, company.registration_number)
+            snapshots = await repository.latest_snapshots(session, names, company.country, company.number_key)
         return [CreditReport.from_snapshot(snapshots[name]) for name in names if name in snapshots]
 
     async def _ask_chain(self, company: CompanyQuery, deadline: float, max_age: timedelta) -> _Answer:

@@ -35,6 +35,7 @@ class FakeCreditsafe:
         self.fail_times = 0  # ...this many times, then succeeds (-1: always)
         self.malformed = False
         self.report_name = "report_b"
+        self.business_name: str | None = None  # overrides the fixture's company name
 
     def revoke_tokens(self) -> None:
         """The tokens issued so far expire: the next request with one gets 401."""
@@ -89,4 +90,6 @@ class FakeCreditsafe:
             )
         report = copy.deepcopy(fixture(self.report_name))
         report["companyId"] = report["report"]["companyId"] = connect_id
+        if self.business_name is not None:
+            report["report"]["companySummary"]["businessName"] = self.business_name
         return httpx.Response(200, json=report)

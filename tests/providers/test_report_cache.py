@@ -43,6 +43,15 @@ class TestCache:
         assert spend["cache_hits"] == 1
         assert spend["cost"] == [{"amount": "10.00", "currency": "EUR"}]
 
+    async def test_the_same_number_written_differently_is_the_same_company(
+        self, app_client: AppClient, fake: FakeCreditsafe
+    ) -> None:
+        async with app_client() as client:
+            await decide(client, order_body("1250.00", "12345672", order_id="SO-1"))
+            spaced = await decide(client, order_body("1250.00", "1234 56.72", order_id="SO-2"))
+        assert spaced["report"]["source"] == "cache"
+        assert fake.report_requests == 1
+
     async def test_the_cache_is_shared_by_a_second_app_on_the_same_database(
         self, app_client: AppClient, fake: FakeCreditsafe
     ) -> None:
@@ -69,6 +78,18 @@ class TestCache:
         assert len(detail["report_snapshot"]["raw_hash"]) == 64
         assert detail["report_snapshot"]["recommended_limit"] == "25000"
         assert detail["report_snapshot"]["days_beyond_terms"] == 4
+
+    async def test_a_report_with_a_nul_character_is_still_used_and_paid_for(
+        self, app_client: AppClient, fake: FakeCreditsafe
+    ) -> None:
+        fake.business_name = "Bakkerij\u0000 Jansen"  # PostgreSQL stores no NUL in text or JSONB
+        async with app_client() as client:
+            decision = await decide(client, order_body("1250.00", "12345672"))
+            detail = (await client.get(f"/v1/decisions/{decision['id']}", headers=auth())).json()
+            spend = await usage(client)
+        assert decision["report"]["source"] == "fresh"
+        assert detail["report_snapshot"]["company_name"] == "Bakkerij Jansen"
+        assert spend["reports_bought"] == 1
 
 
 class TestCoalescing:
