@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -164,7 +164,7 @@ class ReportService:
             return Purchase("unavailable", detail=str(exc)), True
         return Purchase("report", report, bought=True), True
 
-    def _stale(self, stored: list[CreditReport], now: Any) -> _Answer | None:
+    def _stale(self, stored: list[CreditReport], now: datetime) -> _Answer | None:
         usable = [report for report in stored if now - report.fetched_at < self.stale_max_age]
         if not usable:
             return None
