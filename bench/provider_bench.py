@@ -19,6 +19,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +71,15 @@ async def burst(
     return [latency for latency, _ in results], [decision_id for _, decision_id in results]
 
 
-async def provider_times(client: httpx.AsyncClient, decision_ids: list[str]) -> list[float]:
-    """The time each decision spent getting its report (cache read, purchase or wait), from its record."""
+async def report_parts(client: httpx.AsyncClient, decision_ids: list[str]) -> tuple[list[float], Counter[str]]:
+    """The time each decision spent getting its report (cache read, purchase or wait), and the report sources."""
     headers = {"Authorization": f"Bearer {KEY}"}
-    times = []
+    times, sources = [], Counter[str]()
     for decision_id in decision_ids:
         detail = (await client.get(f"/v1/decisions/{decision_id}", headers=headers)).json()
         times.append(float(detail["timings"]["provider_ms"]))
-    return times
+        sources[detail["report"]["source"]] += 1
+    return times, sources
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -99,7 +101,7 @@ async def run(arguments: argparse.Namespace, database_url: str) -> None:
             shape = (arguments.decisions, arguments.companies, arguments.concurrency)
             cold, cold_ids = await burst(client, "cold", *shape)
             warm, _ = await burst(client, "warm", *shape)
-            cold_provider = await provider_times(client, cold_ids)
+            cold_provider, cold_sources = await report_parts(client, cold_ids)
             usage = (await client.get("/v1/providers/usage", headers={"Authorization": f"Bearer {KEY}"})).json()
     bought = sum(item["reports_bought"] for item in usage["items"])
     failed = sum(item["errors"] for item in usage["items"])
@@ -112,6 +114,7 @@ async def run(arguments: argparse.Namespace, database_url: str) -> None:
         f"{arguments.concurrency} in flight"
     )
     print(f"paid calls          {bought} ({bought / arguments.companies:.2f} per distinct company), {failed} failed")
+    print(f"cold report sources {', '.join(f'{name} {count}' for name, count in cold_sources.most_common())}")
     for name, latencies in (("cold", cold), ("warm", warm), ("cold report part", cold_provider)):
         print(
             f"{name + ' latency ms':<28} p50 {statistics.median(latencies):7.1f}   "
