@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -17,6 +18,8 @@ from app.settings import ALL_SCOPES, get_settings
 
 cli = typer.Typer(help="creditgate: B2B trade-credit decisions.", no_args_is_help=True)
 cli.add_typer(policy_cli, name="policy")
+providers_cli = typer.Typer(help="Credit-report providers.", no_args_is_help=True)
+cli.add_typer(providers_cli, name="providers")
 
 DEV_KEY_FILE = Path(".creditgate-dev-key")
 
@@ -79,6 +82,35 @@ def openapi() -> None:
 
     document = create_app().openapi()
     sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
+@providers_cli.command("import-insurer-limits")
+def import_insurer_limits(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="The insurer's CSV file."),
+    replace: bool = typer.Option(False, help="Remove the limits that are not in this file."),
+) -> None:
+    """Import a credit insurer's buyer limits (all or nothing)."""
+    from app.db import Database
+    from app.errors import InvalidRequest
+    from app.providers.insurer_limits import import_insurer_limits as run_import
+
+    text = file.read_text(encoding="utf-8-sig")
+
+    async def run() -> None:
+        database = Database(get_settings().database_url)
+        try:
+            result = await run_import(database, text, replace=replace)
+        finally:
+            await database.dispose()
+        typer.echo(f"imported {result.imported} limit(s), removed {result.removed}")
+
+    try:
+        asyncio.run(run())
+    except InvalidRequest as exc:
+        typer.secho(f"{file}: {exc.detail}", fg=typer.colors.RED, err=True)
+        for error in exc.errors or []:
+            typer.echo(f"  {error.field}: {error.message}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _dev_key() -> str:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app.api import customers, decisions, health, orders, policies, receivables
+from app.api import customers, decisions, health, orders, policies, providers, receivables
 from app.auth import KeyRing
 from app.customers.credit_file import CreditFileService
 from app.customers.service import CustomerService
@@ -25,8 +25,7 @@ from app.middleware import BodySizeLimit
 from app.orders.service import OrderService
 from app.policies.service import PolicyService
 from app.policy.schema import load_policy_file
-from app.providers.registry import build_provider
-from app.providers.reports import ReportService
+from app.providers.registry import build_report_service
 from app.settings import Settings, get_settings
 
 logger = logging.getLogger("creditgate")
@@ -37,7 +36,8 @@ Money is a decimal string in the currency's minor units. Errors are RFC 9457 pro
 Authenticate with `Authorization: Bearer <api key>`."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """The app; `transport` replaces the network under the shared outgoing client (tests fake providers so)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -54,14 +54,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout = httpx.Timeout(
             settings.decision_budget_ms / 1000, connect=min(2.0, settings.decision_budget_ms / 1000)
         )
-        async with httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=50)) as http:
-            provider = build_provider(settings, http)
+        async with httpx.AsyncClient(
+            timeout=timeout, limits=httpx.Limits(max_connections=50), transport=transport
+        ) as http:
+            reports = build_report_service(settings, http, database)
 
-            reports = ReportService(provider, settings.decision_budget_ms / 1000)
             app.state.settings = settings
             app.state.keys = keys
             app.state.database = database
             app.state.http = http
+            app.state.reports = reports
             app.state.policies = policies
             active_policy = policies.active_policy
             app.state.decisions = DecisionService(
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 yield
             finally:
+                await reports.aclose()
                 await database.dispose()
 
     app = FastAPI(
@@ -91,7 +94,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
-        larger={"/v1/receivables/batch": settings.max_batch_body_bytes},
+        larger={
+            "/v1/receivables/batch": settings.max_batch_body_bytes,
+            "/v1/providers/insurer-limits": settings.max_batch_body_bytes,
+        },
     )
     app.include_router(health.router)
     app.include_router(decisions.router)
@@ -99,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(customers.router)
     app.include_router(receivables.router)
     app.include_router(orders.router)
+    app.include_router(providers.router)
     return app
 
 

@@ -6,18 +6,24 @@ from app.decisions.models import Decision
 from app.idempotency.models import IdempotencyRecord
 from app.orders.models import Reservation
 from app.policies.models import PolicyActivation, PolicyVersion
+from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCacheHits, ProviderCall, ReportLease
 
 metadata = Base.metadata
 
 __all__ = [
+    "CreditReportRecord",
     "Customer",
     "Decision",
     "FxRate",
     "IdempotencyRecord",
+    "InsurerLimit",
     "Invoice",
     "Payment",
     "PolicyActivation",
     "PolicyVersion",
+    "ProviderCacheHits",
+    "ProviderCall",
+    "ReportLease",
     "Reservation",
     "metadata",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -23,6 +24,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CREDITGATE_", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///./creditgate.db"
+    # One provider, or a chain "primary,fallback,...": a built-in name or `package.module:Factory`.
     provider: str = "simulated"
     # JSON object {"<key>": ["scope", ...]}; kept secret so it never shows in a repr or a log.
     api_keys: Annotated[SecretStr, NoDecode] = SecretStr("{}")
@@ -43,6 +45,27 @@ class Settings(BaseSettings):
 
     simulated_latency_ms: int = Field(default=0, ge=0)
     simulated_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    # Resilience around every provider call (all inside the decision budget).
+    provider_timeout_ms: int = Field(default=1500, ge=10, le=30_000)
+    provider_retries: int = Field(default=2, ge=0, le=5)
+    provider_max_concurrency: int = Field(default=16, ge=1, le=1000)
+    provider_breaker_failures: int = Field(default=5, ge=1, le=1000)
+    provider_breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
+    provider_stale_max_days: int = Field(default=365, ge=0, le=3650)
+
+    creditsafe_base_url: str = "https://connect.sandbox.creditsafe.com/v1"
+    creditsafe_username: str = ""
+    creditsafe_password: SecretStr = SecretStr("")
+    creditsafe_report_cost: Decimal = Field(default=Decimal("10.00"), ge=0)
+    creditsafe_cost_currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+
+    insurer_limits_risk_class: Literal["A", "B", "C", "D", "E"] = "B"
+
+    @property
+    def provider_chain(self) -> list[str]:
+        """The configured providers, primary first."""
+        return [name.strip() for name in self.provider.split(",") if name.strip()]
 
     @field_validator("api_keys")
     @classmethod

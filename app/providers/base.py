@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -19,6 +20,15 @@ class CompanyQuery:
     registration_number: str
     name: str | None = None
 
+    @property
+    def number_key(self) -> str:
+        """The registration number as the cache keys it: "HRB 12345" and "hrb12345" are one company."""
+        return registration_key(self.registration_number)
+
+
+def registration_key(registration_number: str) -> str:
+    return re.sub(r"[\s./-]", "", registration_number).upper()
+
 
 @dataclass(frozen=True, slots=True)
 class CreditReport:
@@ -29,7 +39,7 @@ class CreditReport:
     country: str
     registration_number: str
     company_name: str | None
-    status: str  # "active" or "insolvent"
+    status: str  # "active", "inactive" or "insolvent"
     risk_class: str | None  # A–E or "insolvent"; None when the provider gives only a score or nothing
     score: int | None  # 0–100
     recommended_limit: Decimal | None
@@ -63,6 +73,30 @@ class CreditReport:
             "raw_hash": self.raw_hash,
         }
 
+    @classmethod
+    def from_snapshot(cls, snapshot: dict[str, Any]) -> CreditReport:
+        """A stored snapshot back as a report (without its raw payload, which stays in the cache table)."""
+        limit = snapshot.get("recommended_limit")
+        return cls(
+            provider=snapshot["provider"],
+            reference=snapshot["reference"],
+            country=snapshot["country"],
+            registration_number=snapshot["registration_number"],
+            company_name=snapshot.get("company_name"),
+            status=snapshot["status"],
+            risk_class=snapshot.get("risk_class"),
+            score=snapshot.get("score"),
+            recommended_limit=None if limit is None else Decimal(limit),
+            limit_currency=snapshot.get("limit_currency"),
+            days_beyond_terms=snapshot.get("days_beyond_terms"),
+            negative_events=tuple(snapshot.get("negative_events", ())),
+            fetched_at=datetime.fromisoformat(snapshot["fetched_at"]),
+            cost=Decimal(snapshot["cost"]),
+            cost_currency=snapshot["cost_currency"],
+            raw_hash=snapshot["raw_hash"],
+            raw={},
+        )
+
 
 def payload_hash(raw: dict[str, Any]) -> str:
     """SHA-256 over the canonical JSON of a provider payload."""
@@ -78,7 +112,22 @@ class CompanyNotFound(ProviderError):
 
 
 class ProviderUnavailable(ProviderError):
-    """Transport failure, timeout, rate limit or server error: try again later or fall back."""
+    """Transport failure, timeout, rate limit or server error: try again later or fall back.
+
+    `transient` says whether retrying at once may help (a timeout, a 503, a 429); a refused login or
+    an open circuit is not worth a retry within the same decision.
+    """
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class CircuitOpen(ProviderUnavailable):
+    """The provider failed repeatedly and is not asked until its breaker lets a trial call through."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, transient=False)
 
 
 class BadProviderResponse(ProviderError):
@@ -86,7 +135,11 @@ class BadProviderResponse(ProviderError):
 
 
 class CreditReportProvider(Protocol):
-    """What creditgate needs of a provider: one report for one company."""
+    """What creditgate needs of a provider: one report for one company.
+
+    A provider may also set `cacheable = False` when its answers are local and free (the insurer's
+    limits table): those are asked on every decision and never cached, coalesced or counted as spend.
+    """
 
     name: str
 

@@ -1,22 +1,29 @@
-"""Getting the report a decision needs, within the decision's time budget."""
+"""Getting the report a decision needs, within the decision's time budget.
+
+In order: a fresh report from the shared cache; else a purchase from the chain of providers (primary, then
+fallbacks while the earlier ones are unavailable); else, when none is available, the newest cached report
+however old (stale-if-error); else nothing, and the policy's fallback decides."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.policy.facts import ReportFacts
+from app.db import Database, utcnow
+from app.policy.facts import ReportFacts, ReportSource
 from app.policy.schema import PolicyDocument
-from app.providers.base import (
-    BadProviderResponse,
-    CompanyNotFound,
-    CompanyQuery,
-    CreditReport,
-    CreditReportProvider,
-    ProviderUnavailable,
-)
+from app.providers import repository
+from app.providers.base import CompanyNotFound, CompanyQuery, CreditReport, CreditReportProvider, ProviderError
+from app.providers.counters import CacheHitCounter
+from app.providers.purchase import Purchase, Purchaser
+from app.providers.resilience import ProviderGuard
+
+# The share of the decision budget a report may take; the rest is for the decision's own writes.
+REPORT_SHARE_OF_BUDGET = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +33,14 @@ class ObtainedReport:
     facts: ReportFacts
     snapshot: dict[str, Any] | None
     provider_ms: float = 0.0
+    paid: bool = False  # this decision bought the report
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    source: ReportSource
+    report: CreditReport | None = None
+    provider: str | None = None
 
 
 def report_facts(report: CreditReport, source: str) -> ReportFacts:
@@ -41,35 +56,130 @@ def report_facts(report: CreditReport, source: str) -> ReportFacts:
 
 
 class ReportService:
-    """Decides whether a report is needed and gets it in bounded time."""
+    """Decides whether a report is needed and gets it in bounded time, buying each one at most once."""
 
-    def __init__(self, provider: CreditReportProvider, budget_seconds: float) -> None:
-        self.provider = provider
+    def __init__(
+        self,
+        providers: CreditReportProvider | Sequence[CreditReportProvider],
+        budget_seconds: float,
+        *,
+        database: Database,
+        guard: ProviderGuard,
+        stale_max_days: int = 365,
+    ) -> None:
+        self.providers: tuple[CreditReportProvider, ...] = (
+            tuple(providers) if isinstance(providers, Sequence) else (providers,)
+        )
+        if not self.providers:
+            raise ValueError("at least one provider is needed")
         self.budget_seconds = budget_seconds
+        self.database = database
+        self.guard = guard
+        self.stale_max_age = timedelta(days=stale_max_days)
+        self.purchaser = Purchaser(database, guard, lease_seconds=budget_seconds + 5)
+        self.cache_hits = CacheHitCounter(database)
+
+    @property
+    def provider(self) -> CreditReportProvider:
+        """The primary provider."""
+        return self.providers[0]
 
     def needs_report(self, amount_in_policy_currency: Decimal | None, policy: PolicyDocument) -> bool:
         """Orders under the small-order threshold never buy a report."""
         return amount_in_policy_currency is None or amount_in_policy_currency >= policy.small_orders.threshold
 
     async def obtain(self, company: CompanyQuery | None, *, buy: bool, policy: PolicyDocument) -> ObtainedReport:
-        if company is None or not buy:
+        """The best report to be had by the deadline; a cached one is used even when `buy` is false."""
+        if company is None:
             return ObtainedReport(ReportFacts(source="none"), None)
         loop = asyncio.get_running_loop()
         started = loop.time()
+        deadline = started + self.budget_seconds * REPORT_SHARE_OF_BUDGET
+        max_age = timedelta(days=policy.reports.max_age_days)
+        stored = await self._stored_reports(company)
+        now = utcnow()
+        fresh = next((report for report in stored if now - report.fetched_at < max_age), None)
+        if fresh is not None:
+            answer = _Answer("cache", fresh)
+        elif not buy:
+            return ObtainedReport(ReportFacts(source="none"), None, _ms(loop.time() - started))
+        else:
+            answer = await self._ask_chain(company, deadline, max_age)
+            if answer.source == "unavailable":
+                answer = self._stale(stored, now) or answer
+        if answer.source in ("cache", "stale") and answer.report is not None:
+            self.cache_hits.add(answer.report.provider, stale=answer.source == "stale")
+        return _obtained(answer, _ms(loop.time() - started))
+
+    async def aclose(self) -> None:
+        await self.purchaser.aclose()
+        await self.cache_hits.aclose()
+
+    async def _stored_reports(self, company: CompanyQuery) -> list[CreditReport]:
+        """The newest cached report from each cacheable provider of the chain, primary first."""
+        names = [provider.name for provider in self.providers if _cacheable(provider)]
+        if not names:
+            return []
+        async with self.database.read() as session:
+            snapshots = await repository.latest_snapshots(session, names, company.country, company.number_key)
+        return [CreditReport.from_snapshot(snapshots[name]) for name in names if name in snapshots]
+
+    async def _ask_chain(self, company: CompanyQuery, deadline: float, max_age: timedelta) -> _Answer:
+        loop = asyncio.get_running_loop()
+        for position, provider in enumerate(self.providers):
+            if self.guard.rejects(provider.name):
+                continue  # its breaker is open: no waiting on a provider known to be down
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            if position < len(self.providers) - 1:
+                remaining /= 2  # a provider with fallbacks after it leaves them half the time left
+            # The purchase ends a little before this caller stops waiting for it, so callers get its
+            # outcome (and the breaker has counted it) rather than a timeout of their own.
+            purchase_deadline = loop.time() + remaining * 0.95
+            try:
+                async with asyncio.timeout(remaining):
+                    purchase, started_here = await self._purchase(provider, company, purchase_deadline, max_age)
+            except TimeoutError:
+                continue
+            if purchase.report is not None:
+                return _Answer("fresh" if purchase.bought and started_here else "cache", purchase.report)
+            if purchase.outcome == "not_found":
+                # Authoritative: the identity is wrong or unknown; a second paid provider would say the same,
+                # and the policy's company_not_found rule sends it to a person who can correct it.
+                return _Answer("not_found", provider=provider.name)
+        return _Answer("unavailable", provider=self.provider.name)
+
+    async def _purchase(
+        self, provider: CreditReportProvider, company: CompanyQuery, deadline: float, max_age: timedelta
+    ) -> tuple[Purchase, bool]:
+        if _cacheable(provider):
+            return await self.purchaser.purchase(provider, company, deadline, max_age)
+        # A local, free provider (the insurer's limits): asked every time, nothing to share or count.
         try:
-            async with asyncio.timeout(self.budget_seconds):
-                report = await self.provider.fetch_report(company)
-        except CompanyNotFound:
-            return ObtainedReport(
-                ReportFacts(source="not_found", provider=self.provider.name), None, _ms(loop.time() - started)
-            )
-        except (ProviderUnavailable, BadProviderResponse, TimeoutError):
-            return ObtainedReport(
-                ReportFacts(source="unavailable", provider=self.provider.name),
-                None,
-                _ms(loop.time() - started),
-            )
-        return ObtainedReport(report_facts(report, "fresh"), report.snapshot(), _ms(loop.time() - started))
+            report = await self.guard.call(provider, company, deadline)
+        except CompanyNotFound as exc:
+            return Purchase("not_found", detail=str(exc)), True
+        except ProviderError as exc:
+            return Purchase("unavailable", detail=str(exc)), True
+        return Purchase("report", report, bought=True), True
+
+    def _stale(self, stored: list[CreditReport], now: datetime) -> _Answer | None:
+        usable = [report for report in stored if now - report.fetched_at < self.stale_max_age]
+        if not usable:
+            return None
+        return _Answer("stale", max(usable, key=lambda report: report.fetched_at))
+
+
+def _cacheable(provider: CreditReportProvider) -> bool:
+    return bool(getattr(provider, "cacheable", True))
+
+
+def _obtained(answer: _Answer, provider_ms: float) -> ObtainedReport:
+    if answer.report is None:
+        return ObtainedReport(ReportFacts(source=answer.source, provider=answer.provider), None, provider_ms)
+    report = answer.report
+    return ObtainedReport(report_facts(report, answer.source), report.snapshot(), provider_ms, answer.source == "fresh")
 
 
 def _ms(seconds: float) -> float:

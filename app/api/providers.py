@@ -1,0 +1,91 @@
+"""Providers: spend per provider and day, and the credit insurer's limits list."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from app.api.deps import DatabaseDep, Read, require_scope
+from app.auth import Principal
+from app.db import utcnow
+from app.errors import (
+    FieldError,
+    Forbidden,
+    InvalidRequest,
+    MalformedRequest,
+    PayloadTooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+    problem_responses,
+)
+from app.providers.insurer_limits import import_insurer_limits
+from app.providers.reports import ReportService
+from app.providers.usage import UsagePage, provider_usage
+
+router = APIRouter(prefix="/v1/providers", tags=["providers"])
+Admin = Annotated[Principal, Depends(require_scope("admin"))]
+MAX_DAYS = 366
+
+
+class InsurerLimitsImported(BaseModel):
+    imported: int
+    removed: int
+
+
+@router.get(
+    "/usage",
+    responses=problem_responses(Unauthenticated, Forbidden, InvalidRequest),
+    summary="Provider calls, cost, cache hits and errors per provider and day",
+)
+async def usage(
+    request: Request,
+    _principal: Read,
+    database: DatabaseDep,
+    day_from: Annotated[date | None, Query(description="First UTC day, inclusive; default 30 days ago.")] = None,
+    day_to: Annotated[date | None, Query(description="Last UTC day, inclusive; default today.")] = None,
+    provider: Annotated[str | None, Query(max_length=64)] = None,
+) -> UsagePage:
+    reports: ReportService = request.app.state.reports
+    await reports.cache_hits.flush()  # this replica's latest hits; the others' are at most a second behind
+    last = day_to or utcnow().date()
+    first = day_from or last - timedelta(days=30)
+    if first > last or (last - first).days >= MAX_DAYS:
+        message = f"day_from must not be after day_to, and the range at most {MAX_DAYS} days"
+        raise InvalidRequest(message, errors=[FieldError(field="query.day_from", message=message)])
+    return await provider_usage(database, first, last, provider)
+
+
+@router.post(
+    "/insurer-limits",
+    responses=problem_responses(
+        MalformedRequest, Unauthenticated, Forbidden, PayloadTooLarge, UnsupportedMediaType, InvalidRequest
+    ),
+    summary="Import the credit insurer's buyer limits from CSV",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "Header: country, registration_number, buyer_name, limit_amount, currency, "
+            "valid_from, insurer_reference; optional valid_to, risk_class. Comma or semicolon separated.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def import_limits(
+    request: Request,
+    _principal: Admin,
+    database: DatabaseDep,
+    replace: Annotated[bool, Query(description="Remove the limits that are not in this file.")] = False,
+) -> InsurerLimitsImported:
+    """All or nothing: a file with any invalid row imports nothing and names each problem by line and column."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "text/csv":
+        raise UnsupportedMediaType(f"send the limits as text/csv, not {media_type or 'no content type'}")
+    try:
+        text = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedRequest("the CSV is not UTF-8") from None
+    result = await import_insurer_limits(database, text, replace=replace)
+    return InsurerLimitsImported(imported=result.imported, removed=result.removed)

@@ -1,0 +1,207 @@
+"""Buyer limits granted by a credit insurer (Atradius, Coface, Allianz Trade send them as lists), imported from
+CSV and served as a provider: a limit in force is the report's recommended limit; no limit is "not found"."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from app.db import Database, utcnow
+from app.errors import FieldError, InvalidRequest
+from app.money import from_minor, is_country, minor_units, to_minor
+from app.providers import repository
+from app.providers.base import CompanyNotFound, CompanyQuery, CreditReport, payload_hash, registration_key
+
+PROVIDER = "insurer_limits"
+REQUIRED_COLUMNS = (
+    "country",
+    "registration_number",
+    "buyer_name",
+    "limit_amount",
+    "currency",
+    "valid_from",
+    "insurer_reference",
+)
+OPTIONAL_COLUMNS = ("valid_to", "risk_class")
+REGISTRATION_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./-]{0,31}$")
+
+
+class InsurerLimitsProvider:
+    """The insurer's limit in force today, from the imported table: local, free, never cached."""
+
+    name = PROVIDER
+    cacheable = False
+
+    def __init__(self, database: Database, default_risk_class: str) -> None:
+        self.database = database
+        self.default_risk_class = default_risk_class
+
+    async def fetch_report(self, company: CompanyQuery) -> CreditReport:
+        async with self.database.read() as session:
+            limit = await repository.current_insurer_limit(
+                session, company.country, company.number_key, utcnow().date()
+            )
+        if limit is None:
+            raise CompanyNotFound(f"no insurer limit in force for {company.country}/{company.registration_number}")
+        amount = from_minor(limit.limit_minor, limit.currency)
+        raw = {
+            "insurer_reference": limit.insurer_reference,
+            "buyer_name": limit.buyer_name,
+            "limit_amount": str(amount),
+            "currency": limit.currency,
+            "valid_from": limit.valid_from.isoformat(),
+            "valid_to": None if limit.valid_to is None else limit.valid_to.isoformat(),
+            "risk_class": limit.risk_class,
+            "imported_at": limit.imported_at.isoformat(),
+        }
+        return CreditReport(
+            provider=PROVIDER,
+            reference=limit.insurer_reference,
+            country=company.country,
+            registration_number=company.registration_number,
+            company_name=limit.buyer_name,
+            status="active",
+            # An insurer grants limits to buyers it judges sound; the CSV may name a class, else the setting.
+            risk_class=limit.risk_class or self.default_risk_class,
+            score=None,
+            recommended_limit=amount,
+            limit_currency=limit.currency,
+            days_beyond_terms=None,
+            negative_events=(),
+            fetched_at=limit.imported_at,
+            cost=Decimal(0),
+            cost_currency=limit.currency,
+            raw_hash=payload_hash(raw),
+            raw=raw,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    imported: int
+    removed: int
+
+
+async def import_insurer_limits(database: Database, text: str, *, replace: bool = False) -> ImportResult:
+    """Validate the whole file, then store it in one transaction; with `replace`, limits absent from it go."""
+    rows = parse_insurer_csv(text)
+    async with database.transaction() as session:
+        await repository.upsert_insurer_limits(session, rows)
+        removed = 0
+        if replace:
+            keep = {(row["country"], row["registration_number"], row["insurer_reference"]) for row in rows}
+            removed = await repository.delete_insurer_limits_except(session, keep)
+    return ImportResult(imported=len(rows), removed=removed)
+
+
+def parse_insurer_csv(text: str) -> list[dict[str, Any]]:
+    """The file's rows as table rows; InvalidRequest naming line and column for every problem."""
+    text = text.removeprefix("\ufeff")
+    header_line = text.split("\n", 1)[0]
+    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    columns = [_column(name) for name in reader.fieldnames or []]
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        message = f"the header lacks {', '.join(missing)}"
+        raise InvalidRequest(message, errors=[FieldError(field="line 1", message=message)])
+    reader.fieldnames = columns
+    errors: list[FieldError] = []
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str]] = set()
+    imported_at = utcnow()
+    for record in reader:
+        line = reader.line_num
+        row = _row(record, line, errors)
+        if row is None:
+            continue
+        key = (row["country"], row["registration_number"], row["insurer_reference"])
+        if key in seen:
+            errors.append(FieldError(field=f"line {line}", message="the same buyer and insurer reference twice"))
+            continue
+        seen.add(key)
+        rows.append(row | {"id": str(uuid.uuid4()), "imported_at": imported_at})
+    if errors:
+        raise InvalidRequest(f"{len(errors)} problem(s) in the file; nothing was imported", errors=errors[:100])
+    if not rows:
+        raise InvalidRequest("the file has no limits", errors=[FieldError(field="line 2", message="no rows")])
+    return rows
+
+
+def _row(record: dict[str, Any], line: int, errors: list[FieldError]) -> dict[str, Any] | None:
+    values = {name: (record.get(name) or "").strip() for name in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)}
+    problems: list[tuple[str, str]] = []
+    for name in REQUIRED_COLUMNS:
+        if not values[name]:
+            problems.append((name, "is empty"))
+    country, currency = values["country"].upper(), values["currency"].upper()
+    if values["country"] and not is_country(country):
+        problems.append(("country", "is not an ISO 3166-1 alpha-2 code"))
+    if values["registration_number"] and not REGISTRATION_NUMBER.match(values["registration_number"]):
+        problems.append(("registration_number", "is not a registration number (letters, digits, ' ./-', 32 at most)"))
+    for name, longest in (("buyer_name", 200), ("insurer_reference", 64)):
+        if len(values[name]) > longest:
+            problems.append((name, f"has {longest} characters at most"))
+    limit_minor = _limit_minor(values["limit_amount"], currency, problems) if values["limit_amount"] else None
+    valid_from = _date(values["valid_from"], "valid_from", problems)
+    valid_to = _date(values["valid_to"], "valid_to", problems)
+    if valid_from and valid_to and valid_to < valid_from:
+        problems.append(("valid_to", "is before valid_from"))
+    risk_class = values["risk_class"].upper() or None
+    if risk_class is not None and risk_class not in ("A", "B", "C", "D", "E"):
+        problems.append(("risk_class", "must be one of A, B, C, D, E or empty"))
+    errors.extend(FieldError(field=f"line {line}.{name}", message=message) for name, message in problems)
+    if problems or limit_minor is None or valid_from is None:
+        return None
+    return {
+        "country": country,
+        "registration_number": registration_key(values["registration_number"]),
+        "buyer_name": values["buyer_name"],
+        "limit_minor": limit_minor,
+        "currency": currency,
+        "valid_from": valid_from,
+        "valid_to": valid_to,
+        "insurer_reference": values["insurer_reference"],
+        "risk_class": risk_class,
+    }
+
+
+def _limit_minor(text: str, currency: str, problems: list[tuple[str, str]]) -> int | None:
+    try:
+        minor_units(currency)
+    except ValueError as exc:
+        problems.append(("currency", str(exc)))
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        problems.append(("limit_amount", "is not a decimal amount such as 50000.00"))
+        return None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e15"):
+        problems.append(("limit_amount", "must be zero or a positive amount"))
+        return None
+    try:
+        return to_minor(amount, currency)
+    except ValueError as exc:
+        problems.append(("limit_amount", str(exc)))
+        return None
+
+
+def _date(text: str, name: str, problems: list[tuple[str, str]]) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        problems.append((name, "is not a date such as 2026-11-23"))
+        return None
+
+
+def _column(name: str) -> str:
+    return re.sub(r"[\s-]+", "_", name.strip().lower())
