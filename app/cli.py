@@ -1,4 +1,4 @@
-"""The `creditgate` command line: migrate, serve, export the OpenAPI document."""
+"""The `creditgate` command line: migrate, serve, export the OpenAPI document, verify the audit log."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import typer
 import uvicorn
 from alembic.config import Config
 
+from app.audit.commands import audit_cli
 from app.settings import ALL_SCOPES, get_settings
 
 cli = typer.Typer(help="creditgate: B2B trade-credit decisions.", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
 
 DEV_KEY_FILE = Path(".creditgate-dev-key")
 

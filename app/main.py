@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app.api import decisions, health
+from app.api import audit, decisions, health
 from app.auth import KeyRing
 from app.db import Database
 from app.decisions.service import DecisionService
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(decisions.router)
+    app.include_router(audit.router)
     return app
 
 

@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import Select, and_, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.decisions.models import Decision
+from app.decisions.models import Decision, DecisionReason
 from app.errors import FieldError, InvalidRequest
 
 
@@ -49,6 +49,10 @@ class Cursor:
 
 async def insert_decision(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(insert(Decision).values(**values))
+    codes = sorted({reason["code"] for reason in values["reasons"]})
+    if codes:
+        rows = [{"decision_id": values["id"], "code": code, "decided_at": values["decided_at"]} for code in codes]
+        await session.execute(insert(DecisionReason), rows)
 
 
 async def get_decision(session: AsyncSession, decision_id: str) -> Decision | None:

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
+from app.audit import events as audit_events
+from app.audit.service import EventType, append
 from app.auth import Principal
 from app.db import Database, utcnow
 from app.decisions import repository
@@ -69,6 +71,14 @@ class DecisionService:
                 "total_ms": round((time.perf_counter() - started) * 1000, 3),
             }
             await repository.insert_decision(session, values)
+            # Last in the transaction: the audit chain's lock is held only from here to the commit.
+            await append(
+                session,
+                EventType.DECISION_CREATED,
+                values["id"],
+                audit_events.decision_created(values),
+                principal.key_id,
+            )
         return _out(values)
 
     async def get(self, decision_id: str) -> DecisionDetail:
