@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVarTuple
 
 import orjson
-from sqlalchemy import Select, and_, exists, insert, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.decisions.models import Decision, DecisionReason
 from app.errors import FieldError, InvalidRequest
+
+Columns = TypeVarTuple("Columns")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,13 @@ class DecisionFilters:
     outcome: str | None = None
     decided_from: datetime | None = None
     decided_to: datetime | None = None
+    reason_code: str | None = None
+    provider: str | None = None
+    policy_version: str | None = None
+    currency: str | None = None
+    # Inclusive bounds in minor units of `currency` (the API refuses them without a currency).
+    amount_min_minor: int | None = None
+    amount_max_minor: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,26 +75,33 @@ async def has_credit_history(session: AsyncSession, customer_id: str) -> bool:
     return bool(await session.scalar(query))
 
 
-def _filtered(filters: DecisionFilters) -> Select[Decision]:
-    query = select(Decision)
-    if filters.customer_id is not None:
-        query = query.where(Decision.customer_id == filters.customer_id)
-    if filters.order_id is not None:
-        query = query.where(Decision.order_id == filters.order_id)
-    if filters.outcome is not None:
-        query = query.where(Decision.outcome == filters.outcome)
+def _conditions(filters: DecisionFilters) -> list[ColumnElement[bool]]:
+    """Each filter is an equality or range on an indexed column (reason codes through decision_reasons)."""
+    equalities = {
+        Decision.customer_id: filters.customer_id,
+        Decision.order_id: filters.order_id,
+        Decision.outcome: filters.outcome,
+        Decision.report_provider: filters.provider,
+        Decision.policy_version: filters.policy_version,
+        Decision.currency: filters.currency,
+    }
+    conditions = [column == value for column, value in equalities.items() if value is not None]
     if filters.decided_from is not None:
-        query = query.where(Decision.decided_at >= filters.decided_from)
+        conditions.append(Decision.decided_at >= filters.decided_from)
     if filters.decided_to is not None:
-        query = query.where(Decision.decided_at < filters.decided_to)
-    return query
+        conditions.append(Decision.decided_at < filters.decided_to)
+    if filters.amount_min_minor is not None:
+        conditions.append(Decision.amount_minor >= filters.amount_min_minor)
+    if filters.amount_max_minor is not None:
+        conditions.append(Decision.amount_minor <= filters.amount_max_minor)
+    if filters.reason_code is not None:
+        with_code = select(DecisionReason.decision_id).where(DecisionReason.code == filters.reason_code)
+        conditions.append(Decision.id.in_(with_code))
+    return conditions
 
 
-async def list_decisions(
-    session: AsyncSession, filters: DecisionFilters, limit: int, cursor: Cursor | None
-) -> list[Decision]:
-    """Newest first; keyset paging on (decided_at, id) so concurrent inserts never shift a page."""
-    query = _filtered(filters)
+def _newest_first_after(query: Select[*Columns], cursor: Cursor | None, limit: int) -> Select[*Columns]:
+    """Keyset paging on (decided_at, id), newest first: concurrent inserts never shift a page."""
     if cursor is not None:
         query = query.where(
             or_(
@@ -92,5 +109,44 @@ async def list_decisions(
                 and_(Decision.decided_at == cursor.decided_at, Decision.id < cursor.id),
             )
         )
-    query = query.order_by(Decision.decided_at.desc(), Decision.id.desc()).limit(limit)
+    return query.order_by(Decision.decided_at.desc(), Decision.id.desc()).limit(limit)
+
+
+async def list_decisions(
+    session: AsyncSession, filters: DecisionFilters, limit: int, cursor: Cursor | None
+) -> list[Decision]:
+    query = _newest_first_after(select(Decision).where(*_conditions(filters)), cursor, limit)
     return list((await session.scalars(query)).all())
+
+
+EXPORT_COLUMNS = (
+    Decision.id,
+    Decision.decided_at,
+    Decision.order_id,
+    Decision.customer_id,
+    Decision.outcome,
+    Decision.currency,
+    Decision.amount_minor,
+    Decision.credit_limit_minor,
+    Decision.exposure_minor,
+    Decision.available_credit_minor,
+    Decision.approved_credit_minor,
+    Decision.prepayment_minor,
+    Decision.payment_terms_days,
+    Decision.risk_class,
+    Decision.segment,
+    Decision.policy_version,
+    Decision.report_provider,
+    Decision.report_source,
+    Decision.reasons,
+    Decision.api_key_id,
+)
+
+
+async def export_page(
+    session: AsyncSession, filters: DecisionFilters, limit: int, cursor: Cursor | None
+) -> Sequence[Row[Any]]:
+    """One chunk of an export: only the flat columns, never the stored request or report documents."""
+    query = _newest_first_after(select(*EXPORT_COLUMNS).where(*_conditions(filters)), cursor, limit)
+    rows: Sequence[Row[Any]] = (await session.execute(query)).all()
+    return rows
