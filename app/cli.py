@@ -65,7 +65,9 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level="info",
+        # The app factory configures JSON logging and writes its own access line with the request id.
+        log_config=None,
+        access_log=False,
         proxy_headers=False,
     )
 

@@ -11,12 +11,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app.api import audit, decisions, health
+from app.api import audit, decisions, health, metrics
 from app.auth import KeyRing
 from app.db import Database
 from app.decisions.service import DecisionService
 from app.errors import ServiceUnavailable, install_error_handlers, problem_response
 from app.middleware import BodySizeLimit
+from app.observability.logging import configure_logging
+from app.observability.providers import InstrumentedProvider
+from app.observability.requests import RequestContext
 from app.policy.schema import PolicyDocument, load_policy_file
 from app.providers.registry import build_provider
 from app.providers.reports import ReportService
@@ -44,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.decision_budget_ms / 1000, connect=min(2.0, settings.decision_budget_ms / 1000)
         )
         async with httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=50)) as http:
-            provider = build_provider(settings, http)
+            provider = InstrumentedProvider(build_provider(settings, http))
 
             async def active_policy() -> PolicyDocument:
                 return policy
@@ -69,9 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     _install_database_errors(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Added last, so outermost: even a refused body or an unhandled error answers with X-Request-ID.
+    app.add_middleware(RequestContext)
     app.include_router(health.router)
     app.include_router(decisions.router)
     app.include_router(audit.router)
+    app.include_router(metrics.router)
     return app
 
 
@@ -106,5 +112,7 @@ def _unavailable(request: Request) -> JSONResponse:
 
 
 def app_factory() -> FastAPI:
-    """For `uvicorn --factory app.main:app_factory`."""
-    return create_app()
+    """For `uvicorn --factory app.main:app_factory`: the served process logs JSON lines."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format == "json")
+    return create_app(settings)

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     simulated_latency_ms: int = Field(default=0, ge=0)
     simulated_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
 
+    # Decisions older than this are deleted by `creditgate retention purge`; audit events never are.
+    decision_retention_days: int = Field(default=730, ge=1)
+    # Empty: /metrics answers without a key. Otherwise the scope a key needs to scrape it.
+    metrics_scope: Scope | Literal[""] = ""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
     @field_validator("api_keys")
     @classmethod
     def _api_keys_are_a_scope_map(cls, value: SecretStr) -> SecretStr:

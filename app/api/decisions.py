@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime
 from typing import Annotated
 
@@ -32,8 +34,10 @@ from app.errors import (
     problem_responses,
 )
 from app.money import to_minor
+from app.observability.metrics import record_decision
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+logger = logging.getLogger("creditgate.decisions")
 
 
 @router.post(
@@ -47,7 +51,20 @@ router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 )
 async def create_decision(body: DecisionRequest, principal: Decide, service: DecisionServiceDep) -> DecisionOut:
     """Accept on credit, ask prepayment, send to review or reject; the decision is stored before it is answered."""
-    return await service.decide(body, principal)
+    started = time.perf_counter()
+    decision = await service.decide(body, principal)
+    record_decision(decision.outcome, time.perf_counter() - started)
+    # Identifiers only: the customer's name and registration number stay out of the logs.
+    logger.info(
+        "decision",
+        extra={
+            "decision_id": decision.id,
+            "order_id": decision.order_id,
+            "customer_id": decision.customer_id,
+            "outcome": decision.outcome,
+        },
+    )
+    return decision
 
 
 def decision_filters(

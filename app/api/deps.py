@@ -12,6 +12,7 @@ from app.auth import KeyRing, Principal
 from app.db import Database
 from app.decisions.service import DecisionService
 from app.errors import UnsupportedMediaType
+from app.observability.logging import bind
 from app.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from CREDITGATE_API_KEYS.")
@@ -36,7 +37,9 @@ def _principal(
     request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 ) -> Principal:
     keys: KeyRing = request.app.state.keys
-    return keys.authenticate(request.headers.get("authorization"))
+    principal = keys.authenticate(request.headers.get("authorization"))
+    bind(key_id=principal.key_id)
+    return principal
 
 
 def require_scope(scope: str) -> Callable[..., Principal]:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, TypeVarTuple
 
 import orjson
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, insert, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.decisions.models import Decision, DecisionReason
@@ -150,3 +150,9 @@ async def export_page(
     query = _newest_first_after(select(*EXPORT_COLUMNS).where(*_conditions(filters)), cursor, limit)
     rows: Sequence[Row[Any]] = (await session.execute(query)).all()
     return rows
+
+
+async def count_awaiting_review(session: AsyncSession) -> int:
+    """Decisions whose outcome is `review`. Until reviews are recorded, every one of them is still open."""
+    query = select(func.count()).select_from(Decision).where(Decision.outcome == "review")
+    return int(await session.scalar(query) or 0)
