@@ -1,4 +1,4 @@
-"""The `creditgate` command line: migrate, serve, export the OpenAPI document, verify the audit log."""
+"""The `creditgate` command line: migrate, serve, openapi, audit verify, retention purge."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ import uvicorn
 from alembic.config import Config
 
 from app.audit.commands import audit_cli
+from app.retention.commands import retention_cli
 from app.settings import ALL_SCOPES, get_settings
 
 cli = typer.Typer(help="creditgate: B2B trade-credit decisions.", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(retention_cli, name="retention")
 
 DEV_KEY_FILE = Path(".creditgate-dev-key")
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, TypeVarTuple
 
 import orjson
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, insert, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.decisions.models import Decision, DecisionReason
@@ -156,3 +156,26 @@ async def count_awaiting_review(session: AsyncSession) -> int:
     """Decisions whose outcome is `review`. Until reviews are recorded, every one of them is still open."""
     query = select(func.count()).select_from(Decision).where(Decision.outcome == "review")
     return int(await session.scalar(query) or 0)
+
+
+async def oldest_decided_before(session: AsyncSession, cutoff: datetime, limit: int) -> Sequence[Row[str, datetime]]:
+    """Up to `limit` (id, decided_at) of decisions taken strictly before `cutoff`, oldest first."""
+    query = (
+        select(Decision.id, Decision.decided_at)
+        .where(Decision.decided_at < cutoff)
+        .order_by(Decision.decided_at, Decision.id)
+        .limit(limit)
+    )
+    return (await session.execute(query)).all()
+
+
+async def delete_decisions(session: AsyncSession, decision_ids: Sequence[str]) -> None:
+    """Deletes the decisions and their reason rows (explicitly: SQLite cascades only with foreign_keys on)."""
+    await session.execute(delete(DecisionReason).where(DecisionReason.decision_id.in_(decision_ids)))
+    await session.execute(delete(Decision).where(Decision.id.in_(decision_ids)))
+
+
+async def count_decided_before(session: AsyncSession, cutoff: datetime) -> int:
+    return int(
+        await session.scalar(select(func.count()).select_from(Decision).where(Decision.decided_at < cutoff)) or 0
+    )
