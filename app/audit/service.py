@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import repository
-from app.audit.canonical import event_hash, normalise
+from app.audit.canonical import event_hash, normalise, rfc3339
 from app.db import utcnow
 
 
@@ -51,7 +51,7 @@ async def append(
         event_type=event_type.value,
         subject_id=subject_id,
         payload=body,
-        occurred_at=occurred_at,
+        occurred_at=rfc3339(occurred_at),
         actor=actor,
         prev_hash=head.hash,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
@@ -99,6 +100,12 @@ class ChainWalker:
         )
 
 
+async def _read_chunk(db: Database, after_seq: int, chunk_size: int) -> Sequence[StoredEvent]:
+    # One short read per chunk: no long transaction holds back vacuum or SQLite's checkpoints.
+    async with db.read() as session:
+        return await repository.events_after(session, after_seq, chunk_size)
+
+
 async def verify_chain(
     db: Database,
     *,
@@ -117,17 +124,24 @@ async def verify_chain(
         expected[anchor.seq] = Expectation(anchor.hash, "anchor_mismatch", "anchor")
     walker = ChainWalker(expected)
     broken: BrokenEvent | None = None
-    while broken is None:
-        # One short read per chunk: no long transaction holds back vacuum or SQLite's checkpoints.
-        async with db.read() as session:
-            chunk = await repository.events_after(session, walker.last_seq, chunk_size)
-        if not chunk:
-            broken = walker.check_end()
-            break
-        # Hashing runs off the event loop so a server verifying a long log still answers other requests.
-        broken = await asyncio.to_thread(walker.check_chunk, chunk)
-        if on_progress is not None:
-            on_progress(walker.checked, head.seq if head else 0)
+    # The next chunk is read while the current one is hashed (off the event loop, so a server verifying a
+    # long log still answers other requests).
+    next_chunk = asyncio.create_task(_read_chunk(db, 0, chunk_size))
+    try:
+        while broken is None:
+            chunk = await next_chunk
+            if not chunk:
+                broken = walker.check_end()
+                break
+            next_chunk = asyncio.create_task(_read_chunk(db, chunk[-1].seq, chunk_size))
+            broken = await asyncio.to_thread(walker.check_chunk, chunk)
+            if on_progress is not None:
+                on_progress(walker.checked, head.seq if head else 0)
+    finally:
+        if not next_chunk.done():
+            next_chunk.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await next_chunk
     return Verification(
         intact=broken is None,
         events_checked=walker.checked,

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-from app.audit.canonical import event_hash
+from app.audit.canonical import event_hash, rfc3339
 from app.audit.models import AuditChainHead, AuditEvent
 from app.audit.repository import Head
 from app.audit.verify import verify_chain
@@ -62,6 +62,7 @@ def rehashed(row: dict[str, object], **changes: object) -> dict[str, object]:
     """What a forger who knows the rules would store: the changed fields and a hash that matches them."""
     fields = {**row, **changes}
     fields.pop("hash")
+    fields["occurred_at"] = rfc3339(fields["occurred_at"])  # type: ignore[arg-type]
     return {**changes, "hash": event_hash(**fields)}  # type: ignore[arg-type]
 
 
