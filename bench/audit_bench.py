@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import orjson
 from alembic import command
 from sqlalchemy.engine import make_url
 
-from app.audit.canonical import GENESIS_HASH, event_hash, rfc3339
+from app.audit.canonical import GENESIS_HASH, canonical_bytes, event_hash, rfc3339
 from app.audit.verify import verify_chain
 from app.cli import alembic_config
 from app.db import Database
@@ -53,18 +52,17 @@ def chained_events(count: int) -> Iterator[list[tuple[Any, ...]]]:
         }
         occurred_at = START + timedelta(milliseconds=seq)
         subject = payload["decision_id"]
+        payload_json = canonical_bytes(payload)
         digest = event_hash(
             seq=seq,
             event_type="decision.created",
             subject_id=subject,
-            payload=payload,
+            payload_json=payload_json,
             occurred_at=rfc3339(occurred_at),
             actor="key_bench",
             prev_hash=prev,
         )
-        batch.append(
-            (seq, "decision.created", subject, orjson.dumps(payload).decode(), occurred_at, "key_bench", prev, digest)
-        )
+        batch.append((seq, "decision.created", subject, payload_json.decode(), occurred_at, "key_bench", prev, digest))
         prev = digest
         if len(batch) == BATCH:
             yield batch

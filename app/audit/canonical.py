@@ -62,22 +62,35 @@ def event_hash(
     seq: int,
     event_type: str,
     subject_id: str,
-    payload: Any,
+    payload_json: bytes,
     occurred_at: str,
     actor: str,
     prev_hash: str,
 ) -> str:
-    """SHA-256 (hex) over the canonical form of the event's fields and the previous event's hash.
+    """SHA-256 (hex) over the canonical form of the event's fields and the previous event's hash:
 
-    `occurred_at` is already in its canonical text form (`rfc3339`): verification has the database render
-    it, which is faster than converting millions of datetimes in Python."""
-    envelope = {
-        "actor": actor,
-        "event_type": event_type,
-        "occurred_at": occurred_at,
-        "payload": payload,
-        "prev_hash": prev_hash,
-        "seq": seq,
-        "subject_id": subject_id,
-    }
-    return hashlib.sha256(canonical_bytes(envelope)).hexdigest()
+        {"actor":…,"event_type":…,"occurred_at":…,"payload":…,"prev_hash":…,"seq":…,"subject_id":…}
+
+    These are the bytes `canonical_bytes` gives for that object. They are joined here from the parts because
+    the payload is stored in its canonical text already (`payload_json`) and `occurred_at` comes rendered by
+    the database (`rfc3339` form): verification then parses and re-serialises nothing."""
+    envelope = b"".join(
+        (
+            b'{"actor":',
+            orjson.dumps(actor),
+            b',"event_type":',
+            orjson.dumps(event_type),
+            b',"occurred_at":',
+            orjson.dumps(occurred_at),
+            b',"payload":',
+            payload_json,
+            b',"prev_hash":',
+            orjson.dumps(prev_hash),
+            b',"seq":',
+            b"%d" % seq,
+            b',"subject_id":',
+            orjson.dumps(subject_id),
+            b"}",
+        )
+    )
+    return hashlib.sha256(envelope).hexdigest()

@@ -5,13 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, SmallInteger, String
-from sqlalchemy.dialects.postgresql import JSONB
+import orjson
+from sqlalchemy import BigInteger, CheckConstraint, Dialect, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
+from app.audit.canonical import canonical_bytes, normalise
 from app.db import Base, UTCDateTime
 
-JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+class CanonicalJSON(TypeDecorator[dict[str, Any]]):
+    """A JSON object stored as its canonical text (sorted keys, no whitespace), byte for byte what the hash
+    covers. Plain text rather than JSONB, which would reorder and re-space it; PostgreSQL can still query it
+    with `payload::jsonb`."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: dict[str, Any] | None, dialect: Dialect) -> str | None:
+        return None if value is None else canonical_bytes(normalise(value)).decode()
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> dict[str, Any] | None:
+        return None if value is None else dict(orjson.loads(value))
 
 
 class AuditEvent(Base):
@@ -22,7 +37,7 @@ class AuditEvent(Base):
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     event_type: Mapped[str] = mapped_column(String(64))
     subject_id: Mapped[str] = mapped_column(String(128))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    payload: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON())
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))

@@ -6,7 +6,7 @@ import typing
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Text, cast, func, insert, select, update
+from sqlalchemy import ColumnElement, Text, cast, func, insert, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -90,7 +90,8 @@ async def events_after(session: AsyncSession, after_seq: int, limit: int) -> Seq
             events.seq,
             events.event_type,
             events.subject_id,
-            cast(events.payload, Text).label("payload_json"),
+            # The stored canonical text itself, not parsed: the hash covers exactly these bytes.
+            type_coerce(events.payload, Text).label("payload_json"),
             occurred_at.label("occurred_at"),
             events.actor,
             events.prev_hash,

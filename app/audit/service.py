@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import repository
-from app.audit.canonical import event_hash, normalise, rfc3339
+from app.audit.canonical import canonical_bytes, event_hash, normalise, rfc3339
 from app.db import utcnow
 
 
@@ -43,6 +43,7 @@ async def append(
     """
     # Everything that needs no lock happens before it is taken.
     body = normalise(payload)
+    body_json = canonical_bytes(body)
     head = await repository.lock_head(session)
     seq = head.seq + 1
     occurred_at = utcnow()
@@ -50,7 +51,7 @@ async def append(
         seq=seq,
         event_type=event_type.value,
         subject_id=subject_id,
-        payload=body,
+        payload_json=body_json,
         occurred_at=rfc3339(occurred_at),
         actor=actor,
         prev_hash=head.hash,

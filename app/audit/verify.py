@@ -8,8 +8,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-import orjson
-
 from app.audit import repository
 from app.audit.canonical import GENESIS_HASH, event_hash
 from app.audit.repository import Head, StoredEvent
@@ -71,7 +69,7 @@ class ChainWalker:
             seq=event.seq,
             event_type=event.event_type,
             subject_id=event.subject_id,
-            payload=orjson.loads(event.payload_json),
+            payload_json=event.payload_json.encode(),
             occurred_at=event.occurred_at,
             actor=event.actor,
             prev_hash=event.prev_hash,

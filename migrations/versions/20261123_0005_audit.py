@@ -63,7 +63,7 @@ def upgrade() -> None:
     sa.Column('seq', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('event_type', sa.String(length=64), nullable=False),
     sa.Column('subject_id', sa.String(length=128), nullable=False),
-    sa.Column('payload', JSONDocument, nullable=False),
+    sa.Column('payload', sa.Text(), nullable=False),
     sa.Column('occurred_at', UTCDateTime(), nullable=False),
     sa.Column('actor', sa.String(length=64), nullable=False),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),

@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.audit.canonical import GENESIS_HASH, event_hash, rfc3339
+from app.audit.canonical import GENESIS_HASH, canonical_bytes, event_hash, rfc3339
 from app.audit.models import AuditEvent
 from app.audit.service import EventType, append
 from app.audit.verify import verify_chain
@@ -49,8 +49,16 @@ class TestDecisionEvents:
         assert [event.seq for event in events] == [1, 2, 3]
         assert [event.prev_hash for event in events] == [GENESIS_HASH, events[0].hash, events[1].hash]
         for event in events:
-            fields = {key: getattr(event, key) for key in ("seq", "event_type", "subject_id", "payload", "actor")}
-            assert event_hash(**fields, occurred_at=rfc3339(event.occurred_at), prev_hash=event.prev_hash) == event.hash
+            recomputed = event_hash(
+                seq=event.seq,
+                event_type=event.event_type,
+                subject_id=event.subject_id,
+                payload_json=canonical_bytes(event.payload),
+                occurred_at=rfc3339(event.occurred_at),
+                actor=event.actor,
+                prev_hash=event.prev_hash,
+            )
+            assert recomputed == event.hash
 
 
 class TestAtomicity:

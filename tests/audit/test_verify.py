@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-from app.audit.canonical import event_hash, rfc3339
+from app.audit.canonical import canonical_bytes, event_hash, rfc3339
 from app.audit.models import AuditChainHead, AuditEvent
 from app.audit.repository import Head
 from app.audit.verify import verify_chain
@@ -63,6 +63,7 @@ def rehashed(row: dict[str, object], **changes: object) -> dict[str, object]:
     fields = {**row, **changes}
     fields.pop("hash")
     fields["occurred_at"] = rfc3339(fields["occurred_at"])  # type: ignore[arg-type]
+    fields["payload_json"] = canonical_bytes(fields.pop("payload"))
     return {**changes, "hash": event_hash(**fields)}  # type: ignore[arg-type]
 
 
