@@ -21,7 +21,12 @@ import orjson
 _CONTEXT: ContextVar[dict[str, str] | None] = ContextVar("creditgate_log_context", default=None)
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged as a field.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 def request_id_from(header: str | None) -> str:
