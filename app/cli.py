@@ -1,4 +1,4 @@
-"""The `creditgate` command line: migrate, serve, export the OpenAPI document."""
+"""The `creditgate` command line: migrate, serve, openapi, audit verify, retention purge."""
 
 from __future__ import annotations
 
@@ -13,11 +13,15 @@ import typer
 import uvicorn
 from alembic.config import Config
 
+from app.audit.commands import audit_cli
 from app.policies.cli import policy_cli
+from app.retention.commands import retention_cli
 from app.settings import ALL_SCOPES, get_settings
 
 cli = typer.Typer(help="creditgate: B2B trade-credit decisions.", no_args_is_help=True)
 cli.add_typer(policy_cli, name="policy")
+cli.add_typer(audit_cli, name="audit")
+cli.add_typer(retention_cli, name="retention")
 providers_cli = typer.Typer(help="Credit-report providers.", no_args_is_help=True)
 cli.add_typer(providers_cli, name="providers")
 
@@ -51,7 +55,6 @@ def serve(
     port: int = typer.Option(8000, help="Port to bind."),
     dev: bool = typer.Option(False, help="Embedded demo: create and print a dev key when none is configured."),
     workers: int = typer.Option(1, help="Worker processes."),
-    access_log: bool = typer.Option(False, help="uvicorn's per-request access log (costs ~0.1 ms a request)."),
 ) -> None:
     """Serve the API with uvicorn."""
     if dev and not os.environ.get("CREDITGATE_API_KEYS"):
@@ -69,8 +72,9 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level="info",
-        access_log=access_log,
+        # The app factory configures JSON logging and writes its own access line with the request id.
+        log_config=None,
+        access_log=False,
         proxy_headers=False,
     )
 

@@ -66,11 +66,19 @@ def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
             **json_options,
             poolclass=NullPool if ":memory:" in database_url else None,
             connect_args={"timeout": 30},
+            hide_parameters=True,
         )
         _configure_sqlite(engine)
         return engine
+    # hide_parameters: an error message never carries a row's values (names, request bodies) into a log.
     return create_async_engine(
-        database_url, **json_options, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=5
+        database_url,
+        **json_options,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        hide_parameters=True,
     )
 
 

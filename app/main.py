@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app.api import customers, decisions, health, orders, policies, providers, receivables
+from app.api import audit, customers, decisions, health, metrics, orders, policies, providers, receivables
 from app.auth import KeyRing
 from app.customers.credit_file import CreditFileService
 from app.customers.service import CustomerService
@@ -22,6 +22,8 @@ from app.decisions.service import DecisionService, decision_out
 from app.errors import ServiceUnavailable, install_error_handlers, problem_response
 from app.idempotency.service import IdempotencyService
 from app.middleware import BodySizeLimit
+from app.observability.logging import configure_logging
+from app.observability.requests import RequestContext
 from app.orders.service import OrderService
 from app.policies.service import PolicyService
 from app.policy.schema import load_policy_file
@@ -99,6 +101,8 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
             "/v1/providers/insurer-limits": settings.max_batch_body_bytes,
         },
     )
+    # Added last, so outermost: even a refused body or an unhandled error answers with X-Request-ID.
+    app.add_middleware(RequestContext)
     app.include_router(health.router)
     app.include_router(decisions.router)
     app.include_router(policies.router)
@@ -106,6 +110,8 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
     app.include_router(receivables.router)
     app.include_router(orders.router)
     app.include_router(providers.router)
+    app.include_router(audit.router)
+    app.include_router(metrics.router)
     return app
 
 
@@ -148,5 +154,7 @@ def _unavailable(request: Request) -> JSONResponse:
 
 
 def app_factory() -> FastAPI:
-    """For `uvicorn --factory app.main:app_factory`."""
-    return create_app()
+    """For `uvicorn --factory app.main:app_factory`: the served process logs JSON lines."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format == "json")
+    return create_app(settings)

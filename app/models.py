@@ -1,8 +1,9 @@
 """Every table, imported in one place so Alembic sees the whole schema."""
 
+from app.audit.models import AuditChainHead, AuditEvent
 from app.customers.models import Customer, FxRate, Invoice, Payment
 from app.db import Base
-from app.decisions.models import Decision
+from app.decisions.models import Decision, DecisionReason
 from app.idempotency.models import IdempotencyRecord
 from app.orders.models import Reservation
 from app.policies.models import PolicyActivation, PolicyVersion
@@ -11,9 +12,12 @@ from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCache
 metadata = Base.metadata
 
 __all__ = [
+    "AuditChainHead",
+    "AuditEvent",
     "CreditReportRecord",
     "Customer",
     "Decision",
+    "DecisionReason",
     "FxRate",
     "IdempotencyRecord",
     "InsurerLimit",

@@ -67,6 +67,13 @@ class Settings(BaseSettings):
         """The configured providers, primary first."""
         return [name.strip() for name in self.provider.split(",") if name.strip()]
 
+    # Decisions older than this are deleted by `creditgate retention purge`; audit events never are.
+    decision_retention_days: int = Field(default=730, ge=1)
+    # Empty: /metrics answers without a key. Otherwise the scope a key needs to scrape it.
+    metrics_scope: Scope | Literal[""] = ""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
     @field_validator("api_keys")
     @classmethod
     def _api_keys_are_a_scope_map(cls, value: SecretStr) -> SecretStr:

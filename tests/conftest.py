@@ -66,10 +66,21 @@ async def truncate_all(engine: AsyncEngine) -> None:
     tables = [table.name for table in reversed(metadata.sorted_tables)]
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
+            # The audit log refuses TRUNCATE unless the session asks for maintenance.
+            await connection.execute(text("SET LOCAL creditgate.audit_maintenance = 'on'"))
             await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
+            # SQLite has no TRUNCATE: lift the append-only triggers for the DELETE and restore them from
+            # sqlite_master in the same transaction.
+            triggers = (
+                await connection.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+            ).all()
+            for name, _sql in triggers:
+                await connection.execute(text(f'DROP TRIGGER "{name}"'))
             for table in tables:
                 await connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - table names from metadata
+            for _name, sql in triggers:
+                await connection.execute(text(sql))
 
 
 @pytest.fixture

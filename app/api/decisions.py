@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.responses import StreamingResponse
 
-from app.api.deps import Decide, DecisionServiceDep, Idempotent, JsonBody, Read
+from app.api.deps import DatabaseDep, Decide, DecisionServiceDep, Idempotent, JsonBody, Read
+from app.decisions.export import decisions_csv
 from app.decisions.repository import DecisionFilters
-from app.decisions.schemas import DecisionDetail, DecisionOut, DecisionPage, DecisionRequest, OutcomeName
+from app.decisions.schemas import (
+    DecisionDetail,
+    DecisionOut,
+    DecisionPage,
+    DecisionRequest,
+    OutcomeName,
+    check_currency,
+    parse_amount,
+)
 from app.decisions.service import OrderAlreadyInvoiced
 from app.errors import (
     Conflict,
@@ -23,8 +34,10 @@ from app.errors import (
     UnsupportedMediaType,
     problem_responses,
 )
+from app.money import to_minor
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+logger = logging.getLogger("creditgate.decisions")
 
 
 @router.post(
@@ -54,6 +67,42 @@ async def create_decision(
     return await idempotent.run(lambda recorder: service.decide(body, principal, recorder))
 
 
+def decision_filters(
+    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    order_id: Annotated[str | None, Query(max_length=64)] = None,
+    outcome: OutcomeName | None = None,
+    decided_from: Annotated[datetime | None, Query(description="Inclusive, RFC 3339.")] = None,
+    decided_to: Annotated[datetime | None, Query(description="Exclusive, RFC 3339.")] = None,
+    reason_code: Annotated[
+        str | None, Query(max_length=64, pattern=r"^[A-Z][A-Z0-9_]*$", description="Decisions that carry this code.")
+    ] = None,
+    provider: Annotated[str | None, Query(max_length=64, description="The report's provider.")] = None,
+    policy_version: Annotated[str | None, Query(max_length=64)] = None,
+    currency: Annotated[
+        str | None, Query(pattern=r"^[A-Z]{3}$", description="ISO 4217; required with an amount bound.")
+    ] = None,
+    amount_min: Annotated[str | None, Query(max_length=32, description='Inclusive, e.g. "1000.00".')] = None,
+    amount_max: Annotated[str | None, Query(max_length=32, description='Inclusive, e.g. "5000.00".')] = None,
+) -> DecisionFilters:
+    """The history's filters, shared by the paged list and the CSV export."""
+    return DecisionFilters(
+        customer_id=customer_id,
+        order_id=order_id,
+        outcome=outcome,
+        decided_from=_aware("decided_from", decided_from),
+        decided_to=_aware("decided_to", decided_to),
+        reason_code=reason_code,
+        provider=provider,
+        policy_version=policy_version,
+        currency=_currency(currency),
+        amount_min_minor=_amount_bound("amount_min", amount_min, currency),
+        amount_max_minor=_amount_bound("amount_max", amount_max, currency),
+    )
+
+
+Filters = Annotated[DecisionFilters, Depends(decision_filters)]
+
+
 @router.get(
     "",
     responses=problem_responses(Unauthenticated, Forbidden, InvalidRequest),
@@ -62,18 +111,29 @@ async def create_decision(
 async def list_decisions(
     _principal: Read,
     service: DecisionServiceDep,
-    customer_id: Annotated[str | None, Query(max_length=64)] = None,
-    order_id: Annotated[str | None, Query(max_length=64)] = None,
-    outcome: OutcomeName | None = None,
-    decided_from: Annotated[datetime | None, Query(description="Inclusive, RFC 3339.")] = None,
-    decided_to: Annotated[datetime | None, Query(description="Exclusive, RFC 3339.")] = None,
+    filters: Filters,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> DecisionPage:
-    filters = DecisionFilters(
-        customer_id, order_id, outcome, _aware("decided_from", decided_from), _aware("decided_to", decided_to)
-    )
     return await service.history(filters, limit, cursor)
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "One row per decision, newest first."},
+        **problem_responses(Unauthenticated, Forbidden, InvalidRequest),
+    },
+    summary="Decision history as CSV, streamed",
+)
+async def export_decisions(_principal: Read, database: DatabaseDep, filters: Filters) -> StreamingResponse:
+    """Takes the history's filters; streams every matching decision without holding them all in memory."""
+    return StreamingResponse(
+        decisions_csv(database, filters),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="decisions.csv"'},
+    )
 
 
 @router.get(
@@ -83,6 +143,28 @@ async def list_decisions(
 )
 async def get_decision(decision_id: str, _principal: Read, service: DecisionServiceDep) -> DecisionDetail:
     return await service.get(decision_id)
+
+
+def _currency(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            check_currency(value)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), errors=[FieldError(field="query.currency", message=str(exc))]) from None
+    return value
+
+
+def _amount_bound(name: str, value: str | None, currency: str | None) -> int | None:
+    """A decimal-string bound in the currency's minor units; a bound means nothing without its currency."""
+    if value is None:
+        return None
+    if currency is None:
+        message = "an amount bound needs the currency it is in"
+        raise InvalidRequest(message, errors=[FieldError(field="query.currency", message=message)])
+    try:
+        return to_minor(parse_amount(value, currency, allow_zero=True), currency)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), errors=[FieldError(field=f"query.{name}", message=str(exc))]) from None
 
 
 def _aware(name: str, value: datetime | None) -> datetime | None:

@@ -15,6 +15,7 @@ from app.db import Database
 from app.decisions.service import DecisionService
 from app.errors import Forbidden, UnsupportedMediaType
 from app.idempotency.service import Handler, IdempotencyService, fingerprint
+from app.observability.logging import bind
 from app.orders.service import OrderService
 from app.settings import Settings
 
@@ -55,7 +56,9 @@ async def _principal(
     request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 ) -> Principal:
     keys: KeyRing = request.app.state.keys
-    return keys.authenticate(request.headers.get("authorization"))
+    principal = keys.authenticate(request.headers.get("authorization"))
+    bind(key_id=principal.key_id)
+    return principal
 
 
 def require_scope(scope: str) -> Callable[..., Awaitable[Principal]]:

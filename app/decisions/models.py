@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -48,4 +48,21 @@ class Decision(Base):
         Index("ix_decisions_customer_id_decided_at", "customer_id", "decided_at", "id"),
         Index("ix_decisions_order_id_decided_at", "order_id", "decided_at", "id"),
         Index("ix_decisions_outcome_decided_at", "outcome", "decided_at", "id"),
+        Index("ix_decisions_report_provider_decided_at", "report_provider", "decided_at", "id"),
+        Index("ix_decisions_policy_version_decided_at", "policy_version", "decided_at", "id"),
+        Index("ix_decisions_currency_amount_minor", "currency", "amount_minor"),
     )
+
+
+class DecisionReason(Base):
+    """One reason code of a decision, written with it: the history filters on codes through this index."""
+
+    __tablename__ = "decision_reasons"
+
+    decision_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("decisions.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_decision_reasons_code_decided_at", "code", "decided_at", "decision_id"),)

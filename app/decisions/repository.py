@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVarTuple
 
 import orjson
-from sqlalchemy import Select, and_, exists, func, insert, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.decisions.models import Decision
+from app.decisions.models import Decision, DecisionReason
 from app.errors import FieldError, InvalidRequest
+
+Columns = TypeVarTuple("Columns")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,13 @@ class DecisionFilters:
     outcome: str | None = None
     decided_from: datetime | None = None
     decided_to: datetime | None = None
+    reason_code: str | None = None
+    provider: str | None = None
+    policy_version: str | None = None
+    currency: str | None = None
+    # Inclusive bounds in minor units of `currency` (the API refuses them without a currency).
+    amount_min_minor: int | None = None
+    amount_max_minor: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +59,10 @@ class Cursor:
 
 async def insert_decision(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(insert(Decision).values(**values))
+    codes = sorted({reason["code"] for reason in values["reasons"]})
+    if codes:
+        rows = [{"decision_id": values["id"], "code": code, "decided_at": values["decided_at"]} for code in codes]
+        await session.execute(insert(DecisionReason), rows)
 
 
 async def get_decision(session: AsyncSession, decision_id: str) -> Decision | None:
@@ -61,26 +75,33 @@ async def has_credit_history(session: AsyncSession, customer_id: str) -> bool:
     return bool(await session.scalar(query))
 
 
-def _filtered(filters: DecisionFilters) -> Select[Decision]:
-    query = select(Decision)
-    if filters.customer_id is not None:
-        query = query.where(Decision.customer_id == filters.customer_id)
-    if filters.order_id is not None:
-        query = query.where(Decision.order_id == filters.order_id)
-    if filters.outcome is not None:
-        query = query.where(Decision.outcome == filters.outcome)
+def _conditions(filters: DecisionFilters) -> list[ColumnElement[bool]]:
+    """Each filter is an equality or range on an indexed column (reason codes through decision_reasons)."""
+    equalities = {
+        Decision.customer_id: filters.customer_id,
+        Decision.order_id: filters.order_id,
+        Decision.outcome: filters.outcome,
+        Decision.report_provider: filters.provider,
+        Decision.policy_version: filters.policy_version,
+        Decision.currency: filters.currency,
+    }
+    conditions = [column == value for column, value in equalities.items() if value is not None]
     if filters.decided_from is not None:
-        query = query.where(Decision.decided_at >= filters.decided_from)
+        conditions.append(Decision.decided_at >= filters.decided_from)
     if filters.decided_to is not None:
-        query = query.where(Decision.decided_at < filters.decided_to)
-    return query
+        conditions.append(Decision.decided_at < filters.decided_to)
+    if filters.amount_min_minor is not None:
+        conditions.append(Decision.amount_minor >= filters.amount_min_minor)
+    if filters.amount_max_minor is not None:
+        conditions.append(Decision.amount_minor <= filters.amount_max_minor)
+    if filters.reason_code is not None:
+        with_code = select(DecisionReason.decision_id).where(DecisionReason.code == filters.reason_code)
+        conditions.append(Decision.id.in_(with_code))
+    return conditions
 
 
-async def list_decisions(
-    session: AsyncSession, filters: DecisionFilters, limit: int, cursor: Cursor | None
-) -> list[Decision]:
-    """Newest first; keyset paging on (decided_at, id) so concurrent inserts never shift a page."""
-    query = _filtered(filters)
+def _newest_first_after(query: Select[*Columns], cursor: Cursor | None, limit: int) -> Select[*Columns]:
+    """Keyset paging on (decided_at, id), newest first: concurrent inserts never shift a page."""
     if cursor is not None:
         query = query.where(
             or_(
@@ -88,7 +109,13 @@ async def list_decisions(
                 and_(Decision.decided_at == cursor.decided_at, Decision.id < cursor.id),
             )
         )
-    query = query.order_by(Decision.decided_at.desc(), Decision.id.desc()).limit(limit)
+    return query.order_by(Decision.decided_at.desc(), Decision.id.desc()).limit(limit)
+
+
+async def list_decisions(
+    session: AsyncSession, filters: DecisionFilters, limit: int, cursor: Cursor | None
+) -> list[Decision]:
+    query = _newest_first_after(select(Decision).where(*_conditions(filters)), cursor, limit)
     return list((await session.scalars(query)).all())
 
 
@@ -109,3 +136,65 @@ async def latest_limits(session: AsyncSession, customer_ids: list[str]) -> dict[
         for row in await session.scalars(query):
             found[row.customer_id] = row
     return found
+
+
+EXPORT_COLUMNS = (
+    Decision.id,
+    Decision.decided_at,
+    Decision.order_id,
+    Decision.customer_id,
+    Decision.outcome,
+    Decision.currency,
+    Decision.amount_minor,
+    Decision.credit_limit_minor,
+    Decision.exposure_minor,
+    Decision.available_credit_minor,
+    Decision.approved_credit_minor,
+    Decision.prepayment_minor,
+    Decision.payment_terms_days,
+    Decision.risk_class,
+    Decision.segment,
+    Decision.policy_version,
+    Decision.report_provider,
+    Decision.report_source,
+    Decision.reasons,
+    Decision.api_key_id,
+)
+
+
+async def export_page(
+    session: AsyncSession, filters: DecisionFilters, limit: int, cursor: Cursor | None
+) -> Sequence[Row[Any]]:
+    """One chunk of an export: only the flat columns, never the stored request or report documents."""
+    query = _newest_first_after(select(*EXPORT_COLUMNS).where(*_conditions(filters)), cursor, limit)
+    rows: Sequence[Row[Any]] = (await session.execute(query)).all()
+    return rows
+
+
+async def count_awaiting_review(session: AsyncSession) -> int:
+    """Decisions whose outcome is `review`. Until reviews are recorded, every one of them is still open."""
+    query = select(func.count()).select_from(Decision).where(Decision.outcome == "review")
+    return int(await session.scalar(query) or 0)
+
+
+async def oldest_decided_before(session: AsyncSession, cutoff: datetime, limit: int) -> Sequence[Row[str, datetime]]:
+    """Up to `limit` (id, decided_at) of decisions taken strictly before `cutoff`, oldest first."""
+    query = (
+        select(Decision.id, Decision.decided_at)
+        .where(Decision.decided_at < cutoff)
+        .order_by(Decision.decided_at, Decision.id)
+        .limit(limit)
+    )
+    return (await session.execute(query)).all()
+
+
+async def delete_decisions(session: AsyncSession, decision_ids: Sequence[str]) -> None:
+    """Deletes the decisions and their reason rows (explicitly: SQLite cascades only with foreign_keys on)."""
+    await session.execute(delete(DecisionReason).where(DecisionReason.decision_id.in_(decision_ids)))
+    await session.execute(delete(Decision).where(Decision.id.in_(decision_ids)))
+
+
+async def count_decided_before(session: AsyncSession, cutoff: datetime) -> int:
+    return int(
+        await session.scalar(select(func.count()).select_from(Decision).where(Decision.decided_at < cutoff)) or 0
+    )

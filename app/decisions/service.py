@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -11,6 +12,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import events as audit_events
+from app.audit.service import EventType, append
 from app.auth import Principal
 from app.customers import repository as customers
 from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
@@ -34,12 +37,15 @@ from app.decisions.schemas import (
 from app.errors import Conflict, NotFound
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
+from app.observability.metrics import record_decision
 from app.orders import repository as orders
 from app.policy.evaluator import evaluate
 from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
 from app.policy.schema import PolicyDocument
 from app.providers.base import CompanyQuery
 from app.providers.reports import ObtainedReport, ReportService
+
+logger = logging.getLogger("creditgate.decisions")
 
 ActivePolicy = Callable[[], Awaitable[PolicyDocument]]
 
@@ -101,7 +107,27 @@ class DecisionService:
             }
             await repository.insert_decision(session, values)
             await self._reserve(session, values, reservation is not None, decided_at)
-            return await (recorder or Recorder(None)).respond(session, 201, _out(values))
+            stored = await (recorder or Recorder(None)).respond(session, 201, _out(values))
+            # Last in the transaction: the audit chain's lock is held only from here to the commit.
+            await append(
+                session,
+                EventType.DECISION_CREATED,
+                values["id"],
+                audit_events.decision_created(values),
+                principal.key_id,
+            )
+        record_decision(values["outcome"], time.perf_counter() - started)
+        # Identifiers only: the customer's name and registration number stay out of the logs.
+        logger.info(
+            "decision",
+            extra={
+                "decision_id": values["id"],
+                "order_id": values["order_id"],
+                "customer_id": values["customer_id"],
+                "outcome": values["outcome"],
+            },
+        )
+        return stored
 
     async def _lock(self, session: AsyncSession, customer_in: CustomerIn, now: datetime) -> _Locked:
         """The customer's row is the lock; a group member then also locks its root's row.

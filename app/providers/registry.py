@@ -9,6 +9,7 @@ import importlib
 import httpx
 
 from app.db import Database
+from app.observability.providers import InstrumentedProvider
 from app.providers.base import CreditReportProvider
 from app.providers.creditsafe import CreditsafeProvider
 from app.providers.insurer_limits import InsurerLimitsProvider
@@ -40,7 +41,10 @@ def build_provider(
 
 
 def build_chain(settings: Settings, http: httpx.AsyncClient, database: Database) -> list[CreditReportProvider]:
-    providers = [build_provider(name, settings, http, database) for name in settings.provider_chain]
+    # Every provider is counted at its boundary (calls, errors, cost), whatever adapter it is.
+    providers: list[CreditReportProvider] = [
+        InstrumentedProvider(build_provider(name, settings, http, database)) for name in settings.provider_chain
+    ]
     names = [provider.name for provider in providers]
     if not providers or len(set(names)) != len(names):
         raise ValueError(f"CREDITGATE_PROVIDER must name one or more different providers, not {settings.provider!r}")

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.db import Database, utcnow
+from app.observability.metrics import record_cache_lookup
 from app.policy.facts import ReportFacts, ReportSource
 from app.policy.schema import PolicyDocument
 from app.providers import repository
@@ -109,6 +110,7 @@ class ReportService:
                 answer = self._stale(stored, now) or answer
         if answer.source in ("cache", "stale") and answer.report is not None:
             self.cache_hits.add(answer.report.provider, stale=answer.source == "stale")
+        record_cache_lookup("hit" if answer.source == "cache" else "stale" if answer.source == "stale" else "miss")
         return _obtained(answer, _ms(loop.time() - started))
 
     async def aclose(self) -> None:

@@ -110,6 +110,10 @@ class ProviderGuard:
     def rejects(self, provider: str) -> bool:
         return self.breaker(provider).rejects()
 
+    def breaker_states(self) -> dict[str, str]:
+        """Each provider's breaker as it stands now: closed, half_open or open."""
+        return {provider: breaker.state for provider, breaker in self._breakers.items()}
+
     async def call(self, provider: CreditReportProvider, company: CompanyQuery, deadline: float) -> CreditReport:
         """One logical call (retries included) that ends by `deadline` (event-loop time) at the latest."""
         breaker = self.breaker(provider.name)

@@ -1,0 +1,39 @@
+"""GET /metrics: Prometheus text format. No key unless CREDITGATE_METRICS_SCOPE names a scope."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.api.deps import DatabaseDep, SettingsDep
+from app.auth import KeyRing
+from app.decisions import repository as decisions
+from app.observability import metrics
+
+router = APIRouter(tags=["operations"])
+logger = logging.getLogger("creditgate.metrics")
+
+
+@router.get("/metrics", include_in_schema=False)
+async def scrape(request: Request, settings: SettingsDep, database: DatabaseDep) -> Response:
+    if settings.metrics_scope:
+        keys: KeyRing = request.app.state.keys
+        keys.authenticate(request.headers.get("authorization")).require(settings.metrics_scope)
+    open_reviews: int | None = None
+    try:
+        # A slow database must not hang the scrape: the gauge then keeps its last value.
+        async with asyncio.timeout(1), database.read() as session:
+            open_reviews = await decisions.count_awaiting_review(session)
+    except (TimeoutError, SQLAlchemyError, OSError):
+        logger.warning("open reviews not counted: the database did not answer in time")
+    states = {
+        "closed": metrics.BreakerState.CLOSED,
+        "half_open": metrics.BreakerState.HALF_OPEN,
+        "open": metrics.BreakerState.OPEN,
+    }
+    for provider, state in request.app.state.reports.guard.breaker_states().items():
+        metrics.set_breaker_state(provider, states[state])
+    return Response(metrics.render(open_reviews), media_type=metrics.CONTENT_TYPE)

@@ -1,0 +1,1 @@
+"""Metrics in Prometheus format and JSON logs with a request id."""
