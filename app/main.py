@@ -13,7 +13,18 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app.api import audit, customers, decisions, health, metrics, orders, policies, providers, receivables
+from app.api import (
+    audit,
+    customers,
+    decisions,
+    health,
+    metrics,
+    orders,
+    policies,
+    providers,
+    receivables,
+    reviews,
+)
 from app.auth import KeyRing
 from app.customers.credit_file import CreditFileService
 from app.customers.service import CustomerService
@@ -28,6 +39,7 @@ from app.orders.service import OrderService
 from app.policies.service import PolicyService
 from app.policy.schema import load_policy_file
 from app.providers.registry import build_report_service
+from app.reviews.service import ReviewService
 from app.settings import Settings, get_settings
 
 logger = logging.getLogger("creditgate")
@@ -74,6 +86,7 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
             app.state.customers = CustomerService(database, active_policy, settings.max_batch_invoices)
             app.state.credit_files = CreditFileService(database, active_policy, decision_out)
             app.state.orders = OrderService(database)
+            app.state.reviews = ReviewService(database, policies, settings.reservation_expiry_days)
             app.state.idempotency = IdempotencyService(
                 database,
                 retention=timedelta(hours=settings.idempotency_retention_hours),
@@ -110,6 +123,7 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
     app.include_router(receivables.router)
     app.include_router(orders.router)
     app.include_router(providers.router)
+    app.include_router(reviews.router)
     app.include_router(audit.router)
     app.include_router(metrics.router)
     return app

@@ -8,6 +8,7 @@ from app.idempotency.models import IdempotencyRecord
 from app.orders.models import Reservation
 from app.policies.models import PolicyActivation, PolicyVersion
 from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCacheHits, ProviderCall, ReportLease
+from app.reviews.models import Review
 
 metadata = Base.metadata
 
@@ -29,5 +30,6 @@ __all__ = [
     "ProviderCall",
     "ReportLease",
     "Reservation",
+    "Review",
     "metadata",
 ]

@@ -9,11 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import DatabaseDep, Decide, DecisionServiceDep, Idempotent, JsonBody, Read
+from app.api.deps import DatabaseDep, Decide, DecisionServiceDep, Idempotent, JsonBody, Read, ReviewServiceDep
 from app.decisions.export import decisions_csv
 from app.decisions.repository import DecisionFilters
 from app.decisions.schemas import (
-    DecisionDetail,
     DecisionOut,
     DecisionPage,
     DecisionRequest,
@@ -35,6 +34,7 @@ from app.errors import (
     problem_responses,
 )
 from app.money import to_minor
+from app.reviews.schemas import ReviewedDecision
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 logger = logging.getLogger("creditgate.decisions")
@@ -83,6 +83,9 @@ def decision_filters(
     ] = None,
     amount_min: Annotated[str | None, Query(max_length=32, description='Inclusive, e.g. "1000.00".')] = None,
     amount_max: Annotated[str | None, Query(max_length=32, description='Inclusive, e.g. "5000.00".')] = None,
+    reviewed: Annotated[
+        bool | None, Query(description="true: settled by a manual review; false: not (yet) reviewed.")
+    ] = None,
 ) -> DecisionFilters:
     """The history's filters, shared by the paged list and the CSV export."""
     return DecisionFilters(
@@ -97,6 +100,7 @@ def decision_filters(
         currency=_currency(currency),
         amount_min_minor=_amount_bound("amount_min", amount_min, currency),
         amount_max_minor=_amount_bound("amount_max", amount_max, currency),
+        reviewed=reviewed,
     )
 
 
@@ -141,8 +145,13 @@ async def export_decisions(_principal: Read, database: DatabaseDep, filters: Fil
     responses=problem_responses(Unauthenticated, Forbidden, NotFound),
     summary="One decision with everything needed to explain it",
 )
-async def get_decision(decision_id: str, _principal: Read, service: DecisionServiceDep) -> DecisionDetail:
-    return await service.get(decision_id)
+async def get_decision(
+    decision_id: str, _principal: Read, service: DecisionServiceDep, reviews: ReviewServiceDep
+) -> ReviewedDecision:
+    detail = await service.get(decision_id)
+    appended = await reviews.reviews(decision_id)
+    settled = next((review.outcome for review in appended if review.final), None)
+    return ReviewedDecision(**detail.model_dump(), reviews=appended, final_outcome=settled or detail.outcome)
 
 
 def _currency(value: str | None) -> str | None:

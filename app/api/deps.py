@@ -17,6 +17,7 @@ from app.errors import Forbidden, UnsupportedMediaType
 from app.idempotency.service import Handler, IdempotencyService, fingerprint
 from app.observability.logging import bind
 from app.orders.service import OrderService
+from app.reviews.service import ReviewService
 from app.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from CREDITGATE_API_KEYS.")
@@ -44,6 +45,11 @@ async def get_customer_service(request: Request) -> CustomerService:
 
 async def get_credit_file_service(request: Request) -> CreditFileService:
     service: CreditFileService = request.app.state.credit_files
+    return service
+
+
+async def get_review_service(request: Request) -> ReviewService:
+    service: ReviewService = request.app.state.reviews
     return service
 
 
@@ -131,6 +137,7 @@ DecisionServiceDep = Annotated[DecisionService, Depends(get_decision_service)]
 CustomerServiceDep = Annotated[CustomerService, Depends(get_customer_service)]
 CreditFileServiceDep = Annotated[CreditFileService, Depends(get_credit_file_service)]
 OrderServiceDep = Annotated[OrderService, Depends(get_order_service)]
+ReviewServiceDep = Annotated[ReviewService, Depends(get_review_service)]
 Idempotent = Annotated[IdempotentWrite, Depends(idempotent_write)]
 Decide = Annotated[Principal, Depends(require_scope("decide"))]
 Read = Annotated[Principal, Depends(require_scope("read"))]

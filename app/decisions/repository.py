@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.decisions.models import Decision, DecisionReason
 from app.errors import FieldError, InvalidRequest
+from app.reviews.models import Review
 
 Columns = TypeVarTuple("Columns")
 
@@ -32,6 +33,8 @@ class DecisionFilters:
     # Inclusive bounds in minor units of `currency` (the API refuses them without a currency).
     amount_min_minor: int | None = None
     amount_max_minor: int | None = None
+    # True: settled by a review; False: not (yet) reviewed.
+    reviewed: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,9 @@ def _conditions(filters: DecisionFilters) -> list[ColumnElement[bool]]:
     if filters.reason_code is not None:
         with_code = select(DecisionReason.decision_id).where(DecisionReason.code == filters.reason_code)
         conditions.append(Decision.id.in_(with_code))
+    if filters.reviewed is not None:
+        settled = exists().where(Review.decision_id == Decision.id, Review.final.is_(True))
+        conditions.append(settled if filters.reviewed else ~settled)
     return conditions
 
 
@@ -172,8 +178,9 @@ async def export_page(
 
 
 async def count_awaiting_review(session: AsyncSession) -> int:
-    """Decisions whose outcome is `review`. Until reviews are recorded, every one of them is still open."""
-    query = select(func.count()).select_from(Decision).where(Decision.outcome == "review")
+    """Decisions sent to review that no review has settled yet."""
+    settled = exists().where(Review.decision_id == Decision.id, Review.final.is_(True))
+    query = select(func.count()).select_from(Decision).where(Decision.outcome == "review", ~settled)
     return int(await session.scalar(query) or 0)
 
 
@@ -191,6 +198,7 @@ async def oldest_decided_before(session: AsyncSession, cutoff: datetime, limit: 
 async def delete_decisions(session: AsyncSession, decision_ids: Sequence[str]) -> None:
     """Deletes the decisions and their reason rows (explicitly: SQLite cascades only with foreign_keys on)."""
     await session.execute(delete(DecisionReason).where(DecisionReason.decision_id.in_(decision_ids)))
+    await session.execute(delete(Review).where(Review.decision_id.in_(decision_ids)))
     await session.execute(delete(Decision).where(Decision.id.in_(decision_ids)))
 
 

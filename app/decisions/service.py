@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +39,7 @@ from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
 from app.observability.metrics import record_decision
 from app.orders import repository as orders
+from app.orders.service import reserve_credit
 from app.policy.evaluator import evaluate
 from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
 from app.policy.schema import PolicyDocument
@@ -187,26 +188,18 @@ class DecisionService:
 
     async def _reserve(self, session: AsyncSession, values: dict[str, Any], exists: bool, decided_at: datetime) -> None:
         """Approved credit is reserved for the order, replacing what an earlier decision reserved."""
-        approved = values["approved_credit_minor"]
-        if approved == 0 and not exists:
-            return
-        await orders.replace_reservation(
+        await reserve_credit(
             session,
-            {
-                "order_id": values["order_id"],
-                "customer_id": values["customer_id"],
-                "decision_id": values["id"],
-                "currency": values["currency"],
-                "order_amount_minor": values["amount_minor"],
-                "approved_minor": approved,
-                "amount_minor": approved,
-                "payment_terms_days": values["payment_terms_days"],
-                "status": "active" if approved > 0 else "released",
-                "invoice_id": None,
-                "expires_at": decided_at + timedelta(days=self.reservation_days),
-                "created_at": decided_at,
-                "updated_at": decided_at,
-            },
+            order_id=values["order_id"],
+            customer_id=values["customer_id"],
+            decision_id=values["id"],
+            currency=values["currency"],
+            order_amount_minor=values["amount_minor"],
+            approved_minor=values["approved_credit_minor"],
+            payment_terms_days=values["payment_terms_days"],
+            replaces_existing=exists,
+            at=decided_at,
+            days=self.reservation_days,
         )
 
     async def get(self, decision_id: str) -> DecisionDetail:

@@ -155,3 +155,40 @@ class OrderService:
 def _require(status: str, allowed: tuple[str, ...], event: str) -> None:
     if status not in allowed:
         raise EventNotApplicable(f"an order whose reservation is {status} cannot be {event}")
+
+
+async def reserve_credit(
+    session: AsyncSession,
+    *,
+    order_id: str,
+    customer_id: str,
+    decision_id: str,
+    currency: str,
+    order_amount_minor: int,
+    approved_minor: int,
+    payment_terms_days: int,
+    replaces_existing: bool,
+    at: datetime,
+    days: int,
+) -> None:
+    """Reserve the credit a decision (or its review) approved, replacing what the order had reserved."""
+    if approved_minor == 0 and not replaces_existing:
+        return
+    await repository.replace_reservation(
+        session,
+        {
+            "order_id": order_id,
+            "customer_id": customer_id,
+            "decision_id": decision_id,
+            "currency": currency,
+            "order_amount_minor": order_amount_minor,
+            "approved_minor": approved_minor,
+            "amount_minor": approved_minor,
+            "payment_terms_days": payment_terms_days,
+            "status": "active" if approved_minor > 0 else "released",
+            "invoice_id": None,
+            "expires_at": at + timedelta(days=days),
+            "created_at": at,
+            "updated_at": at,
+        },
+    )

@@ -87,6 +87,12 @@ class ProviderUnavailable(_Strict):
         return self
 
 
+class ReviewRules(_Strict):
+    """Manual review: above this order amount a second, different reviewer must settle the case."""
+
+    four_eyes_above: Amount | None = None
+
+
 class Reports(_Strict):
     max_age_days: int = Field(ge=0, le=3650)
 
@@ -130,6 +136,7 @@ class PolicyDocument(_Strict):
     provider_unavailable: ProviderUnavailable = ProviderUnavailable()
     company_not_found: Literal["review", "prepayment", "reject"] = "review"
     reports: Reports
+    review: ReviewRules = ReviewRules()
 
     @model_validator(mode="after")
     def _coherent(self) -> PolicyDocument:

@@ -1,0 +1,75 @@
+"""The review queue and reviewing a decision."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
+
+from app.api.deps import Idempotent, JsonBody, ReviewServiceDep, require_scope
+from app.auth import Principal
+from app.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    MalformedRequest,
+    NotFound,
+    PayloadTooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+    problem_responses,
+)
+from app.reviews.schemas import ReviewIn, ReviewOut, ReviewQueue
+from app.reviews.service import FourEyesRequired, NotUnderReview, Superseded
+
+router = APIRouter(tags=["reviews"])
+
+Reviewer = Annotated[Principal, Depends(require_scope("review"))]
+
+
+@router.get(
+    "/v1/reviews",
+    responses=problem_responses(Unauthenticated, Forbidden, InvalidRequest),
+    summary="Open review cases, oldest first",
+)
+async def review_queue(
+    _principal: Reviewer,
+    service: ReviewServiceDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> ReviewQueue:
+    """Decisions sent to review and not yet settled, each with its facts and any first review."""
+    return await service.queue(limit, cursor)
+
+
+@router.post(
+    "/v1/decisions/{decision_id}/review",
+    status_code=201,
+    response_model=ReviewOut,
+    dependencies=[JsonBody],
+    responses=problem_responses(
+        MalformedRequest,
+        Unauthenticated,
+        Forbidden,
+        NotFound,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidRequest,
+        Conflict,
+        NotUnderReview,
+        FourEyesRequired,
+        Superseded,
+    ),
+    summary="Review a decision: outcome, credit terms and a reason",
+)
+async def review_decision(
+    decision_id: Annotated[str, Path(max_length=64)],
+    body: Annotated[ReviewIn, Body()],
+    principal: Reviewer,
+    service: ReviewServiceDep,
+    idempotent: Idempotent,
+) -> Response:
+    """Appends a review (the decision itself never changes); the settling review moves the reservation.
+
+    Above the policy's four-eyes amount the first review waits for a second one from another key."""
+    return await idempotent.run(lambda recorder: service.review(decision_id, body, principal, recorder))

@@ -1,0 +1,56 @@
+"""Every query on reviews."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, exists, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.decisions.models import Decision
+from app.decisions.repository import Cursor
+from app.reviews.models import Review
+
+
+def _settled() -> Any:
+    return exists().where(Review.decision_id == Decision.id, Review.final.is_(True))
+
+
+async def open_cases(session: AsyncSession, limit: int, cursor: Cursor | None) -> list[Decision]:
+    """Decisions sent to review and not yet settled, oldest first (keyset on decided_at, id)."""
+    query = select(Decision).where(Decision.outcome == "review", ~_settled())
+    if cursor is not None:
+        query = query.where(
+            or_(
+                Decision.decided_at > cursor.decided_at,
+                and_(Decision.decided_at == cursor.decided_at, Decision.id > cursor.id),
+            )
+        )
+    query = query.order_by(Decision.decided_at, Decision.id).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+async def reviews_of(session: AsyncSession, decision_ids: Sequence[str]) -> dict[str, list[Review]]:
+    found: dict[str, list[Review]] = defaultdict(list)
+    if not decision_ids:
+        return found
+    query = select(Review).where(Review.decision_id.in_(decision_ids)).order_by(Review.decision_id, Review.step)
+    for review in await session.scalars(query):
+        found[review.decision_id].append(review)
+    return found
+
+
+async def insert_review(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(insert(Review).values(**values))
+
+
+async def latest_decision_id_for_order(session: AsyncSession, order_id: str) -> str | None:
+    query = (
+        select(Decision.id)
+        .where(Decision.order_id == order_id)
+        .order_by(Decision.decided_at.desc(), Decision.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)

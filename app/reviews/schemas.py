@@ -1,0 +1,70 @@
+"""Review request and response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from app.decisions.schemas import DecisionDetail, DecisionOut, Money, _Body, parse_amount
+
+
+class ReviewIn(_Body):
+    outcome: Literal["accept", "prepayment", "reject"] = Field(
+        description="accept: the whole order on credit; prepayment: part or all up front; reject."
+    )
+    approved_credit_amount: str | None = Field(
+        default=None,
+        description="For prepayment: the part on credit (default 0.00, the whole order up front).",
+        examples=["500.00"],
+    )
+    reason: str = Field(min_length=1, max_length=2000, description="Why: required, kept in the audit trail.")
+
+    @field_validator("approved_credit_amount", mode="before")
+    @classmethod
+    def _amount(cls, value: object) -> object:
+        if value is not None:
+            parse_amount(value, None, allow_zero=True)
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a review needs a reason in words")
+        return value.strip()
+
+
+class ReviewOut(BaseModel):
+    id: str
+    decision_id: str
+    step: int = Field(description="1, or 2 for the second reviewer above the four-eyes amount.")
+    final: bool = Field(description="Whether this review settles the case (the reservation follows it).")
+    reviewer: str = Field(description="The reviewing API key's id.")
+    outcome: Literal["accept", "prepayment", "reject"]
+    currency: str
+    approved_credit_amount: Money
+    prepayment_amount: Money
+    reason: str
+    reviewed_at: datetime
+
+
+class ReviewCase(BaseModel):
+    decision: DecisionOut
+    reviews: list[ReviewOut]
+    awaiting: Literal["first_review", "second_review"]
+
+
+class ReviewQueue(BaseModel):
+    items: list[ReviewCase]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class ReviewedDecision(DecisionDetail):
+    """A decision with the reviews appended to it; the decision's own fields never change."""
+
+    reviews: list[ReviewOut]
+    final_outcome: Literal["accept", "prepayment", "review", "reject"] = Field(
+        description="The settling review's outcome; the decision's own while no review settled it."
+    )
