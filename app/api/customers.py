@@ -47,12 +47,14 @@ WRITE_PROBLEMS = (
 async def put_customer(
     customer_id: CustomerId,
     body: CustomerMasterData,
-    _principal: Receivables,
+    principal: Receivables,
     service: CustomerServiceDep,
     idempotent: Idempotent,
 ) -> Response:
     """Master data from the ERP wins over what orders say; only the ERP sets segment, limits and blocks."""
-    return await idempotent.run(lambda recorder: service.put_customer(customer_id, body, recorder))
+    return await idempotent.run(
+        lambda recorder: service.put_customer(customer_id, body, recorder, actor=principal.key_id)
+    )
 
 
 @router.get(

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from app.audit.service import EventType, append
 from app.customers import repository
 from app.customers.models import Customer, FxRate, Invoice
 from app.customers.schemas import (
@@ -46,15 +47,26 @@ class CustomerService:
         self.active_policy = active_policy
         self.max_batch_invoices = max_batch_invoices
 
-    async def put_customer(self, customer_id: str, body: CustomerMasterData, recorder: Recorder) -> StoredResponse:
+    async def put_customer(
+        self, customer_id: str, body: CustomerMasterData, recorder: Recorder, *, actor: str = "erp"
+    ) -> StoredResponse:
         await self._check_master_data(customer_id, body)
         now = utcnow()
         values = _master_data_row(customer_id, body, now)
         async with self.db.transaction() as session:
+            before = await repository.get_customer(session, customer_id)
+            credit_before = _credit_terms(before) if before is not None else None
             created = await repository.upsert_master_data(session, values)
-            row = await repository.get_customer(session, customer_id)
+            if before is not None:
+                await session.refresh(before)  # the upsert bypassed the session's copy of the row
+            row = before or await repository.get_customer(session, customer_id)
             assert row is not None
-            return await recorder.respond(session, 201 if created else 200, customer_out(row, now))
+            stored = await recorder.respond(session, 201 if created else 200, customer_out(row, now))
+            credit_after = _credit_terms(row)
+            if credit_after != credit_before:
+                payload = {"customer_id": customer_id, "before": credit_before, "after": credit_after}
+                await append(session, EventType.CUSTOMER_CREDIT_CHANGED, customer_id, payload, actor)
+            return stored
 
     async def get_customer(self, customer_id: str) -> CustomerOut:
         async with self.db.read() as session:
@@ -289,3 +301,21 @@ def invoice_out(row: Invoice, now: datetime) -> InvoiceOut:
 
 def rate_out(row: FxRate) -> RateOut:
     return RateOut(base=row.base, quote=row.quote, rate=row.rate, as_of=row.as_of, updated_at=row.updated_at)
+
+
+def _credit_terms(row: Customer) -> dict[str, Any]:
+    """The master data that moves a customer's credit: limits and blocks (audited when they change)."""
+    currency = row.limit_currency
+
+    def money(minor: int | None) -> str | None:
+        return None if minor is None or currency is None else format_minor(minor, currency)
+
+    return {
+        "limit_currency": currency,
+        "manual_limit": money(row.manual_limit_minor),
+        "manual_limit_reason": row.manual_limit_reason,
+        "manual_limit_expires_at": row.manual_limit_expires_at,
+        "group_limit": money(row.group_limit_minor),
+        "blocked": row.blocked,
+        "block_reason": row.block_reason,
+    }

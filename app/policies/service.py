@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.service import EventType, append
 from app.auth import Principal
 from app.db import Database, utcnow
 from app.decisions.repository import Cursor
@@ -62,12 +63,28 @@ class PolicyService:
             document = load_policy_file(self.default_file)
             stored = await repository.get_version(session, document.version)
             if stored is None:
-                await repository.insert_version(session, _values(document, STARTUP))
+                values = _values(document, STARTUP)
+                await repository.insert_version(session, values)
+                await append(
+                    session,
+                    EventType.POLICY_CREATED,
+                    document.version,
+                    {"version": document.version, "digest": values["digest"]},
+                    STARTUP,
+                )
             elif stored.digest != digest(document):
                 raise RuntimeError(
                     f"policy version {document.version} is stored with other content than {self.default_file}"
                 )
-            await repository.insert_activation(session, document.version, utcnow(), STARTUP)
+            activated_at = utcnow()
+            await repository.insert_activation(session, document.version, activated_at, STARTUP)
+            await append(
+                session,
+                EventType.POLICY_ACTIVATED,
+                document.version,
+                {"version": document.version, "previous_version": None, "activated_at": activated_at},
+                STARTUP,
+            )
         logger.info("stored and activated policy %s from %s", document.version, self.default_file)
 
     async def document(self, version: str) -> PolicyDocument:
@@ -108,7 +125,15 @@ class PolicyService:
         try:
             async with self.db.transaction() as session:
                 if await repository.get_version(session, document.version) is None:
-                    await repository.insert_version(session, _values(document, principal.key_id))
+                    values = _values(document, principal.key_id)
+                    await repository.insert_version(session, values)
+                    await append(
+                        session,
+                        EventType.POLICY_CREATED,
+                        document.version,
+                        {"version": document.version, "digest": values["digest"]},
+                        principal.key_id,
+                    )
                     created = True
                 else:
                     created = False
@@ -127,8 +152,17 @@ class PolicyService:
         async with self.db.transaction() as session:
             if await repository.get_version(session, version) is None:
                 raise NotFound(f"no policy version {version}")
-            if await repository.active_version(session) != version:
-                await repository.insert_activation(session, version, utcnow(), principal.key_id)
+            previous = await repository.active_version(session)
+            if previous != version:
+                activated_at = utcnow()
+                await repository.insert_activation(session, version, activated_at, principal.key_id)
+                await append(
+                    session,
+                    EventType.POLICY_ACTIVATED,
+                    version,
+                    {"version": version, "previous_version": previous, "activated_at": activated_at},
+                    principal.key_id,
+                )
                 logger.info("policy %s activated by %s", version, principal.key_id)
         return await self.get(version)
 

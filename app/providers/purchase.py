@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
+from app.audit.service import EventType, append
 from app.db import Database, utcnow
-from app.money import quantize, to_minor
+from app.money import format_minor, quantize, to_minor
 from app.providers import repository
 from app.providers.base import (
     BadProviderResponse,
@@ -28,6 +29,9 @@ from app.providers.base import (
 from app.providers.resilience import ProviderGuard
 
 logger = logging.getLogger("creditgate.providers")
+
+# Purchases happen on behalf of whichever decision needed the report; the event names the service itself.
+AUDIT_ACTOR = "creditgate"
 
 # Failed calls cost nothing; ISO 4217's "no currency" keeps them out of every cost total.
 NO_CURRENCY = "XXX"
@@ -207,8 +211,9 @@ class Purchaser:
         linger_state: str | None,
     ) -> None:
         async with self.database.transaction() as session:
-            if report is not None:
-                await repository.insert_report(session, _report_row(*report))
+            row = _report_row(*report) if report is not None else None
+            if row is not None:
+                await repository.insert_report(session, row)
             if call is not None:
                 await repository.record_call(session, call)
             if linger_state is None:
@@ -216,6 +221,9 @@ class Purchaser:
             else:
                 expires_at = utcnow() + timedelta(seconds=self.not_found_seconds)
                 await repository.settle_lease(session, key, holder, linger_state, expires_at)
+            if row is not None:
+                # Last in the transaction: the audit chain's lock is held only until the commit.
+                await append(session, EventType.REPORT_PURCHASED, row["id"], _purchase_event(row), AUDIT_ACTOR)
 
 
 def _report_row(company: CompanyQuery, report: CreditReport) -> dict[str, Any]:
@@ -231,6 +239,20 @@ def _report_row(company: CompanyQuery, report: CreditReport) -> dict[str, Any]:
         "fetched_at": report.fetched_at,
         "cost_minor": _minor(report),
         "cost_currency": report.cost_currency,
+    }
+
+
+def _purchase_event(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "report_id": row["id"],
+        "provider": row["provider"],
+        "reference": row["reference"],
+        "country": row["country"],
+        "registration_number": row["registration_number"],
+        "raw_hash": row["raw_hash"],
+        "fetched_at": row["fetched_at"],
+        "cost": format_minor(row["cost_minor"], row["cost_currency"]),
+        "cost_currency": row["cost_currency"],
     }
 
 

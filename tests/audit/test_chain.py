@@ -30,8 +30,17 @@ class TestDecisionEvents:
         self, client: httpx.AsyncClient, engine: AsyncEngine
     ) -> None:
         decision = (await client.post("/v1/decisions", json=order_body(), headers=auth())).json()
-        [event] = await stored_events(engine)
-        assert (event.seq, event.event_type, event.subject_id) == (1, "decision.created", decision["id"])
+        events = await stored_events(engine)
+        # The app's start stored and activated the default policy; the decision bought a report.
+        assert [event.event_type for event in events] == [
+            "policy.created",
+            "policy.activated",
+            "report.purchased",
+            "decision.created",
+        ]
+        assert events[2].payload["raw_hash"] == events[3].payload["report_raw_hash"]
+        event = events[-1]
+        assert (event.seq, event.event_type, event.subject_id) == (4, "decision.created", decision["id"])
         assert event.payload["outcome"] == decision["outcome"]
         assert event.payload["amount"] == "1250.00"
         assert event.payload["approved_credit"] == decision["approved_credit_amount"]
@@ -46,8 +55,9 @@ class TestDecisionEvents:
         for index in range(3):
             await client.post("/v1/decisions", json=order_body(order_id=f"SO-{index}"), headers=auth(ALL_KEY))
         events = await stored_events(engine)
-        assert [event.seq for event in events] == [1, 2, 3]
-        assert [event.prev_hash for event in events] == [GENESIS_HASH, events[0].hash, events[1].hash]
+        # The policy stored and activated, one report bought (then cached), three decisions.
+        assert [event.seq for event in events] == [1, 2, 3, 4, 5, 6]
+        assert [event.prev_hash for event in events] == [GENESIS_HASH] + [event.hash for event in events[:-1]]
         for event in events:
             recomputed = event_hash(
                 seq=event.seq,
@@ -138,5 +148,5 @@ class TestConcurrentAppends:
             *(client.post("/v1/decisions", json=order_body(order_id=f"SO-{i}"), headers=auth()) for i in range(12))
         )
         assert {response.status_code for response in responses} == {201}
-        subjects = {event.subject_id for event in await stored_events(engine)}
+        subjects = {event.subject_id for event in await stored_events(engine) if event.event_type == "decision.created"}
         assert subjects == {response.json()["id"] for response in responses}

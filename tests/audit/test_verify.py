@@ -134,8 +134,9 @@ class TestVerifyEndpoint:
         response = await client.get("/v1/audit/verify", headers=auth(key_for("admin")))
         assert response.status_code == 200
         body = response.json()
-        assert (body["intact"], body["events_checked"], body["first_broken"]) == (True, 3, None)
-        assert body["head"] == {"seq": 3, "hash": body["last_hash"]}
+        # The start stored and activated the default policy; one report bought; three decisions.
+        assert (body["intact"], body["events_checked"], body["first_broken"]) == (True, 6, None)
+        assert body["head"] == {"seq": 6, "hash": body["last_hash"]}
         anchored = await client.get(
             "/v1/audit/verify", params={"anchor_seq": 2, "anchor_hash": "0" * 64}, headers=auth(key_for("admin"))
         )
