@@ -56,7 +56,7 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
+def create_engine(database_url: str, pool_size: int = 10, pool_timeout: float = 10.0) -> AsyncEngine:
     """An async engine; on SQLite, write transactions take the database lock up front."""
     # orjson reads and writes the JSON columns several times faster than the standard library.
     json_options: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
@@ -77,7 +77,7 @@ def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        pool_timeout=5,
+        pool_timeout=pool_timeout,
         hide_parameters=True,
     )
 
@@ -105,8 +105,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 class Database:
     """The engine and its session factory, built once in the app's lifespan."""
 
-    def __init__(self, database_url: str, pool_size: int = 10) -> None:
-        self.engine = create_engine(database_url, pool_size)
+    def __init__(self, database_url: str, pool_size: int = 10, pool_timeout: float = 10.0) -> None:
+        self.engine = create_engine(database_url, pool_size, pool_timeout)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         # Reads never take SQLite's write lock; on PostgreSQL the option changes nothing.
         self.read_sessions = async_sessionmaker(

@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
                 "CREDITGATE_API_KEYS is empty: configure at least one key, or start the demo with `make run`"
             )
         load_policy_file(settings.policy_file)  # a broken policy file stops the start, not the first decision
-        database = Database(settings.database_url, settings.database_pool_size)
+        database = Database(settings.database_url, settings.database_pool_size, settings.database_pool_timeout_seconds)
         policies = PolicyService(database, settings.policy_file)
         await _bootstrap_policy(policies)
         timeout = httpx.Timeout(
@@ -144,10 +144,13 @@ def _install_database_errors(app: FastAPI) -> None:
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
         if not exc.connection_invalidated and not _is_unavailable(exc):
             raise exc
+        # The driver's own message: it names the cause (refused, locked, terminated), never a row's values.
+        logger.warning("database unavailable: %s: %s", type(exc.orig).__name__, str(exc.orig)[:200])
         return _unavailable(request)
 
     @app.exception_handler(PoolTimeout)
     async def _pool(request: Request, exc: PoolTimeout) -> JSONResponse:
+        logger.warning("no database connection free within the pool timeout")
         return _unavailable(request)
 
 

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     decision_budget_ms: int = Field(default=2500, ge=50, le=30_000)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    # How long a request waits for a pooled connection under load before it answers 503.
+    database_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     # Credit reserved for an order and not shipped stops counting after this many days.
     reservation_expiry_days: int = Field(default=30, ge=1, le=365)

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from app.providers.resilience import CircuitBreaker
-from tests.conftest import order_body
+from tests.conftest import auth, order_body
 from tests.providers.conftest import AppClient, codes, decide, usage
 from tests.providers.fake_creditsafe import FakeCreditsafe
 from tests.providers.test_report_cache import policy_with_max_age
@@ -41,8 +41,14 @@ class TestHangingProvider:
             bodies = [order_body("1250.00", f"3000000{n % 4}", order_id=f"SO-{n}") for n in range(20)]
             decisions = await asyncio.gather(*(decide(client, body) for body in bodies))
             elapsed = time.perf_counter() - started
-        assert elapsed < 3.0  # twenty decisions' own writes queue on the database too
+            details = [
+                (await client.get(f"/v1/decisions/{decision['id']}", headers=auth())).json() for decision in decisions
+            ]
         assert {decision["outcome"] for decision in decisions} == {"review"}
+        # The report step, as the server measured it, stays inside the 300 ms budget (plus scheduling slack);
+        # the wall clock also holds the decisions' own database writes, which queue on a busy machine.
+        assert max(detail["timings"]["provider_ms"] for detail in details) < 300 + 150
+        assert elapsed < 10.0  # nothing waited on the hanging provider itself
 
 
 class TestCircuitBreaker:
