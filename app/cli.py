@@ -13,6 +13,7 @@ import typer
 import uvicorn
 from alembic.config import Config
 
+from app.monitoring.cli import monitor, webhooks_cli
 from app.policies.cli import policy_cli
 from app.settings import ALL_SCOPES, get_settings
 
@@ -20,6 +21,8 @@ cli = typer.Typer(help="creditgate: B2B trade-credit decisions.", no_args_is_hel
 cli.add_typer(policy_cli, name="policy")
 providers_cli = typer.Typer(help="Credit-report providers.", no_args_is_help=True)
 cli.add_typer(providers_cli, name="providers")
+cli.add_typer(webhooks_cli, name="webhooks")
+cli.command()(monitor)
 
 DEV_KEY_FILE = Path(".creditgate-dev-key")
 

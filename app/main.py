@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app.api import customers, decisions, health, orders, policies, providers, receivables
+from app.api import customers, decisions, health, notifications, orders, policies, providers, receivables, webhooks
 from app.auth import KeyRing
 from app.customers.credit_file import CreditFileService
 from app.customers.service import CustomerService
@@ -22,11 +23,16 @@ from app.decisions.service import DecisionService, decision_out
 from app.errors import ServiceUnavailable, install_error_handlers, problem_response
 from app.idempotency.service import IdempotencyService
 from app.middleware import BodySizeLimit
+from app.monitoring.notifications import NotificationService
+from app.monitoring.scheduler import run_scheduler
+from app.monitoring.service import MonitorService
 from app.orders.service import OrderService
 from app.policies.service import PolicyService
 from app.policy.schema import load_policy_file
 from app.providers.registry import build_report_service
 from app.settings import Settings, get_settings
+from app.webhooks.dispatcher import Dispatcher, RetryRules
+from app.webhooks.service import WebhookService
 
 logger = logging.getLogger("creditgate")
 
@@ -77,9 +83,17 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
                 retention=timedelta(hours=settings.idempotency_retention_hours),
                 lease=timedelta(seconds=settings.idempotency_lease_seconds),
             )
+            app.state.webhooks = WebhookService(database, allow_private_targets=settings.webhooks_allow_private_targets)
+            app.state.dispatcher = Dispatcher(database, http, retry_rules(settings))
+            app.state.monitor = MonitorService(database, reports, active_policy, settings.monitor_recent_days)
+            app.state.notifications = NotificationService(database, app.state.monitor, active_policy)
+            tasks = _background_tasks(app, settings)
             try:
                 yield
             finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
                 await reports.aclose()
                 await database.dispose()
 
@@ -106,7 +120,35 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
     app.include_router(receivables.router)
     app.include_router(orders.router)
     app.include_router(providers.router)
+    app.include_router(notifications.router)
+    app.include_router(webhooks.router)
     return app
+
+
+def retry_rules(settings: Settings) -> RetryRules:
+    return RetryRules(
+        max_attempts=settings.webhooks_max_attempts,
+        backoff_base_seconds=settings.webhooks_backoff_base_seconds,
+        backoff_max_seconds=settings.webhooks_backoff_max_seconds,
+        timeout_seconds=settings.webhooks_timeout_seconds,
+        allow_private_targets=settings.webhooks_allow_private_targets,
+    )
+
+
+def _background_tasks(app: FastAPI, settings: Settings) -> list[asyncio.Task[None]]:
+    """The webhook dispatcher and, when switched on, the monitor scheduler: both stop with the app."""
+    tasks = []
+    if settings.webhooks_dispatch_interval_seconds > 0:
+        tasks.append(asyncio.create_task(app.state.dispatcher.run(settings.webhooks_dispatch_interval_seconds)))
+    if settings.monitor_interval_seconds > 0:
+        tasks.append(
+            asyncio.create_task(
+                run_scheduler(
+                    app.state.database, app.state.monitor, settings.monitor_budget, settings.monitor_interval_seconds
+                )
+            )
+        )
+    return tasks
 
 
 async def _bootstrap_policy(policies: PolicyService) -> None:
