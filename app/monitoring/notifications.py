@@ -68,6 +68,7 @@ class NotificationService:
     async def receive(self, batch: NotificationBatch) -> NotificationResult:
         policy = await self.active_policy()
         result = NotificationResult(received=len(batch.data), applied=0, refresh_requested=0, unmatched=0)
+        names = [provider.name for provider in self.monitor.reports.providers]
         for event in batch.data:
             number = event.company.registrationNumber or event.company.safeNumber
             if not number:
@@ -76,9 +77,7 @@ class NotificationService:
             key = registration_key(number)
             async with self.db.read() as session:
                 matched = await repository.customers_by_registration(session, event.company.countryCode, [key])
-                stored = await reports_repository.latest_snapshots(
-                    session, [batch.provider, "simulated", "creditsafe"], event.company.countryCode, key
-                )
+                stored = await reports_repository.latest_snapshots(session, names, event.company.countryCode, key)
             if not matched:
                 result.unmatched += 1
                 continue

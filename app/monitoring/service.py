@@ -47,6 +47,7 @@ class _Candidate:
     customer_id: str
     exposure: Decimal
     company: CompanyQuery | None
+    flagged: bool  # a provider notification (or a pass short of budget) asked for a fresh report
 
 
 class MonitorService:
@@ -204,7 +205,7 @@ class MonitorService:
         async with self.db.read() as session:
             rows = await customers.exposure_rows(session, None, today=now.date(), now=now)
             recent = await repository.recently_decided(session, now - timedelta(days=self.recent_days))
-            flagged = await repository.refresh_requested(session)
+            flagged = set(await repository.refresh_requested(session))
             rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
             sums = sums_by_customer(rows)
             ids = sorted({*sums, *recent, *flagged})
@@ -217,8 +218,9 @@ class MonitorService:
                 if customer.registration_number
                 else None
             )
-            candidates.append(_Candidate(customer_id, exposure, company))
-        return sorted(candidates, key=lambda candidate: (-candidate.exposure, candidate.customer_id))
+            candidates.append(_Candidate(customer_id, exposure, company, customer_id in flagged))
+        # Flagged customers first (their refresh was asked for or put off), then the most exposed.
+        return sorted(candidates, key=lambda c: (not c.flagged, -c.exposure, c.customer_id))
 
     async def _latest(self, candidate: _Candidate, policy: PolicyDocument) -> tuple[dict[str, Any] | None, bool]:
         """The newest cached report of the customer's company, and whether it is due for a refresh."""

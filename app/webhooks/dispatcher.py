@@ -51,6 +51,9 @@ class Dispatcher:
             token = str(uuid.uuid4())
             now = utcnow()
             lease = timedelta(seconds=self.rules.timeout_seconds * 2 + 30)
+            async with self.db.read() as session:
+                if not await repository.any_due(session, now):
+                    return delivered
             async with self.db.transaction() as session:
                 ids = await repository.claim_due(session, now, now + lease, token, self.batch)
                 rows = await repository.claimed(session, ids) if ids else []

@@ -50,6 +50,16 @@ async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -
         await session.execute(insert(WebhookDelivery), rows)
 
 
+async def any_due(session: AsyncSession, now: datetime) -> bool:
+    """A cheap read first: an idle dispatcher never takes a write lock (SQLite has only one)."""
+    query = select(WebhookDelivery.id).where(
+        WebhookDelivery.status == "pending",
+        WebhookDelivery.next_attempt_at <= now,
+        or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < now),
+    )
+    return (await session.scalar(query.limit(1))) is not None
+
+
 async def claim_due(session: AsyncSession, now: datetime, until: datetime, token: str, limit: int) -> list[str]:
     """Claim due deliveries no one holds. PostgreSQL skips rows another dispatcher has locked;
     SQLite has taken the write lock with the transaction, so the claim column decides there."""
