@@ -245,3 +245,40 @@ class TestSubscriptions:
         assert "secret" not in listed[0]
         assert (await running.client.delete(f"/v1/webhooks/{created['id']}", headers=auth())).status_code == 204
         assert (await running.client.get("/v1/webhooks", headers=auth())).json()["items"] == []
+
+
+class TestTwoDispatchers:
+    async def test_each_delivery_is_sent_once(
+        self, running: Running, receiver: Receiver, monitor_settings: Settings
+    ) -> None:
+        await receiver.start()
+        await subscribe(running.client, receiver.url)
+        for index in range(6):  # six customers downgraded: twelve deliveries
+            customer_id = f"C-{index}"
+            await put_customer(running.client, customer_id, registration_number="12345670")
+            await decide(running.client, "1000.00", f"SO-{index}", customer_id=customer_id)
+            await put_customer(running.client, customer_id, registration_number="12345676")
+        await running.app.state.monitor.run_pass(10)
+        second = create_app(monitor_settings)
+        async with second.router.lifespan_context(second):
+            sent = await asyncio.gather(
+                running.app.state.dispatcher.dispatch_once(), second.state.dispatcher.dispatch_once()
+            )
+        assert sum(sent) == 12
+        assert len({r.headers["webhook-id"] for r in receiver.received}) == len(receiver.received) == 12
+
+
+class TestScheduler:
+    async def test_the_lifespan_runs_passes_when_switched_on(
+        self, monitor_settings: Settings, engine: AsyncEngine
+    ) -> None:
+        app = create_app(monitor_settings.model_copy(update={"monitor_interval_seconds": 1}))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://creditgate.test") as client:
+                await downgrade(Running(app, client))
+                for _ in range(100):  # bounded: the first pass starts after one second
+                    if await count_rows(engine, "credit_limit_history"):
+                        break
+                    await asyncio.sleep(0.05)
+        assert await count_rows(engine, "credit_limit_history") == 1
