@@ -14,6 +14,7 @@ import uvicorn
 from alembic.config import Config
 
 from app.audit.commands import audit_cli
+from app.monitoring.cli import monitor, webhooks_cli
 from app.policies.cli import policy_cli
 from app.retention.commands import retention_cli
 from app.settings import ALL_SCOPES, get_settings
@@ -24,6 +25,8 @@ cli.add_typer(audit_cli, name="audit")
 cli.add_typer(retention_cli, name="retention")
 providers_cli = typer.Typer(help="Credit-report providers.", no_args_is_help=True)
 cli.add_typer(providers_cli, name="providers")
+cli.add_typer(webhooks_cli, name="webhooks")
+cli.command()(monitor)
 
 DEV_KEY_FILE = Path(".creditgate-dev-key")
 

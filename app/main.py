@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,11 +20,13 @@ from app.api import (
     decisions,
     health,
     metrics,
+    notifications,
     orders,
     policies,
     providers,
     receivables,
     reviews,
+    webhooks,
 )
 from app.auth import KeyRing
 from app.customers.credit_file import CreditFileService
@@ -33,6 +36,9 @@ from app.decisions.service import DecisionService, decision_out
 from app.errors import ServiceUnavailable, install_error_handlers, problem_response
 from app.idempotency.service import IdempotencyService
 from app.middleware import BodySizeLimit
+from app.monitoring.notifications import NotificationService
+from app.monitoring.scheduler import run_scheduler
+from app.monitoring.service import MonitorService
 from app.observability.logging import configure_logging
 from app.observability.requests import RequestContext
 from app.orders.service import OrderService
@@ -41,6 +47,8 @@ from app.policy.schema import load_policy_file
 from app.providers.registry import build_report_service
 from app.reviews.service import ReviewService
 from app.settings import Settings, get_settings
+from app.webhooks.dispatcher import Dispatcher, RetryRules
+from app.webhooks.service import WebhookService
 
 logger = logging.getLogger("creditgate")
 
@@ -92,9 +100,17 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
                 retention=timedelta(hours=settings.idempotency_retention_hours),
                 lease=timedelta(seconds=settings.idempotency_lease_seconds),
             )
+            app.state.webhooks = WebhookService(database, allow_private_targets=settings.webhooks_allow_private_targets)
+            app.state.dispatcher = Dispatcher(database, http, retry_rules(settings))
+            app.state.monitor = MonitorService(database, reports, active_policy, settings.monitor_recent_days)
+            app.state.notifications = NotificationService(database, app.state.monitor, active_policy)
+            tasks = _background_tasks(app, settings)
             try:
                 yield
             finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
                 await reports.aclose()
                 await database.dispose()
 
@@ -126,7 +142,35 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
     app.include_router(reviews.router)
     app.include_router(audit.router)
     app.include_router(metrics.router)
+    app.include_router(notifications.router)
+    app.include_router(webhooks.router)
     return app
+
+
+def retry_rules(settings: Settings) -> RetryRules:
+    return RetryRules(
+        max_attempts=settings.webhooks_max_attempts,
+        backoff_base_seconds=settings.webhooks_backoff_base_seconds,
+        backoff_max_seconds=settings.webhooks_backoff_max_seconds,
+        timeout_seconds=settings.webhooks_timeout_seconds,
+        allow_private_targets=settings.webhooks_allow_private_targets,
+    )
+
+
+def _background_tasks(app: FastAPI, settings: Settings) -> list[asyncio.Task[None]]:
+    """The webhook dispatcher and, when switched on, the monitor scheduler: both stop with the app."""
+    tasks = []
+    if settings.webhooks_dispatch_interval_seconds > 0:
+        tasks.append(asyncio.create_task(app.state.dispatcher.run(settings.webhooks_dispatch_interval_seconds)))
+    if settings.monitor_interval_seconds > 0:
+        tasks.append(
+            asyncio.create_task(
+                run_scheduler(
+                    app.state.database, app.state.monitor, settings.monitor_budget, settings.monitor_interval_seconds
+                )
+            )
+        )
+    return tasks
 
 
 async def _bootstrap_policy(policies: PolicyService) -> None:

@@ -5,24 +5,29 @@ from app.customers.models import Customer, FxRate, Invoice, Payment
 from app.db import Base
 from app.decisions.models import Decision, DecisionReason
 from app.idempotency.models import IdempotencyRecord
+from app.monitoring.models import CreditLimitChange, CustomerCreditState, MonitorLease
 from app.orders.models import Reservation
 from app.policies.models import PolicyActivation, PolicyVersion
 from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCacheHits, ProviderCall, ReportLease
 from app.reviews.models import Review
+from app.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 metadata = Base.metadata
 
 __all__ = [
     "AuditChainHead",
     "AuditEvent",
+    "CreditLimitChange",
     "CreditReportRecord",
     "Customer",
+    "CustomerCreditState",
     "Decision",
     "DecisionReason",
     "FxRate",
     "IdempotencyRecord",
     "InsurerLimit",
     "Invoice",
+    "MonitorLease",
     "Payment",
     "PolicyActivation",
     "PolicyVersion",
@@ -31,5 +36,8 @@ __all__ = [
     "ReportLease",
     "Reservation",
     "Review",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
     "metadata",
 ]

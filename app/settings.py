@@ -62,6 +62,20 @@ class Settings(BaseSettings):
     creditsafe_report_cost: Decimal = Field(default=Decimal("10.00"), ge=0)
     creditsafe_cost_currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
 
+    # Portfolio monitoring: the in-process scheduler runs a pass this often (0: off, use `creditgate monitor`).
+    monitor_interval_seconds: int = Field(default=0, ge=0, le=7 * 24 * 3600)
+    monitor_budget: int = Field(default=50, ge=0, le=100_000)  # paid report calls per pass at most
+    monitor_recent_days: int = Field(default=90, ge=1, le=3650)  # "recent orders": decided within this
+
+    # Webhooks: the dispatcher runs this often (0: off, use `creditgate webhooks dispatch`).
+    webhooks_dispatch_interval_seconds: float = Field(default=2.0, ge=0, le=3600)
+    webhooks_max_attempts: int = Field(default=12, ge=1, le=100)
+    webhooks_backoff_base_seconds: float = Field(default=10.0, ge=0, le=3600)
+    webhooks_backoff_max_seconds: float = Field(default=6 * 3600, ge=0, le=7 * 24 * 3600)
+    webhooks_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Off in production: subscriptions to loopback, private or link-local addresses are refused.
+    webhooks_allow_private_targets: bool = False
+
     insurer_limits_risk_class: Literal["A", "B", "C", "D", "E"] = "B"
 
     @property

@@ -22,6 +22,7 @@ class EventType(StrEnum):
     POLICY_CREATED = "policy.created"
     POLICY_ACTIVATED = "policy.activated"
     CUSTOMER_CREDIT_CHANGED = "customer.credit_changed"
+    CUSTOMER_CREDIT_REASSESSED = "customer.credit_reassessed"
     REPORT_PURCHASED = "report.purchased"
     RETENTION_PURGED = "retention.purged"
 

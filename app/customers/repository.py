@@ -30,8 +30,9 @@ from app.orders.models import Reservation
 ORDER_FIELDS = ("name", "country", "registration_number")
 
 
-async def get_customer(session: AsyncSession, customer_id: str) -> Customer | None:
-    return await session.get(Customer, customer_id)
+async def get_customer(session: AsyncSession, customer_id: str, *, fresh: bool = False) -> Customer | None:
+    """`fresh` reads the row again even when the session holds it (after an upsert by statement)."""
+    return await session.get(Customer, customer_id, populate_existing=fresh)
 
 
 async def upsert_master_data(session: AsyncSession, values: dict[str, Any]) -> bool:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import EventType, append
 from app.customers import repository
@@ -33,6 +34,7 @@ from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
 from app.orders import repository as orders
 from app.policy.schema import PolicyDocument
+from app.webhooks.service import enqueue_event
 
 ActivePolicy = Callable[[], Awaitable[PolicyDocument]]
 
@@ -56,11 +58,11 @@ class CustomerService:
         async with self.db.transaction() as session:
             before = await repository.get_customer(session, customer_id)
             credit_before = _credit_terms(before) if before is not None else None
+            was = _watched(before) if before is not None else None
             created = await repository.upsert_master_data(session, values)
-            if before is not None:
-                await session.refresh(before)  # the upsert bypassed the session's copy of the row
-            row = before or await repository.get_customer(session, customer_id)
+            row = await repository.get_customer(session, customer_id, fresh=True)
             assert row is not None
+            await _announce_changes(session, customer_id, was, _watched(row))
             stored = await recorder.respond(session, 201 if created else 200, customer_out(row, now))
             credit_after = _credit_terms(row)
             if credit_after != credit_before:
@@ -186,6 +188,37 @@ class CustomerService:
         async with self.db.read() as session:
             rates = await repository.all_rates(session)
         return RatesOut(rates=[rate_out(rate) for rate in rates])
+
+
+def _watched(row: Customer) -> tuple[bool, str | None, int | None, str | None]:
+    """What the ERP's webhooks report on: the block (and its reason) and the manual limit."""
+    return row.blocked, row.block_reason, row.manual_limit_minor, row.limit_currency
+
+
+async def _announce_changes(
+    session: AsyncSession,
+    customer_id: str,
+    was: tuple[bool, str | None, int | None, str | None] | None,
+    now: tuple[bool, str | None, int | None, str | None],
+) -> None:
+    """Webhook events for an ERP change of block or manual limit, in the write's own transaction."""
+    blocked, reason, limit, currency = now
+    old_blocked, _reason, old_limit, old_currency = was if was is not None else (False, None, None, None)
+    if blocked != old_blocked:
+        event = "customer.blocked" if blocked else "customer.unblocked"
+        await enqueue_event(session, event, {"customer_id": customer_id, "reason": reason, "source": "erp"})
+    if (limit, currency) != (old_limit, old_currency):
+        await enqueue_event(
+            session,
+            "customer.limit_changed",
+            {
+                "customer_id": customer_id,
+                "old_limit": format_minor(old_limit, old_currency) if old_limit is not None and old_currency else None,
+                "new_limit": format_minor(limit, currency) if limit is not None and currency else None,
+                "currency": currency,
+                "source": "erp",
+            },
+        )
 
 
 def _master_data_row(customer_id: str, body: CustomerMasterData, now: datetime) -> dict[str, Any]:

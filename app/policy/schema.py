@@ -97,6 +97,21 @@ class Reports(_Strict):
     max_age_days: int = Field(ge=0, le=3650)
 
 
+MonitoringChange = Literal["insolvency", "rating_downgrade", "score_drop", "days_beyond_terms_rising", "overdue"]
+
+
+def _block_on_insolvency() -> list[MonitoringChange]:
+    return ["insolvency"]
+
+
+class Monitoring(_Strict):
+    """How the portfolio monitor watches customers: report age, what counts as a change, what blocks."""
+
+    max_age_days: int = Field(default=30, ge=1, le=3650)
+    score_drop_threshold: int = Field(default=10, ge=1, le=100)
+    block_on: list[MonitoringChange] = Field(default_factory=_block_on_insolvency)
+
+
 class ScoreBands(_Strict):
     """Lowest score (0–100) of each class, for providers that give a score and no class."""
 
@@ -137,6 +152,7 @@ class PolicyDocument(_Strict):
     company_not_found: Literal["review", "prepayment", "reject"] = "review"
     reports: Reports
     review: ReviewRules = ReviewRules()
+    monitoring: Monitoring = Monitoring()
 
     @model_validator(mode="after")
     def _coherent(self) -> PolicyDocument:

@@ -27,6 +27,7 @@ from app.policy.schema import PolicyDocument
 from app.reviews import repository
 from app.reviews.models import Review
 from app.reviews.schemas import ReviewCase, ReviewIn, ReviewOut, ReviewQueue
+from app.webhooks.service import enqueue_event
 
 
 class NotUnderReview(Conflict):
@@ -111,7 +112,14 @@ class ReviewService:
                 if final:
                     await self._settle(session, decision, approved, now)
                 stored = await (recorder or Recorder(None)).respond(session, 201, _out(values))
-                await append(session, EventType.DECISION_REVIEWED, decision.id, _event(values), principal.key_id)
+                event = _event(values)
+                # The ERP hears of the review through the outbox, committed with it.
+                await enqueue_event(
+                    session,
+                    "decision.reviewed",
+                    {**event, "order_id": decision.order_id, "customer_id": decision.customer_id},
+                )
+                await append(session, EventType.DECISION_REVIEWED, decision.id, event, principal.key_id)
         except IntegrityError:
             # Another reviewer recorded the same step a moment earlier.
             raise Conflict(f"decision {decision_id} was reviewed concurrently; reload and retry") from None

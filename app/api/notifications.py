@@ -1,0 +1,44 @@
+"""Provider push: monitoring notifications from a credit-report provider (admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from app.api.deps import JsonBody, require_scope
+from app.auth import Principal
+from app.errors import (
+    Forbidden,
+    InvalidRequest,
+    MalformedRequest,
+    PayloadTooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+    problem_responses,
+)
+from app.monitoring.notifications import NotificationBatch, NotificationResult, NotificationService
+
+router = APIRouter(prefix="/v1/providers", tags=["providers"])
+Admin = Annotated[Principal, Depends(require_scope("admin"))]
+
+
+async def _service(request: Request) -> NotificationService:
+    service: NotificationService = request.app.state.notifications
+    return service
+
+
+@router.post(
+    "/notifications",
+    dependencies=[JsonBody],
+    responses=problem_responses(
+        MalformedRequest, Unauthenticated, Forbidden, PayloadTooLarge, UnsupportedMediaType, InvalidRequest
+    ),
+    summary="Monitoring events pushed by a provider (Creditsafe notificationEvents shape)",
+)
+async def notifications(
+    body: NotificationBatch, _principal: Admin, service: Annotated[NotificationService, Depends(_service)]
+) -> NotificationResult:
+    """A rating change that carries the new rating is applied without buying a report; other events make
+    the next monitor pass re-pull the customer's report first."""
+    return await service.receive(body)

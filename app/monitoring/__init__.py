@@ -1,0 +1,1 @@
+"""Portfolio monitoring: refresh reports, detect changes, act on them."""
