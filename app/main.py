@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.api import customers, decisions, health, orders, policies, providers, receivables
 from app.auth import KeyRing
+from app.console.router import install_console
 from app.customers.credit_file import CreditFileService
 from app.customers.service import CustomerService
 from app.db import Database
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
     app.include_router(receivables.router)
     app.include_router(orders.router)
     app.include_router(providers.router)
+    install_console(app, settings)
     return app
 
 
