@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast test-slow test-e2e e2e-deps check lint format typecheck hadolint openapi lock bench bench-history clean
+.PHONY: install run test test-fast test-slow test-e2e e2e-deps check lint format typecheck hadolint openapi lock bench bench-history bench-console clean
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,9 @@ bench: $(STAMP) ## decisions/s and latency vs the bare endpoint, SQLite and Post
 
 bench-history: $(STAMP) ## history query p99 and decision p50 at 10k and 1M stored decisions
 	$(PY) -m bench.run --mode history
+
+bench-console: $(STAMP) ## server time per console page at 1M stored decisions (SQLite; --database-url for PostgreSQL)
+	$(PY) -m bench.console_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
