@@ -53,7 +53,7 @@ def _y_axis(top: Decimal, y_of: Callable[[Decimal], float], currency: str) -> li
             f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
             f"{escape(money(value.quantize(Decimal(1))))}</text>"
         )
-    parts.append(f'<text class="tick" x="4" y="{TOP + 2}" dominant-baseline="hanging">{escape(currency)}</text>')
+    parts.append(f'<text class="tick" x="4" y="{HEIGHT - 6}">{escape(currency)}</text>')
     return parts
 
 
