@@ -6,6 +6,7 @@ never downloads a browser here. Screenshots go to test-artifacts/console/.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.conftest import _reset_postgres as reset_postgres
 
 CHROMIUM = "/usr/bin/chromium"
 PORT = int(os.environ.get("CREDITGATE_E2E_PORT", "18801"))
@@ -59,6 +62,8 @@ def serve(tmp: Path) -> Iterator[Served]:
         "CREDITGATE_API_KEYS": json.dumps(KEYS),
         "PYTHONPATH": str(root),
     }
+    if database_url.startswith("postgresql"):
+        asyncio.run(reset_postgres(database_url))  # the suite's own database: every run starts empty
     subprocess.run([sys.executable, "-m", "app.cli", "migrate"], env=env, cwd=root, check=True, capture_output=True)
     log = (tmp / "server.log").open("wb")
     command = [sys.executable, "-m", "uvicorn", "--factory", "app.main:app_factory", "--host", "127.0.0.1"]

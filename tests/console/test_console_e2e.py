@@ -94,7 +94,7 @@ class TestCreditManagerFlow:
         expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
         page.keyboard.press("Tab")
         page.keyboard.press("Tab")
-        expect(page.get_by_role("link", name="Decisions")).to_be_focused()
+        expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Decisions")).to_be_focused()
         page.keyboard.press("Enter")
         expect(page).to_have_url(re.compile(r"/console/decisions$"))
 
