@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from app.console import reviews
 from app.console.credit_view import credit_file_view
+from app.console.views import parse_day, start_of_day
 from app.console.web import ConsoleRoute, ConsoleUser, needs, render
 from app.db import utcnow
 from app.decisions.repository import DecisionFilters
@@ -23,20 +24,6 @@ Reader = Annotated[ConsoleUser, Depends(needs("read"))]
 OUTCOMES = ("accept", "prepayment", "review", "reject")
 PAGE_SIZES = (25, 50, 100)
 Text = Annotated[str, Query(max_length=64)]
-
-
-def _day(value: str, field: str, errors: dict[str, str]) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[field] = "Enter a date as YYYY-MM-DD."
-        return None
-
-
-def _start_of(day: date | None) -> datetime | None:
-    return None if day is None else datetime.combine(day, time.min, tzinfo=UTC)
 
 
 @router.get("/decisions")
@@ -53,7 +40,7 @@ async def decisions(
 ) -> Response:
     """History with the API's filters; the day range is in UTC and includes both days."""
     errors: dict[str, str] = {}
-    first, last = _day(decided_from, "decided_from", errors), _day(decided_to, "decided_to", errors)
+    first, last = parse_day(decided_from, "decided_from", errors), parse_day(decided_to, "decided_to", errors)
     if outcome and outcome not in OUTCOMES:
         errors["outcome"] = "Choose one of the outcomes."
     if first and last and first > last:
@@ -63,8 +50,8 @@ async def decisions(
         customer_id.strip() or None,
         order_id.strip() or None,
         outcome or None,
-        _start_of(first),
-        _start_of(last + timedelta(days=1)) if last else None,
+        start_of_day(first),
+        start_of_day(last + timedelta(days=1)) if last else None,
     )
     service: DecisionService = request.app.state.decisions
     page = None if errors else await service.history(filters, limit, cursor or None)
@@ -129,8 +116,8 @@ async def spend(
     day_to: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
     errors: dict[str, str] = {}
-    last = _day(day_to, "day_to", errors) or utcnow().date()
-    first = _day(day_from, "day_from", errors) or last - timedelta(days=30)
+    last = parse_day(day_to, "day_to", errors) or utcnow().date()
+    first = parse_day(day_from, "day_from", errors) or last - timedelta(days=30)
     if first > last or (last - first).days > 366:
         errors["day_from"] = "The first day must not be after the last, and the range at most 366 days."
     page = None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request, Response
 from fastapi.responses import RedirectResponse
 
+from app.console.views import parse_day, start_of_day
 from app.console.web import ConsoleRoute, ConsoleUser, checked_form, needs, render
 from app.policies.repository import ReplayFilters
 from app.policies.schemas import SimulationOut
@@ -64,7 +65,7 @@ async def simulate(
         "policy_version": policy_version.strip(),
     }
     errors: dict[str, str] = {}
-    first, last = _day(decided_from, "decided_from", errors), _day(decided_to, "decided_to", errors)
+    first, last = parse_day(decided_from, "decided_from", errors), parse_day(decided_to, "decided_to", errors)
     if outcome and outcome not in OUTCOMES:
         errors["outcome"] = "Choose one of the outcomes."
     result = None
@@ -72,8 +73,8 @@ async def simulate(
         filters = ReplayFilters(
             customer_id=form["customer_id"] or None,
             outcome=outcome or None,
-            decided_from=_start(first),
-            decided_to=_start(last + timedelta(days=1)) if last else None,
+            decided_from=start_of_day(first),
+            decided_to=start_of_day(last + timedelta(days=1)) if last else None,
             policy_version=form["policy_version"] or None,
         )
         result = await _service(request).simulate(version, filters, CHANGED_PER_PAGE)
@@ -116,17 +117,3 @@ def _matrix(result: SimulationOut) -> dict[str, Any]:
         for old in OUTCOMES
     ]
     return {"columns": OUTCOMES, "rows": rows}
-
-
-def _day(value: str, field: str, errors: dict[str, str]) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[field] = "Enter a date as YYYY-MM-DD."
-        return None
-
-
-def _start(day: date | None) -> datetime | None:
-    return None if day is None else datetime.combine(day, time.min, tzinfo=UTC)

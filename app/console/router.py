@@ -20,6 +20,7 @@ from app.console.web import (
     render,
     secure_cookie,
     signer,
+    signer_for,
 )
 from app.console.web import console_user as console_user_dep
 from app.settings import Settings
@@ -119,8 +120,6 @@ def _sign_in_page(request: Request, target: str | None, error: str | None, statu
 
 def install_console(app: FastAPI, settings: Settings) -> None:
     """The console's routes and its static files, served by the app itself."""
-    from app.console.web import signer_for
-
     app.state.console_signer = signer_for(settings)
     app.include_router(router)
     app.include_router(pages.router)

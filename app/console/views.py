@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -66,6 +66,21 @@ def code_words(code: str) -> str:
 
 def fact_words(name: str) -> str:
     return name.replace("_", " ")
+
+
+def parse_day(value: str, field: str, errors: dict[str, str]) -> date | None:
+    """A form's YYYY-MM-DD day; a wrong one is named in `errors` for the form to show."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[field] = "Enter a date as YYYY-MM-DD."
+        return None
+
+
+def start_of_day(day: date | None) -> datetime | None:
+    return None if day is None else datetime.combine(day, time.min, tzinfo=UTC)
 
 
 FILTERS = {

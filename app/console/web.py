@@ -162,12 +162,10 @@ class ConsoleRoute(APIRoute):
 
 
 def _error_page(request: Request, status_code: int, title: str, detail: str | None) -> HTMLResponse:
+    session = signer(request).read(request.cookies.get(SESSION_COOKIE))
+    keys: KeyRing = request.app.state.keys
+    principal = keys.by_id(session.key_id) if session is not None else None
     user = None
-    try:
-        session = signer(request).read(request.cookies.get(SESSION_COOKIE))
-        principal = request.app.state.keys.by_id(session.key_id) if session else None
-        if session is not None and principal is not None:
-            user = ConsoleUser(principal, session, signer(request).csrf_token(session))
-    except AttributeError:  # the app is not started
-        user = None
+    if session is not None and principal is not None:
+        user = ConsoleUser(principal, session, signer(request).csrf_token(session))
     return render(request, "error.html", user, status_code=status_code, title=title, detail=detail)
