@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast test-slow check lint format typecheck hadolint openapi lock bench bench-history clean
+.PHONY: install run test test-fast test-slow test-e2e e2e-deps check lint format typecheck hadolint openapi lock bench bench-history bench-console clean
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,13 +23,21 @@ run: $(STAMP) ## migrate the database, then serve on :8000 (prints a dev key whe
 	$(VENV)/bin/creditgate serve --dev
 
 test: check ## lint, type-check, then the suite on CREDITGATE_DATABASE_URL (SQLite by default)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow and not e2e"
 
 test-fast: $(STAMP) ## the suite without the linters, stopping at the first failure
-	$(PY) -m pytest -q -x -m "not slow"
+	$(PY) -m pytest -q -x -m "not slow and not e2e"
 
 test-slow: $(STAMP) ## several processes and long loads (pytest exit 5, "no tests", counts as a pass)
 	$(PY) -m pytest -q -m slow || [ $$? -eq 5 ]
+
+e2e-deps: ## Debian's chromium for the browser tests (Playwright drives it; it never downloads a browser)
+	@if [ ! -x /usr/bin/chromium ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+test-e2e: $(STAMP) e2e-deps ## the console in headless Chromium; screenshots land in test-artifacts/
+	$(PY) -m pytest -q -m e2e
 
 check: lint typecheck hadolint ## ruff, mypy and hadolint
 
@@ -59,6 +67,9 @@ bench: $(STAMP) ## decisions/s and latency vs the bare endpoint, SQLite and Post
 
 bench-history: $(STAMP) ## history query p99 and decision p50 at 10k and 1M stored decisions
 	$(PY) -m bench.run --mode history
+
+bench-console: $(STAMP) ## server time per console page at 1M stored decisions (SQLite; --database-url for PostgreSQL)
+	$(PY) -m bench.console_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -26,9 +26,18 @@ class KeyRing:
 
     def __init__(self, keys: dict[str, frozenset[str]]) -> None:
         self._by_digest = {_digest(key): Principal(key_id(key), scopes) for key, scopes in keys.items()}
+        self._by_id = {principal.key_id: principal for principal in self._by_digest.values()}
 
     def __len__(self) -> int:
         return len(self._by_digest)
+
+    def find(self, api_key: str) -> Principal | None:
+        """The key's principal, or None: for the console's sign-in form."""
+        return self._by_digest.get(_digest(api_key.strip()))
+
+    def by_id(self, api_key_id: str) -> Principal | None:
+        """A configured key's principal by its non-secret id (a console session names only the id)."""
+        return self._by_id.get(api_key_id)
 
     def authenticate(self, authorization: str | None) -> Principal:
         challenge = {"WWW-Authenticate": 'Bearer realm="creditgate"'}

@@ -29,6 +29,7 @@ from app.api import (
     webhooks,
 )
 from app.auth import KeyRing
+from app.console.router import install_console
 from app.customers.credit_file import CreditFileService
 from app.customers.service import CustomerService
 from app.db import Database
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
     app.include_router(metrics.router)
     app.include_router(notifications.router)
     app.include_router(webhooks.router)
+    install_console(app, settings)
     return app
 
 

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
 
     insurer_limits_risk_class: Literal["A", "B", "C", "D", "E"] = "B"
 
+    # Signs the console's session cookies; unset, each process draws its own (sessions end at a restart,
+    # and replicas behind a load balancer need one shared value).
+    console_secret: SecretStr | None = None
+    console_session_minutes: int = Field(default=480, ge=5, le=24 * 60)
+    # "auto": the cookie is Secure when the request came over https (set it to "always" behind a TLS proxy).
+    console_secure_cookie: Literal["auto", "always", "never"] = "auto"
+
     @property
     def provider_chain(self) -> list[str]:
         """The configured providers, primary first."""

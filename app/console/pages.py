@@ -1,0 +1,128 @@
+"""Read pages: decision history, one decision, a customer's credit file, provider spend."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import RedirectResponse
+
+from app.console.credit_view import credit_file_view
+from app.console.views import parse_day, start_of_day
+from app.console.web import ConsoleRoute, ConsoleUser, needs, render
+from app.db import utcnow
+from app.decisions.repository import DecisionFilters
+from app.decisions.service import DecisionService
+from app.providers.reports import ReportService
+from app.providers.usage import provider_usage
+
+router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
+Reader = Annotated[ConsoleUser, Depends(needs("read"))]
+OUTCOMES = ("accept", "prepayment", "review", "reject")
+PAGE_SIZES = (25, 50, 100)
+Text = Annotated[str, Query(max_length=64)]
+
+
+@router.get("/decisions")
+async def decisions(
+    request: Request,
+    user: Reader,
+    customer_id: Text = "",
+    order_id: Text = "",
+    outcome: Text = "",
+    decided_from: Annotated[str, Query(max_length=10)] = "",
+    decided_to: Annotated[str, Query(max_length=10)] = "",
+    limit: int = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response:
+    """History with the API's filters; the day range is in UTC and includes both days."""
+    errors: dict[str, str] = {}
+    first, last = parse_day(decided_from, "decided_from", errors), parse_day(decided_to, "decided_to", errors)
+    if outcome and outcome not in OUTCOMES:
+        errors["outcome"] = "Choose one of the outcomes."
+    if first and last and first > last:
+        errors["decided_to"] = "The last day comes before the first."
+    limit = limit if limit in PAGE_SIZES else 50
+    filters = DecisionFilters(
+        customer_id.strip() or None,
+        order_id.strip() or None,
+        outcome or None,
+        start_of_day(first),
+        start_of_day(last + timedelta(days=1)) if last else None,
+    )
+    service: DecisionService = request.app.state.decisions
+    page = None if errors else await service.history(filters, limit, cursor or None)
+    form = {
+        "customer_id": customer_id,
+        "order_id": order_id,
+        "outcome": outcome,
+        "decided_from": decided_from,
+        "decided_to": decided_to,
+        "limit": limit,
+    }
+    query = urlencode({name: value for name, value in form.items() if value})
+    return render(
+        request,
+        "decisions.html",
+        user,
+        page=page,
+        form=form,
+        errors=errors,
+        outcomes=OUTCOMES,
+        page_sizes=PAGE_SIZES,
+        paged=cursor is not None,
+        next_query=f"{query}&{urlencode({'cursor': page.next_cursor})}" if page and page.next_cursor else None,
+        first_query=query,
+    )
+
+
+@router.get("/decisions/{decision_id}")
+async def decision(request: Request, user: Reader, decision_id: Annotated[str, Path(max_length=64)]) -> Response:
+    service: DecisionService = request.app.state.decisions
+    detail = await service.get(decision_id)
+    return render(
+        request,
+        "decision.html",
+        user,
+        decision=detail,
+        exposure=detail.inputs.get("exposure", {}),
+        customer=detail.inputs.get("customer", {}),
+        snapshot=detail.report_snapshot or {},
+        reviewable=detail.outcome == "review" and user.can("review"),
+    )
+
+
+@router.get("/customers")
+async def find_customer(request: Request, user: Reader, customer_id: Text = "") -> Response:
+    if customer_id.strip():
+        return RedirectResponse(f"/console/customers/{quote(customer_id.strip(), safe='')}", status_code=303)
+    return render(request, "customer_search.html", user)
+
+
+@router.get("/customers/{customer_id}")
+async def customer(request: Request, user: Reader, customer_id: Annotated[str, Path(max_length=64)]) -> Response:
+    view = await credit_file_view(request.app.state.database, request.app.state.credit_files, customer_id)
+    return render(request, "credit_file.html", user, view=view, file=view.file)
+
+
+@router.get("/spend")
+async def spend(
+    request: Request,
+    user: Reader,
+    day_from: Annotated[str, Query(max_length=10)] = "",
+    day_to: Annotated[str, Query(max_length=10)] = "",
+) -> Response:
+    errors: dict[str, str] = {}
+    last = parse_day(day_to, "day_to", errors) or utcnow().date()
+    first = parse_day(day_from, "day_from", errors) or last - timedelta(days=30)
+    if first > last or (last - first).days > 366:
+        errors["day_from"] = "The first day must not be after the last, and the range at most 366 days."
+    page = None
+    if not errors:
+        report_service: ReportService = request.app.state.reports
+        await report_service.cache_hits.flush()
+        page = await provider_usage(request.app.state.database, first, last, None)
+    form = {"day_from": first.isoformat(), "day_to": last.isoformat()}
+    return render(request, "spend.html", user, page=page, form=form, errors=errors)

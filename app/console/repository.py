@@ -1,0 +1,48 @@
+"""The console's own reads: a customer's exposure over time and the ageing of its open invoices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.customers.models import Invoice
+from app.decisions.models import Decision
+
+AGEING_BUCKETS = ("not due", "1-30", "31-60", "61-90", "90+")
+
+
+async def exposure_points(session: AsyncSession, customer_id: str, since: datetime, limit: int) -> Sequence[Any]:
+    """(decided_at, currency, exposure_minor, credit_limit_minor) of the customer's latest decisions since `since`.
+
+    Each decision recorded the exposure as it stood before its order: the points of the exposure curve.
+    Served by the (customer_id, decided_at, id) index, newest first, so the cost is bounded by `limit`.
+    """
+    query = (
+        select(Decision.decided_at, Decision.currency, Decision.exposure_minor, Decision.credit_limit_minor)
+        .where(Decision.customer_id == customer_id, Decision.decided_at >= since)
+        .order_by(Decision.decided_at.desc(), Decision.id.desc())
+        .limit(limit)
+    )
+    return (await session.execute(query)).all()
+
+
+async def ageing(session: AsyncSession, customer_id: str, today: date) -> Sequence[Any]:
+    """(bucket, currency, open_amount_minor) of the customer's open invoices by days past due."""
+    days_30, days_60, days_90 = (today - timedelta(days=n) for n in (30, 60, 90))
+    bucket = case(
+        (Invoice.due_date >= today, "not due"),
+        (Invoice.due_date >= days_30, "1-30"),
+        (Invoice.due_date >= days_60, "31-60"),
+        (Invoice.due_date >= days_90, "61-90"),
+        else_="90+",
+    ).label("bucket")
+    query = (
+        select(bucket, Invoice.currency, func.sum(Invoice.open_amount_minor))
+        .where(Invoice.customer_id == customer_id, Invoice.open_amount_minor > 0)
+        .group_by(bucket, Invoice.currency)
+    )
+    return (await session.execute(query)).all()

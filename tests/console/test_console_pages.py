@@ -1,0 +1,131 @@
+"""The console's read pages in process: what each shows, its filters and paging, charts, what-if."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import httpx
+
+from tests.conftest import key_for
+from tests.console.console import csrf_token, decide, sign_in
+from tests.erp import put_customer, put_invoice
+
+
+def decision_links(page: httpx.Response) -> list[str]:
+    return re.findall(r'href="/console/decisions/([0-9a-f-]{36})"', page.text)
+
+
+class TestHistoryPage:
+    async def test_lists_decisions_newest_first_with_their_outcome_in_words(self, client: httpx.AsyncClient) -> None:
+        made = await decide(client, 3)
+        await sign_in(client)
+        page = await client.get("/console/decisions")
+        assert page.status_code == 200
+        assert decision_links(page) == [d["id"] for d in reversed(made)]
+        assert "Accepted on credit" in page.text
+        assert page.headers["content-security-policy"].startswith("default-src 'self'")
+
+    async def test_filters_by_customer_and_outcome(self, client: httpx.AsyncClient) -> None:
+        await decide(client, 2)
+        other = await decide(client, 1, customer_id="C-77")
+        await sign_in(client)
+        page = await client.get("/console/decisions", params={"customer_id": "C-77", "outcome": "accept"})
+        assert decision_links(page) == [other[0]["id"]]
+        page = await client.get("/console/decisions", params={"outcome": "reject"})
+        assert decision_links(page) == []
+        assert "No decisions match" in page.text
+
+    async def test_pages_with_the_api_cursor(self, client: httpx.AsyncClient) -> None:
+        made = await decide(client, 30)
+        await sign_in(client)
+        first = await client.get("/console/decisions", params={"limit": 25})
+        older = re.search(r'href="/console/decisions\?([^"]+)" rel="next"', first.text)
+        assert older is not None
+        second = await client.get("/console/decisions?" + older.group(1).replace("&amp;", "&"))
+        seen = decision_links(first) + decision_links(second)
+        assert seen == [d["id"] for d in reversed(made)]
+        assert 'rel="next"' not in second.text
+
+    async def test_names_a_wrong_day_in_the_form(self, client: httpx.AsyncClient) -> None:
+        await sign_in(client)
+        page = await client.get("/console/decisions", params={"decided_from": "23.11.2026"})
+        assert page.status_code == 200
+        assert 'aria-invalid="true"' in page.text
+        assert "YYYY-MM-DD" in page.text
+
+
+class TestDecisionPage:
+    async def test_explains_the_decision(self, client: httpx.AsyncClient) -> None:
+        (made,) = await decide(client, 1)
+        await sign_in(client)
+        page = await client.get(f"/console/decisions/{made['id']}")
+        assert page.status_code == 200
+        for reason in made["reasons"]:
+            assert reason["message"] in html.unescape(page.text)
+        assert "Exposure at the time" in page.text
+        assert f"/console/policies/{made['policy_version']}" in page.text
+        assert made["report"]["reference"] in page.text
+
+    async def test_an_unknown_decision_is_a_not_found_page(self, client: httpx.AsyncClient) -> None:
+        await sign_in(client)
+        page = await client.get("/console/decisions/00000000-0000-0000-0000-000000000000")
+        assert page.status_code == 404
+        assert page.headers["content-type"].startswith("text/html")
+
+
+class TestCreditFilePage:
+    async def test_draws_exposure_over_time_and_ageing(self, client: httpx.AsyncClient) -> None:
+        await put_customer(client)
+        await put_invoice(client, "INV-1", "400.00", due_in_days=-45)
+        await put_invoice(client, "INV-2", "300.00", due_in_days=10)
+        await decide(client, 2)
+        await sign_in(client)
+        page = await client.get("/console/customers/C-42")
+        assert page.status_code == 200
+        assert page.text.count('<svg class="chart"') == 2
+        assert '<polyline class="exposure"' in page.text
+        assert 'class="bar overdue"' in page.text
+        assert "31-60: 400.00 EUR" in page.text  # the ageing chart's description names each bucket
+        assert "not due: 300.00 EUR" in page.text
+
+    async def test_the_search_opens_a_file(self, client: httpx.AsyncClient) -> None:
+        await sign_in(client)
+        response = await client.get("/console/customers", params={"customer_id": "C-42"})
+        assert response.status_code == 303
+        assert response.headers["location"] == "/console/customers/C-42"
+
+    async def test_an_unknown_customer_is_a_not_found_page(self, client: httpx.AsyncClient) -> None:
+        await sign_in(client)
+        page = await client.get("/console/customers/C-NOBODY")
+        assert page.status_code == 404
+        assert "no customer C-NOBODY" in page.text
+
+
+class TestPolicyPages:
+    async def test_lists_versions_with_the_active_one(self, client: httpx.AsyncClient) -> None:
+        await sign_in(client, key_for("read"))
+        page = await client.get("/console/policies")
+        assert "default-2026.11" in page.text
+        assert "active" in page.text
+
+    async def test_what_if_shows_the_transition_table(self, client: httpx.AsyncClient) -> None:
+        await decide(client, 3)
+        await sign_in(client, key_for("admin"))
+        page = await client.get("/console/policies/default-2026.11")
+        response = await client.post(
+            "/console/policies/default-2026.11/simulate", data={"csrf_token": csrf_token(page), "outcome": "accept"}
+        )
+        assert response.status_code == 200
+        assert "<strong>3</strong> decisions replayed" in response.text
+        assert '<table class="data matrix">' in response.text
+
+
+class TestSpendPage:
+    async def test_shows_the_range_and_refuses_a_reversed_one(self, client: httpx.AsyncClient) -> None:
+        await sign_in(client)
+        page = await client.get("/console/spend", params={"day_from": "2026-11-01", "day_to": "2026-11-20"})
+        assert page.status_code == 200
+        assert "Provider spend by day" in page.text
+        page = await client.get("/console/spend", params={"day_from": "2026-11-20", "day_to": "2026-11-01"})
+        assert "must not be after" in page.text
