@@ -56,19 +56,25 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def create_engine(database_url: str, pool_size: int = 10, pool_timeout: float = 10.0) -> AsyncEngine:
+def create_engine(
+    database_url: str, pool_size: int = 10, pool_timeout: float = 10.0, busy_timeout_ms: int = 30_000
+) -> AsyncEngine:
     """An async engine; on SQLite, write transactions take the database lock up front."""
     # orjson reads and writes the JSON columns several times faster than the standard library.
     json_options: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if database_url.startswith("sqlite"):
+        memory = ":memory:" in database_url
+        # A request waits at most the busy timeout for the write lock and the pool timeout for a connection,
+        # so a locked file fails fast (503) instead of hanging.
         engine = create_async_engine(
             database_url,
             **json_options,
-            poolclass=NullPool if ":memory:" in database_url else None,
-            connect_args={"timeout": 30},
+            poolclass=NullPool if memory else None,
+            connect_args={"timeout": busy_timeout_ms / 1000},
+            **({} if memory else {"pool_timeout": pool_timeout}),
             hide_parameters=True,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout_ms)
         return engine
     # hide_parameters: an error message never carries a row's values (names, request bodies) into a log.
     return create_async_engine(
@@ -82,7 +88,7 @@ def create_engine(database_url: str, pool_size: int = 10, pool_timeout: float = 
     )
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide where transactions begin (pysqlite's default is lazy).
@@ -91,7 +97,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -105,8 +111,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 class Database:
     """The engine and its session factory, built once in the app's lifespan."""
 
-    def __init__(self, database_url: str, pool_size: int = 10, pool_timeout: float = 10.0) -> None:
-        self.engine = create_engine(database_url, pool_size, pool_timeout)
+    def __init__(
+        self, database_url: str, pool_size: int = 10, pool_timeout: float = 10.0, busy_timeout_ms: int = 30_000
+    ) -> None:
+        self.engine = create_engine(database_url, pool_size, pool_timeout, busy_timeout_ms)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         # Reads never take SQLite's write lock; on PostgreSQL the option changes nothing.
         self.read_sessions = async_sessionmaker(

@@ -91,6 +91,10 @@ class UnsupportedMediaType(ProblemError):
     status, code, title = 415, "unsupported_media_type", "The request body must be application/json"
 
 
+class TooManyRequests(ProblemError):
+    status, code, title = 429, "rate_limited", "Too many requests for this API key"
+
+
 class ServiceUnavailable(ProblemError):
     status, code, title = 503, "service_unavailable", "The service cannot answer right now"
 

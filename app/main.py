@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -28,13 +30,14 @@ from app.api import (
     reviews,
     webhooks,
 )
+from app.api.deps import reject_unknown_query
 from app.auth import KeyRing
 from app.console.router import install_console
 from app.customers.credit_file import CreditFileService
 from app.customers.service import CustomerService
 from app.db import Database
 from app.decisions.service import DecisionService, decision_out
-from app.errors import ServiceUnavailable, install_error_handlers, problem_response
+from app.errors import PROBLEM_JSON, InvalidRequest, ServiceUnavailable, install_error_handlers, problem_response
 from app.idempotency.service import IdempotencyService
 from app.middleware import BodySizeLimit
 from app.monitoring.notifications import NotificationService
@@ -46,6 +49,7 @@ from app.orders.service import OrderService
 from app.policies.service import PolicyService
 from app.policy.schema import load_policy_file
 from app.providers.registry import build_report_service
+from app.ratelimit.service import RateLimiter
 from app.reviews.service import ReviewService
 from app.settings import Settings, get_settings
 from app.webhooks.dispatcher import Dispatcher, RetryRules
@@ -71,7 +75,12 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
                 "CREDITGATE_API_KEYS is empty: configure at least one key, or start the demo with `make run`"
             )
         load_policy_file(settings.policy_file)  # a broken policy file stops the start, not the first decision
-        database = Database(settings.database_url, settings.database_pool_size, settings.database_pool_timeout_seconds)
+        database = Database(
+            settings.database_url,
+            settings.database_pool_size,
+            settings.database_pool_timeout_seconds,
+            settings.sqlite_busy_timeout_ms,
+        )
         policies = PolicyService(database, settings.policy_file)
         await _bootstrap_policy(policies)
         timeout = httpx.Timeout(
@@ -106,6 +115,9 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
             app.state.monitor = MonitorService(database, reports, active_policy, settings.monitor_recent_days)
             app.state.notifications = NotificationService(database, app.state.monitor, active_policy)
             tasks = _background_tasks(app, settings)
+            app.state.decision_rate = RateLimiter(
+                database, "decisions", settings.decision_rate_limit, settings.decision_rate_window_seconds
+            )
             try:
                 yield
             finally:
@@ -120,9 +132,11 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query)],
     )
     install_error_handlers(app)
     _install_database_errors(app)
+    _document_validation_problems(app)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
@@ -183,6 +197,32 @@ async def _bootstrap_policy(policies: PolicyService) -> None:
         logger.warning("could not check the stored policies at startup (%s); retrying on first use", exc)
 
 
+def _document_validation_problems(app: FastAPI) -> None:
+    """FastAPI documents its own 422 body on routes that declare none; ours is always a problem document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                response = operation.get("responses", {}).get("422")
+                if response and "HTTPValidationError" in json.dumps(response):
+                    operation["responses"]["422"] = {
+                        "description": InvalidRequest.title,
+                        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                    }
+        schemas = document.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" not in json.dumps(document.get("paths", {})):
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def _install_database_errors(app: FastAPI) -> None:
     """A database that is down or saturated answers 503 fast, never a bare 500."""
 
@@ -197,6 +237,11 @@ def _install_database_errors(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeout)
     async def _pool(request: Request, exc: PoolTimeout) -> JSONResponse:
         logger.warning("no database connection free within the pool timeout")
+        return _unavailable(request)
+
+    @app.exception_handler(ConnectionError)
+    async def _refused(request: Request, exc: ConnectionError) -> JSONResponse:
+        # A new connection to a database that is down fails in the driver, before SQLAlchemy can wrap it.
         return _unavailable(request)
 
 

@@ -9,6 +9,7 @@ from app.monitoring.models import CreditLimitChange, CustomerCreditState, Monito
 from app.orders.models import Reservation
 from app.policies.models import PolicyActivation, PolicyVersion
 from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCacheHits, ProviderCall, ReportLease
+from app.ratelimit.models import RateLimitWindow
 from app.reviews.models import Review
 from app.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
@@ -33,6 +34,7 @@ __all__ = [
     "PolicyVersion",
     "ProviderCacheHits",
     "ProviderCall",
+    "RateLimitWindow",
     "ReportLease",
     "Reservation",
     "Review",

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
     # How long a request waits for a pooled connection under load before it answers 503.
     database_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # How long a request waits for SQLite's write lock before it answers 503 (fail fast, never hang).
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=100, le=60_000)
 
     # Credit reserved for an order and not shipped stops counting after this many days.
     reservation_expiry_days: int = Field(default=30, ge=1, le=365)
@@ -44,6 +46,10 @@ class Settings(BaseSettings):
     # The receivables batch takes far larger bodies than any other route.
     max_batch_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_batch_invoices: int = Field(default=20_000, ge=1, le=100_000)
+
+    # Decisions (which may buy a report) per API key per window, counted in the database; 0 turns it off.
+    decision_rate_limit: int = Field(default=600, ge=0)
+    decision_rate_window_seconds: int = Field(default=60, ge=1, le=3600)
 
     simulated_latency_ms: int = Field(default=0, ge=0)
     simulated_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)

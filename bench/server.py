@@ -59,6 +59,8 @@ def serve(database_url: str, port: int, api_key: str, log_file: Path, extra_args
         {
             "CREDITGATE_DATABASE_URL": database_url,
             "CREDITGATE_API_KEYS": json.dumps({api_key: ["decide", "read"]}),
+            # One bench key sends far more than a client may: measure throughput, not the rate limit.
+            "CREDITGATE_DECISION_RATE_LIMIT": "0",
             "PYTHONPATH": str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
         }
     )

@@ -27,3 +27,13 @@ class TestMigrations:
         command.downgrade(config, "base")
         command.upgrade(config, "head")
         command.check(config)
+
+    def test_every_revision_goes_down_and_up_one_step_at_a_time(self, database_url: str) -> None:
+        config = _config(database_url)
+        revisions = [script.revision for script in ScriptDirectory.from_config(config).walk_revisions()]
+        assert len(revisions) >= 4
+        for _ in revisions:
+            command.downgrade(config, "-1")
+        for _ in revisions:
+            command.upgrade(config, "+1")
+        command.check(config)

@@ -22,3 +22,12 @@ class TestOpenAPIDocument:
         for status in ("401", "403", "413", "415", "422"):
             assert "application/problem+json" in post["responses"][status]["content"]
         assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+    def test_every_validation_error_is_documented_as_a_problem(self) -> None:
+        document = create_app().openapi()
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                response = operation["responses"].get("422")
+                if response is not None:
+                    assert "application/problem+json" in response["content"], (method, path)
+        assert "HTTPValidationError" not in document["components"]["schemas"]

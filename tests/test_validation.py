@@ -149,3 +149,36 @@ class TestQueryValidation:
         response = await client.get("/v1/decisions", params={"limit": limit}, headers=auth())
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "query.limit"
+
+
+class TestUnknownQueryParameters:
+    async def test_a_misspelt_filter_is_refused_not_ignored(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/decisions?customer=C-42", headers=auth())
+        assert response.status_code == 422
+        assert [error["field"] for error in response.json()["errors"]] == ["query.customer"]
+
+    async def test_declared_filters_are_accepted(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/decisions?customer_id=C-42&limit=5", headers=auth())
+        assert response.status_code == 200
+
+
+class TestNulCharacters:
+    """PostgreSQL cannot hold a NUL in text: it is refused at the edge with 422, never a 500 or a cut stream."""
+
+    @pytest.mark.parametrize("path", ["/v1/decisions?customer_id=%00", "/v1/decisions/export?provider=a%00"])
+    async def test_in_a_query_value(self, client: httpx.AsyncClient, path: str) -> None:
+        response = await client.get(path, headers=auth())
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["message"] == "contains a NUL character"
+
+    async def test_in_a_path_value(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/decisions/a%00b", headers=auth())
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "path.decision_id"
+
+    async def test_in_a_body_string(self, client: httpx.AsyncClient, engine: AsyncEngine) -> None:
+        body = order_body()
+        body["customer"]["name"] = "Bakkerij\x00Jansen"
+        response = await client.post("/v1/decisions", json=body, headers=auth())
+        assert response.status_code == 422
+        assert await count_rows(engine, "decisions") == 0

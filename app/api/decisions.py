@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import DatabaseDep, Decide, DecisionServiceDep, Idempotent, JsonBody, Read, ReviewServiceDep
+from app.api.deps import DatabaseDep, DecideWithinRate, DecisionServiceDep, Idempotent, JsonBody, Read, ReviewServiceDep
 from app.decisions.export import decisions_csv
 from app.decisions.repository import DecisionFilters
 from app.decisions.schemas import (
@@ -29,6 +29,7 @@ from app.errors import (
     MalformedRequest,
     NotFound,
     PayloadTooLarge,
+    TooManyRequests,
     Unauthenticated,
     UnsupportedMediaType,
     problem_responses,
@@ -54,11 +55,12 @@ logger = logging.getLogger("creditgate.decisions")
         InvalidRequest,
         Conflict,
         OrderAlreadyInvoiced,
+        TooManyRequests,
     ),
     summary="Decide on an order",
 )
 async def create_decision(
-    body: DecisionRequest, principal: Decide, service: DecisionServiceDep, idempotent: Idempotent
+    body: DecisionRequest, principal: DecideWithinRate, service: DecisionServiceDep, idempotent: Idempotent
 ) -> Response:
     """Accept on credit, ask prepayment, send to review or reject; the decision is stored before it is answered.
 

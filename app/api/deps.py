@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response, Security
+from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import KeyRing, Principal
@@ -13,10 +14,11 @@ from app.customers.credit_file import CreditFileService
 from app.customers.service import CustomerService
 from app.db import Database
 from app.decisions.service import DecisionService
-from app.errors import Forbidden, UnsupportedMediaType
+from app.errors import FieldError, Forbidden, InvalidRequest, UnsupportedMediaType
 from app.idempotency.service import Handler, IdempotencyService, fingerprint
 from app.observability.logging import bind
 from app.orders.service import OrderService
+from app.ratelimit.service import RateLimiter
 from app.reviews.service import ReviewService
 from app.settings import Settings
 
@@ -90,11 +92,52 @@ def require_any_scope(*scopes: str) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
+async def limit_decisions(
+    request: Request, principal: Annotated[Principal, Depends(require_scope("decide"))]
+) -> Principal:
+    """The paid path: a key that has used up its window gets 429 before any report is bought."""
+    limiter: RateLimiter = request.app.state.decision_rate
+    await limiter.hit(principal.key_id)
+    return principal
+
+
+def reject_unknown_query(request: Request) -> None:
+    """A misspelt filter must not silently widen a query: unknown query parameters are a 422 naming them.
+
+    A NUL character in a query or path value is refused here too: PostgreSQL cannot store or compare it.
+    """
+    nul = [f"query.{name}" for name, value in request.query_params.multi_items() if "\x00" in value]
+    nul += [f"path.{name}" for name, value in request.path_params.items() if "\x00" in str(value)]
+    if nul:
+        errors = [FieldError(field=field, message="contains a NUL character") for field in nul]
+        raise InvalidRequest(f"NUL characters are not allowed: {', '.join(nul)}", errors=errors)
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None or not request.query_params:
+        return
+    unknown = sorted(set(request.query_params) - _query_names(dependant))
+    if unknown:
+        errors = [
+            FieldError(field=f"query.{name}", message="unknown query parameter", type="extra_forbidden")
+            for name in unknown
+        ]
+        raise InvalidRequest(f"unknown query parameters: {', '.join(unknown)}", errors=errors)
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
 async def require_json(request: Request) -> None:
     """Bodies are JSON; anything else is refused before it is parsed."""
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise UnsupportedMediaType(f"send the body as application/json, not {media_type or 'no content type'}")
+    if b"\\u0000" in await request.body():  # a JSON-escaped NUL: PostgreSQL cannot store it in text
+        message = "strings must not contain a NUL character (\\u0000)"
+        raise InvalidRequest(message, errors=[FieldError(field="body", message=message)])
 
 
 class IdempotentWrite:
@@ -140,6 +183,7 @@ OrderServiceDep = Annotated[OrderService, Depends(get_order_service)]
 ReviewServiceDep = Annotated[ReviewService, Depends(get_review_service)]
 Idempotent = Annotated[IdempotentWrite, Depends(idempotent_write)]
 Decide = Annotated[Principal, Depends(require_scope("decide"))]
+DecideWithinRate = Annotated[Principal, Depends(limit_decisions)]
 Read = Annotated[Principal, Depends(require_scope("read"))]
 Receivables = Annotated[Principal, Depends(require_scope("receivables"))]
 JsonBody = Depends(require_json)

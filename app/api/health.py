@@ -24,11 +24,12 @@ async def live() -> Health:
     return Health(status="live")
 
 
-@router.get("/ready", responses=problem_responses(ServiceUnavailable), summary="The database answers")
+@router.get("/ready", responses=problem_responses(ServiceUnavailable), summary="The database takes writes")
 async def ready(database: DatabaseDep) -> Health:
     try:
         async with asyncio.timeout(2):
-            async with database.read() as session:
+            # A write transaction: on SQLite a file locked by someone else is not ready, though reads still work.
+            async with database.transaction() as session:
                 await session.execute(text("SELECT 1"))
     except (TimeoutError, SQLAlchemyError, OSError):
         raise ServiceUnavailable("the database is not reachable") from None

@@ -146,7 +146,13 @@ def _check_status(response: httpx.Response, what: str) -> None:
     raise ProviderUnavailable(f"creditsafe {what}: HTTP {status}", transient=False)
 
 
+# A real report is tens of kilobytes; anything this large is refused rather than parsed and stored for audit.
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+
+
 def _json(response: httpx.Response, what: str) -> Any:
+    if len(response.content) > MAX_RESPONSE_BYTES:
+        raise BadProviderResponse(f"creditsafe {what}: the body is larger than {MAX_RESPONSE_BYTES} bytes")
     try:
         return response.json()
     except ValueError:
