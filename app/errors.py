@@ -210,6 +210,17 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
+# What any route taking a JSON body can answer before its own logic runs.
+JSON_WRITE_PROBLEMS: tuple[type[ProblemError], ...] = (
+    MalformedRequest,
+    Unauthenticated,
+    Forbidden,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    InvalidRequest,
+)
+
+
 def problem_responses(*errors: type[ProblemError]) -> dict[int | str, dict[str, Any]]:
     """The `responses=` entry a route declares for the problems it can answer."""
     responses: dict[int | str, dict[str, Any]] = {}

@@ -11,14 +11,11 @@ from app.customers.credit_file import CreditFile
 from app.customers.schemas import CustomerMasterData, CustomerOut, InvoiceIn, InvoiceOut, PaymentIn, PaymentOut
 from app.customers.service import PaymentExists
 from app.errors import (
+    JSON_WRITE_PROBLEMS,
     Conflict,
     Forbidden,
-    InvalidRequest,
-    MalformedRequest,
     NotFound,
-    PayloadTooLarge,
     Unauthenticated,
-    UnsupportedMediaType,
     problem_responses,
 )
 
@@ -26,15 +23,7 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 CustomerId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 InvoiceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
-WRITE_PROBLEMS = (
-    MalformedRequest,
-    Unauthenticated,
-    Forbidden,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    InvalidRequest,
-    Conflict,
-)
+WRITE_PROBLEMS = (*JSON_WRITE_PROBLEMS, Conflict)
 
 
 @router.put(

@@ -22,16 +22,14 @@ from app.decisions.schemas import (
 )
 from app.decisions.service import OrderAlreadyInvoiced
 from app.errors import (
+    JSON_WRITE_PROBLEMS,
     Conflict,
     FieldError,
     Forbidden,
     InvalidRequest,
-    MalformedRequest,
     NotFound,
-    PayloadTooLarge,
     TooManyRequests,
     Unauthenticated,
-    UnsupportedMediaType,
     problem_responses,
 )
 from app.money import to_minor
@@ -46,17 +44,7 @@ logger = logging.getLogger("creditgate.decisions")
     status_code=status.HTTP_201_CREATED,
     response_model=DecisionOut,
     dependencies=[JsonBody],
-    responses=problem_responses(
-        MalformedRequest,
-        Unauthenticated,
-        Forbidden,
-        PayloadTooLarge,
-        UnsupportedMediaType,
-        InvalidRequest,
-        Conflict,
-        OrderAlreadyInvoiced,
-        TooManyRequests,
-    ),
+    responses=problem_responses(*JSON_WRITE_PROBLEMS, Conflict, OrderAlreadyInvoiced, TooManyRequests),
     summary="Decide on an order",
 )
 async def create_decision(

@@ -9,12 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from app.api.deps import JsonBody, require_scope
 from app.auth import Principal
 from app.errors import (
-    Forbidden,
-    InvalidRequest,
-    MalformedRequest,
-    PayloadTooLarge,
-    Unauthenticated,
-    UnsupportedMediaType,
+    JSON_WRITE_PROBLEMS,
     problem_responses,
 )
 from app.monitoring.notifications import NotificationBatch, NotificationResult, NotificationService
@@ -31,9 +26,7 @@ async def _service(request: Request) -> NotificationService:
 @router.post(
     "/notifications",
     dependencies=[JsonBody],
-    responses=problem_responses(
-        MalformedRequest, Unauthenticated, Forbidden, PayloadTooLarge, UnsupportedMediaType, InvalidRequest
-    ),
+    responses=problem_responses(*JSON_WRITE_PROBLEMS),
     summary="Monitoring events pushed by a provider (Creditsafe notificationEvents shape)",
 )
 async def notifications(

@@ -8,14 +8,11 @@ from fastapi import APIRouter, Body, Path, Response
 
 from app.api.deps import Idempotent, JsonBody, OrderServiceDep, Read, Receivables
 from app.errors import (
+    JSON_WRITE_PROBLEMS,
     Conflict,
     Forbidden,
-    InvalidRequest,
-    MalformedRequest,
     NotFound,
-    PayloadTooLarge,
     Unauthenticated,
-    UnsupportedMediaType,
     problem_responses,
 )
 from app.orders.schemas import OrderEvent, ReservationOut
@@ -30,18 +27,7 @@ OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
     "/{order_id}/events",
     response_model=ReservationOut,
     dependencies=[JsonBody],
-    responses=problem_responses(
-        MalformedRequest,
-        Unauthenticated,
-        Forbidden,
-        PayloadTooLarge,
-        UnsupportedMediaType,
-        InvalidRequest,
-        NotFound,
-        Conflict,
-        EventNotApplicable,
-        AmendmentNeedsDecision,
-    ),
+    responses=problem_responses(*JSON_WRITE_PROBLEMS, NotFound, Conflict, EventNotApplicable, AmendmentNeedsDecision),
     summary="Shipped, invoiced (with the invoice id), cancelled or amended (with the new amount)",
 )
 async def order_event(

@@ -12,13 +12,13 @@ from app.api.deps import JsonBody, require_any_scope, require_scope
 from app.auth import Principal
 from app.decisions.repository import Cursor
 from app.errors import (
+    JSON_WRITE_PROBLEMS,
     Conflict,
     FieldError,
     Forbidden,
     InvalidRequest,
     MalformedRequest,
     NotFound,
-    PayloadTooLarge,
     Unauthenticated,
     UnsupportedMediaType,
     problem_responses,
@@ -82,15 +82,7 @@ async def get_policy(version: str, _principal: ReadOrAdmin, service: PolicyServi
     openapi_extra={"requestBody": DOCUMENT_BODY},
     responses={
         200: {"description": "The same version with the same content was already stored", "model": PolicyVersionOut},
-        **problem_responses(
-            MalformedRequest,
-            Unauthenticated,
-            Forbidden,
-            Conflict,
-            PayloadTooLarge,
-            UnsupportedMediaType,
-            InvalidRequest,
-        ),
+        **problem_responses(*JSON_WRITE_PROBLEMS, Conflict),
     },
     summary="Store a new, inactive policy version",
 )

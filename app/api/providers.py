@@ -12,11 +12,11 @@ from app.api.deps import DatabaseDep, Read, require_scope
 from app.auth import Principal
 from app.db import utcnow
 from app.errors import (
+    JSON_WRITE_PROBLEMS,
     FieldError,
     Forbidden,
     InvalidRequest,
     MalformedRequest,
-    PayloadTooLarge,
     Unauthenticated,
     UnsupportedMediaType,
     problem_responses,
@@ -60,9 +60,7 @@ async def usage(
 
 @router.post(
     "/insurer-limits",
-    responses=problem_responses(
-        MalformedRequest, Unauthenticated, Forbidden, PayloadTooLarge, UnsupportedMediaType, InvalidRequest
-    ),
+    responses=problem_responses(*JSON_WRITE_PROBLEMS),
     summary="Import the credit insurer's buyer limits from CSV",
     openapi_extra={
         "requestBody": {

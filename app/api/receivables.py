@@ -8,27 +8,16 @@ from app.api.deps import CreditFileServiceDep, CustomerServiceDep, Idempotent, J
 from app.customers.credit_file import Portfolio
 from app.customers.schemas import BatchResult, RatesIn, RatesOut, ReceivablesBatch
 from app.errors import (
+    JSON_WRITE_PROBLEMS,
     Conflict,
     Forbidden,
-    InvalidRequest,
-    MalformedRequest,
-    PayloadTooLarge,
     Unauthenticated,
-    UnsupportedMediaType,
     problem_responses,
 )
 
 router = APIRouter(prefix="/v1", tags=["receivables"])
 
-WRITE_PROBLEMS = (
-    MalformedRequest,
-    Unauthenticated,
-    Forbidden,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    InvalidRequest,
-    Conflict,
-)
+WRITE_PROBLEMS = (*JSON_WRITE_PROBLEMS, Conflict)
 
 
 @router.post(

@@ -9,14 +9,12 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from app.api.deps import Idempotent, JsonBody, ReviewServiceDep, require_scope
 from app.auth import Principal
 from app.errors import (
+    JSON_WRITE_PROBLEMS,
     Conflict,
     Forbidden,
     InvalidRequest,
-    MalformedRequest,
     NotFound,
-    PayloadTooLarge,
     Unauthenticated,
-    UnsupportedMediaType,
     problem_responses,
 )
 from app.reviews.schemas import ReviewIn, ReviewOut, ReviewQueue
@@ -47,19 +45,7 @@ async def review_queue(
     status_code=201,
     response_model=ReviewOut,
     dependencies=[JsonBody],
-    responses=problem_responses(
-        MalformedRequest,
-        Unauthenticated,
-        Forbidden,
-        NotFound,
-        PayloadTooLarge,
-        UnsupportedMediaType,
-        InvalidRequest,
-        Conflict,
-        NotUnderReview,
-        FourEyesRequired,
-        Superseded,
-    ),
+    responses=problem_responses(*JSON_WRITE_PROBLEMS, NotFound, Conflict, NotUnderReview, FourEyesRequired, Superseded),
     summary="Review a decision: outcome, credit terms and a reason",
 )
 async def review_decision(

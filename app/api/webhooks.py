@@ -9,13 +9,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from app.api.deps import JsonBody, require_scope
 from app.auth import Principal
 from app.errors import (
+    JSON_WRITE_PROBLEMS,
     Forbidden,
-    InvalidRequest,
-    MalformedRequest,
     NotFound,
-    PayloadTooLarge,
     Unauthenticated,
-    UnsupportedMediaType,
     problem_responses,
 )
 from app.webhooks.schemas import (
@@ -45,9 +42,7 @@ Service = Annotated[WebhookService, Depends(_service)]
     "",
     status_code=201,
     dependencies=[JsonBody],
-    responses=problem_responses(
-        MalformedRequest, Unauthenticated, Forbidden, PayloadTooLarge, UnsupportedMediaType, InvalidRequest
-    ),
+    responses=problem_responses(*JSON_WRITE_PROBLEMS),
     summary="Subscribe a URL to event types; the response carries the signing secret, once",
 )
 async def create(body: SubscriptionIn, _principal: Admin, service: Service) -> SubscriptionCreated:
