@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response, Security
 from fastapi.dependencies.models import Dependant
@@ -25,39 +25,14 @@ from app.settings import Settings
 _bearer = HTTPBearer(auto_error=False, description="An API key from CREDITGATE_API_KEYS.")
 
 
-async def get_settings_dep(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def from_state(name: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency answering what the lifespan put on `app.state` under `name` (a service, the settings)."""
 
+    async def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
 
-async def get_database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
-
-
-async def get_decision_service(request: Request) -> DecisionService:
-    service: DecisionService = request.app.state.decisions
-    return service
-
-
-async def get_customer_service(request: Request) -> CustomerService:
-    service: CustomerService = request.app.state.customers
-    return service
-
-
-async def get_credit_file_service(request: Request) -> CreditFileService:
-    service: CreditFileService = request.app.state.credit_files
-    return service
-
-
-async def get_review_service(request: Request) -> ReviewService:
-    service: ReviewService = request.app.state.reviews
-    return service
-
-
-async def get_order_service(request: Request) -> OrderService:
-    service: OrderService = request.app.state.orders
-    return service
+    dependency.__name__ = f"state_{name}"
+    return dependency
 
 
 async def _principal(
@@ -174,13 +149,13 @@ async def idempotent_write(
     )
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
-DecisionServiceDep = Annotated[DecisionService, Depends(get_decision_service)]
-CustomerServiceDep = Annotated[CustomerService, Depends(get_customer_service)]
-CreditFileServiceDep = Annotated[CreditFileService, Depends(get_credit_file_service)]
-OrderServiceDep = Annotated[OrderService, Depends(get_order_service)]
-ReviewServiceDep = Annotated[ReviewService, Depends(get_review_service)]
+SettingsDep = Annotated[Settings, Depends(from_state("settings"))]
+DatabaseDep = Annotated[Database, Depends(from_state("database"))]
+DecisionServiceDep = Annotated[DecisionService, Depends(from_state("decisions"))]
+CustomerServiceDep = Annotated[CustomerService, Depends(from_state("customers"))]
+CreditFileServiceDep = Annotated[CreditFileService, Depends(from_state("credit_files"))]
+OrderServiceDep = Annotated[OrderService, Depends(from_state("orders"))]
+ReviewServiceDep = Annotated[ReviewService, Depends(from_state("reviews"))]
 Idempotent = Annotated[IdempotentWrite, Depends(idempotent_write)]
 Decide = Annotated[Principal, Depends(require_scope("decide"))]
 DecideWithinRate = Annotated[Principal, Depends(limit_decisions)]

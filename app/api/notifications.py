@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
-from app.api.deps import JsonBody, require_scope
+from app.api.deps import JsonBody, from_state, require_scope
 from app.auth import Principal
 from app.errors import (
     JSON_WRITE_PROBLEMS,
@@ -16,11 +16,7 @@ from app.monitoring.notifications import NotificationBatch, NotificationResult, 
 
 router = APIRouter(prefix="/v1/providers", tags=["providers"])
 Admin = Annotated[Principal, Depends(require_scope("admin"))]
-
-
-async def _service(request: Request) -> NotificationService:
-    service: NotificationService = request.app.state.notifications
-    return service
+NotificationServiceDep = Annotated[NotificationService, Depends(from_state("notifications"))]
 
 
 @router.post(
@@ -30,7 +26,9 @@ async def _service(request: Request) -> NotificationService:
     summary="Monitoring events pushed by a provider (Creditsafe notificationEvents shape)",
 )
 async def notifications(
-    body: NotificationBatch, _principal: Admin, service: Annotated[NotificationService, Depends(_service)]
+    body: NotificationBatch,
+    _principal: Admin,
+    service: Annotated[NotificationService, Depends(from_state("notifications"))],
 ) -> NotificationResult:
     """A rating change that carries the new rating is applied without buying a report; other events make
     the next monitor pass re-pull the customer's report first."""

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from app.api.deps import JsonBody, require_any_scope, require_scope
+from app.api.deps import JsonBody, from_state, require_any_scope, require_scope
 from app.auth import Principal
 from app.decisions.repository import Cursor
 from app.errors import (
@@ -41,12 +41,7 @@ DOCUMENT_BODY = {
 }
 
 
-def get_policy_service(request: Request) -> PolicyService:
-    service: PolicyService = request.app.state.policies
-    return service
-
-
-PolicyServiceDep = Annotated[PolicyService, Depends(get_policy_service)]
+PolicyServiceDep = Annotated[PolicyService, Depends(from_state("policies"))]
 Admin = Annotated[Principal, Depends(require_scope("admin"))]
 ReadOrAdmin = Annotated[Principal, Depends(require_any_scope("read", "admin"))]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
-from app.api.deps import JsonBody, require_scope
+from app.api.deps import JsonBody, from_state, require_scope
 from app.auth import Principal
 from app.errors import (
     JSON_WRITE_PROBLEMS,
@@ -30,12 +30,7 @@ Admin = Annotated[Principal, Depends(require_scope("admin"))]
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-async def _service(request: Request) -> WebhookService:
-    service: WebhookService = request.app.state.webhooks
-    return service
-
-
-Service = Annotated[WebhookService, Depends(_service)]
+Service = Annotated[WebhookService, Depends(from_state("webhooks"))]
 
 
 @router.post(
