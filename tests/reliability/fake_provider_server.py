@@ -53,7 +53,7 @@ class FakeProviderServer:
 
     async def _misbehave(self, fault: str, writer: asyncio.StreamWriter) -> bool:
         if fault == "slow":
-            await asyncio.sleep(10)
+            await asyncio.sleep(3600)  # past any client's patience: only the decision budget ends the wait
         elif fault == "reset":
             writer.transport.abort()
             return False
@@ -65,7 +65,7 @@ class FakeProviderServer:
             _write(writer, 200, b'{"report": {"padding": "' + b"x" * OVERSIZED_BYTES + b'"}}')
         elif fault == "trickle":
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n")
-            for _ in range(100):  # a byte every 100 ms: never a read timeout, never a whole body
+            for _ in range(600):  # a byte every 100 ms for a minute: never a read timeout, never a whole body
                 writer.write(b" ")
                 await writer.drain()
                 await asyncio.sleep(0.1)
