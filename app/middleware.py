@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PayloadTooLarge, problem_response
+from app.errors import FieldError, PayloadTooLarge, problem_response
 
 
 class BodySizeLimit:
@@ -59,6 +59,7 @@ class BodySizeLimit:
             PayloadTooLarge.code,
             PayloadTooLarge.title,
             detail=f"bodies are limited to {max_bytes} bytes",
+            errors=[FieldError(field="body", message=f"longer than {max_bytes} bytes", type="too_large")],
             instance=scope.get("path"),
         )
         await response(scope, receive, send)

@@ -112,6 +112,11 @@ async def count_rows(engine: AsyncEngine, table: str) -> int:
         return int((await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())  # noqa: S608
 
 
+async def table_counts(engine: AsyncEngine) -> dict[str, int]:
+    """Rows in every table of the schema: what a refused request must leave exactly as it was."""
+    return {table.name: await count_rows(engine, table.name) for table in metadata.sorted_tables}
+
+
 def order_body(
     amount: str = "1250.00",
     registration_number: str | None = "12345670",

@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.settings import key_id
 from tests.conftest import ALL_KEY, auth, count_rows, key_for, order_body
 
 REVIEWER = key_for("review")
@@ -59,7 +60,7 @@ class TestReviewing:
         response = await review(client, case["id"], outcome="accept")
         assert response.status_code == 201, response.text
         recorded = response.json()
-        assert recorded["reviewer"].startswith("key_")
+        assert recorded["reviewer"] == key_id(REVIEWER)  # the reviewer is the key that sent the review
         assert recorded["reason"] == "Checked the trade references by phone."
         assert recorded["final"] is True
         assert recorded["approved_credit_amount"] == "1000.00"

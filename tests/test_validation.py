@@ -3,13 +3,39 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import auth, count_rows, order_body
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import auth, order_body, table_counts
+
+Unchanged = Callable[[], Awaitable[None]]
+
+
+@pytest.fixture
+async def client(settings: Settings, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with the decision rate limit on, as deployed: a refused request must not use up any of it."""
+    app = create_app(settings.model_copy(update={"decision_rate_limit": 600}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://creditgate.test") as http:
+            yield http
+
+
+@pytest.fixture
+async def unchanged(client: httpx.AsyncClient, engine: AsyncEngine) -> Unchanged:
+    """Call it after the refused request: every table holds what it held when the app had started."""
+    before = await table_counts(engine)
+
+    async def check() -> None:
+        assert await table_counts(engine) == before
+
+    return check
 
 
 def with_order(**changes: Any) -> dict[str, Any]:
@@ -58,7 +84,7 @@ INVALID_BODIES = [
 class TestInvalidBodies:
     @pytest.mark.parametrize(("body", "field"), INVALID_BODIES)
     async def test_rejects_with_problem_naming_the_field(
-        self, client: httpx.AsyncClient, engine: AsyncEngine, body: Any, field: str
+        self, client: httpx.AsyncClient, unchanged: Unchanged, body: Any, field: str
     ) -> None:
         response = await client.post("/v1/decisions", json=body, headers=auth())
         assert response.status_code == 422, response.text
@@ -67,53 +93,56 @@ class TestInvalidBodies:
         assert problem["status"] == 422
         assert problem["code"] == "validation_error"
         assert field in [error["field"] for error in problem["errors"]]
-        assert await count_rows(engine, "decisions") == 0
+        await unchanged()
 
 
 class TestMalformedRequests:
-    async def test_rejects_a_body_that_is_not_json(self, client: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    async def test_rejects_a_body_that_is_not_json(self, client: httpx.AsyncClient, unchanged: Unchanged) -> None:
         response = await client.post(
             "/v1/decisions", content=b'{"order": {', headers={**auth(), "Content-Type": "application/json"}
         )
         assert response.status_code == 400
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["errors"][0]["field"] == "body"
-        assert await count_rows(engine, "decisions") == 0
+        await unchanged()
 
-    async def test_rejects_an_empty_body(self, client: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    async def test_rejects_an_empty_body(self, client: httpx.AsyncClient, unchanged: Unchanged) -> None:
         response = await client.post(
             "/v1/decisions", content=b"", headers={**auth(), "Content-Type": "application/json"}
         )
         assert response.status_code in (400, 422)
         assert response.json()["errors"][0]["field"] == "body"
-        assert await count_rows(engine, "decisions") == 0
+        await unchanged()
 
-    async def test_rejects_a_wrong_content_type(self, client: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    async def test_rejects_a_wrong_content_type(self, client: httpx.AsyncClient, unchanged: Unchanged) -> None:
         response = await client.post(
             "/v1/decisions",
             content=json.dumps(order_body()).encode(),
             headers={**auth(), "Content-Type": "text/plain"},
         )
         assert response.status_code == 415
+        assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["code"] == "unsupported_media_type"
-        assert await count_rows(engine, "decisions") == 0
+        assert [error["field"] for error in response.json()["errors"]] == ["body"]
+        await unchanged()
 
-    async def test_rejects_a_form_body(self, client: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    async def test_rejects_a_form_body(self, client: httpx.AsyncClient, unchanged: Unchanged) -> None:
         response = await client.post("/v1/decisions", data={"order": "x"}, headers=auth())
         assert response.status_code == 415
-        assert await count_rows(engine, "decisions") == 0
+        await unchanged()
 
-    async def test_rejects_a_one_megabyte_body(self, client: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    async def test_rejects_a_one_megabyte_body(self, client: httpx.AsyncClient, unchanged: Unchanged) -> None:
         body = order_body()
         body["customer"]["name"] = "x" * (1024 * 1024)
         response = await client.post("/v1/decisions", json=body, headers=auth())
         assert response.status_code == 413
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["code"] == "payload_too_large"
-        assert await count_rows(engine, "decisions") == 0
+        assert [error["field"] for error in response.json()["errors"]] == ["body"]
+        await unchanged()
 
     async def test_rejects_a_large_body_sent_without_length(
-        self, client: httpx.AsyncClient, engine: AsyncEngine
+        self, client: httpx.AsyncClient, unchanged: Unchanged
     ) -> None:
         async def chunks():  # type: ignore[no-untyped-def]
             yield b'{"order": {"id": "SO-1", "amount": "1.00", "currency": "EUR"}, "customer": {"id": "'
@@ -125,7 +154,7 @@ class TestMalformedRequests:
             "/v1/decisions", content=chunks(), headers={**auth(), "Content-Type": "application/json"}
         )
         assert response.status_code == 413
-        assert await count_rows(engine, "decisions") == 0
+        await unchanged()
 
 
 class TestQueryValidation:
@@ -176,9 +205,9 @@ class TestNulCharacters:
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "path.decision_id"
 
-    async def test_in_a_body_string(self, client: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    async def test_in_a_body_string(self, client: httpx.AsyncClient, unchanged: Unchanged) -> None:
         body = order_body()
         body["customer"]["name"] = "Bakkerij\x00Jansen"
         response = await client.post("/v1/decisions", json=body, headers=auth())
         assert response.status_code == 422
-        assert await count_rows(engine, "decisions") == 0
+        await unchanged()

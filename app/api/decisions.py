@@ -9,7 +9,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import DatabaseDep, DecideWithinRate, DecisionServiceDep, Idempotent, JsonBody, Read, ReviewServiceDep
+from app.api.deps import (
+    DatabaseDep,
+    Decide,
+    DecisionRateDep,
+    DecisionServiceDep,
+    Idempotent,
+    JsonBody,
+    Read,
+    ReviewServiceDep,
+)
 from app.decisions.export import decisions_csv
 from app.decisions.repository import DecisionFilters
 from app.decisions.schemas import (
@@ -48,12 +57,19 @@ logger = logging.getLogger("creditgate.decisions")
     summary="Decide on an order",
 )
 async def create_decision(
-    body: DecisionRequest, principal: DecideWithinRate, service: DecisionServiceDep, idempotent: Idempotent
+    body: DecisionRequest,
+    principal: Decide,
+    rate: DecisionRateDep,
+    service: DecisionServiceDep,
+    idempotent: Idempotent,
 ) -> Response:
     """Accept on credit, ask prepayment, send to review or reject; the decision is stored before it is answered.
 
     Approved credit is reserved for the order (a later decision for the same order replaces it).
     """
+    # The paid path's rate limit, counted here: a body refused by validation uses none of the key's budget,
+    # and a key that has used up its window gets 429 before any report is bought.
+    await rate.hit(principal.key_id)
     return await idempotent.run(lambda recorder: service.decide(body, principal, recorder))
 
 

@@ -67,15 +67,6 @@ def require_any_scope(*scopes: str) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-async def limit_decisions(
-    request: Request, principal: Annotated[Principal, Depends(require_scope("decide"))]
-) -> Principal:
-    """The paid path: a key that has used up its window gets 429 before any report is bought."""
-    limiter: RateLimiter = request.app.state.decision_rate
-    await limiter.hit(principal.key_id)
-    return principal
-
-
 def reject_unknown_query(request: Request) -> None:
     """A misspelt filter must not silently widen a query: unknown query parameters are a 422 naming them.
 
@@ -109,7 +100,8 @@ async def require_json(request: Request) -> None:
     """Bodies are JSON; anything else is refused before it is parsed."""
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
-        raise UnsupportedMediaType(f"send the body as application/json, not {media_type or 'no content type'}")
+        message = f"send the body as application/json, not {media_type or 'no content type'}"
+        raise UnsupportedMediaType(message, errors=[FieldError(field="body", message=message, type="media_type")])
     if b"\\u0000" in await request.body():  # a JSON-escaped NUL: PostgreSQL cannot store it in text
         message = "strings must not contain a NUL character (\\u0000)"
         raise InvalidRequest(message, errors=[FieldError(field="body", message=message)])
@@ -158,7 +150,7 @@ OrderServiceDep = Annotated[OrderService, Depends(from_state("orders"))]
 ReviewServiceDep = Annotated[ReviewService, Depends(from_state("reviews"))]
 Idempotent = Annotated[IdempotentWrite, Depends(idempotent_write)]
 Decide = Annotated[Principal, Depends(require_scope("decide"))]
-DecideWithinRate = Annotated[Principal, Depends(limit_decisions)]
+DecisionRateDep = Annotated[RateLimiter, Depends(from_state("decision_rate"))]
 Read = Annotated[Principal, Depends(require_scope("read"))]
 Receivables = Annotated[Principal, Depends(require_scope("receivables"))]
 JsonBody = Depends(require_json)
