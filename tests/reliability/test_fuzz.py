@@ -15,7 +15,7 @@ from tests.reliability.fuzz import fuzz, load_schema
 from tests.reliability.server import Server
 
 MAX_EXAMPLES = 12
-# Once per CI run against uvicorn, with more examples per operation.
+# Against a real uvicorn server in each slow pass (SQLite, then PostgreSQL), with more examples per operation.
 SERVER_MAX_EXAMPLES = 30
 
 

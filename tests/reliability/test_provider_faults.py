@@ -61,8 +61,12 @@ class TestProviderFaults:
                     index += PER_FAULT
                     for response, seconds in answers:
                         assert response.status_code == 201, (fault, response.status_code, response.text[:300])
-                        source = response.json()["report"]["source"]
+                        decision = response.json()
+                        source = decision["report"]["source"]
                         assert source == ("fresh" if fault is None else "unavailable"), (fault, source)
+                        if fault is not None:  # the policy's provider-unavailable fallback decided
+                            assert decision["outcome"] == "review", (fault, decision["outcome"])
+                            assert "PROVIDER_UNAVAILABLE" in [reason["code"] for reason in decision["reasons"]]
                         sources[f"{fault or 'healthy'}:{source}"] += 1
                         slowest = max(slowest, seconds)
         finally:
