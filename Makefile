@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast test-slow test-e2e e2e-deps check lint format typecheck hadolint openapi lock bench bench-history bench-console clean
+.PHONY: install run test test-fast test-slow test-e2e e2e-deps check lint format typecheck hadolint openapi lock bench bench-history bench-console bench-audit bench-export clean
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,12 @@ bench-history: $(STAMP) ## history query p99 and decision p50 at 10k and 1M stor
 
 bench-console: $(STAMP) ## server time per console page at 1M stored decisions (SQLite; --database-url for PostgreSQL)
 	$(PY) -m bench.console_bench
+
+bench-audit: $(STAMP) ## audit-chain verification rate over 1M events (SQLite; --postgres URL for a scratch PostgreSQL)
+	$(PY) -m bench.audit_bench
+
+bench-export: $(STAMP) ## CSV export of 100k decisions: rows/s and peak memory (SQLite; --postgres URL as above)
+	$(PY) -m bench.export_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -3,15 +3,15 @@
 Rows match app/decisions/models.py's Decision columns. The JSON documents are those of a real decision
 (sizes matter: they decide how many rows fit a page), with the per-row columns varied.
 
-Where more data plugs in: when customers, open receivables and cached provider reports have tables, each
-gets a `seed_<kind>(database, customers)` function here, listed in SEEDERS before decisions, seeding the
-same customer ids `C-000000`... that bench/lua/decisions.lua sends, so the load decides with a cached report
-and a real exposure.
+Before a throughput run, SEEDERS give every customer id `C-000000`... that bench/lua/decisions.lua sends its
+ERP master data, open invoices and a cached report, so the load decides with a cached report and a real
+exposure (as a checkout does for a known customer), through the app's own tables and column types.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sqlite3
 import time
@@ -22,13 +22,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import Table
+from sqlalchemy import Table, insert
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateIndex
 
+from app.customers.models import Customer, Invoice
+from app.db import Base, Database
 from app.decisions.models import Decision
+from app.providers.base import CompanyQuery
+from app.providers.models import CreditReportRecord
+from app.providers.purchase import report_row
+from app.providers.simulated import SimulatedProvider
 from bench.databases import BenchDatabase
 
 BATCH = 50_000
@@ -261,19 +267,105 @@ def _create_indexes(dialect_name: str) -> list[str]:
     return [str(CreateIndex(index).compile(dialect=dialect)) for index in DECISIONS.indexes]
 
 
+# The same spread of countries as bench/lua/decisions.lua gives customer n: COUNTRIES[n % len(COUNTRIES)].
+COUNTRIES = ("NL", "NL", "NL", "DE", "DE", "BE", "FR", "AT")
+SEED_CHUNK = 5_000
+
+
+def customer_identity(number: int) -> tuple[str, str, str]:
+    """Customer n's id, country and stable registration number, exactly as the load sends them."""
+    return f"C-{number:06d}", COUNTRIES[number % len(COUNTRIES)], f"1{number:06d}{number % 10}"
+
+
 def seed_customers(database: BenchDatabase, customers: int) -> str:
-    """Customers' master data (segment, manual limit, blocked): plugs in when the customers table exists."""
-    return "customers: no table yet, decisions run as for unknown customers"
+    """ERP master data for every customer the load sends: one in twenty a key account, one in fifty blocked."""
+    now = datetime.now(UTC)
+    rows = []
+    for number in range(customers):
+        customer_id, country, registration_number = customer_identity(number)
+        blocked = number % 50 == 49
+        rows.append(
+            {
+                "id": customer_id,
+                "name": f"Customer {number} B.V.",
+                "country": country,
+                "registration_number": registration_number,
+                "segment": "key_account" if number % 20 == 0 else "regular",
+                "parent_id": None,
+                "limit_currency": "EUR",
+                "manual_limit_minor": None,
+                "manual_limit_reason": None,
+                "manual_limit_expires_at": None,
+                "group_limit_minor": None,
+                "blocked": blocked,
+                "block_reason": "bench: blocked by credit control" if blocked else None,
+                "payment_terms_days": 30,
+                "master_data_from": "erp",
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    asyncio.run(_insert_rows(database, Customer, rows))
+    return f"customers: {customers:,} from the ERP ({customers // 20:,} key accounts, {customers // 50:,} blocked)"
 
 
 def seed_receivables(database: BenchDatabase, customers: int) -> str:
-    """Open invoices per customer, some overdue: plugs in when the receivables table exists."""
-    return "receivables: no table yet, exposure is zero"
+    """Two open invoices per customer, one not yet due; every seventh customer's older one is long overdue."""
+    now = datetime.now(UTC)
+    today = now.date()
+    rows = []
+    for number in range(customers):
+        customer_id = customer_identity(number)[0]
+        long_overdue = number % 7 == 0
+        for index, (amount_minor, age_days) in enumerate(((80_000 + number % 500 * 100, 10), (45_000, 75))):
+            issued = today - timedelta(days=age_days if index == 0 or long_overdue else 20)
+            rows.append(
+                {
+                    "customer_id": customer_id,
+                    "invoice_id": f"INV-{number:06d}-{index}",
+                    "currency": "EUR",
+                    "amount_minor": amount_minor,
+                    "open_amount_minor": amount_minor,
+                    "issue_date": issued,
+                    "due_date": issued + timedelta(days=30),
+                    "order_id": None,
+                    "source": "erp",
+                    "updated_at": now,
+                }
+            )
+    asyncio.run(_insert_rows(database, Invoice, rows))
+    overdue = len(range(0, customers, 7))
+    return f"receivables: {len(rows):,} open invoices, {overdue:,} customers overdue beyond the policy's tolerance"
 
 
 def seed_report_cache(database: BenchDatabase, customers: int) -> str:
-    """A fresh cached report per customer, so the load decides on cached reports: plugs in with the cache."""
-    return "report cache: none yet, every decision asks the simulated provider (no latency, no cost)"
+    """A day-old simulated report per customer in the shared cache, so the load decides on cached reports."""
+    provider = SimulatedProvider()
+    fetched_at = datetime.now(UTC) - timedelta(days=1)
+
+    async def reports() -> list[dict[str, Any]]:
+        rows = []
+        for number in range(customers):
+            _customer_id, country, registration_number = customer_identity(number)
+            company = CompanyQuery(country, registration_number)
+            report = dataclasses.replace(await provider.fetch_report(company), fetched_at=fetched_at)
+            rows.append(report_row(company, report))
+        return rows
+
+    rows = asyncio.run(reports())
+    asyncio.run(_insert_rows(database, CreditReportRecord, rows))
+    return f"report cache: {len(rows):,} simulated reports, a day old (fresh under the policy's maximum age)"
+
+
+async def _insert_rows(database: BenchDatabase, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Bulk insert through the app's own engine and column types (executemany in chunks)."""
+    db = Database(database.url)
+    try:
+        for start in range(0, len(rows), SEED_CHUNK):
+            async with db.transaction() as session:
+                await session.execute(insert(model), rows[start : start + SEED_CHUNK])
+    finally:
+        await db.dispose()
 
 
 # Run in this order before a throughput run; each returns a note for the printed summary.

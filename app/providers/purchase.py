@@ -211,7 +211,7 @@ class Purchaser:
         linger_state: str | None,
     ) -> None:
         async with self.database.transaction() as session:
-            row = _report_row(*report) if report is not None else None
+            row = report_row(*report) if report is not None else None
             if row is not None:
                 await repository.insert_report(session, row)
             if call is not None:
@@ -226,7 +226,7 @@ class Purchaser:
                 await append(session, EventType.REPORT_PURCHASED, row["id"], _purchase_event(row), AUDIT_ACTOR)
 
 
-def _report_row(company: CompanyQuery, report: CreditReport) -> dict[str, Any]:
+def report_row(company: CompanyQuery, report: CreditReport) -> dict[str, Any]:
     return {
         "id": str(uuid.uuid4()),
         "provider": report.provider,

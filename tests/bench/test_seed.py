@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.databases import BenchDatabase
-from bench.seed import seed_decisions
+from bench.seed import SEEDERS, customer_identity, seed_decisions
 from bench.wrk import parse_output
 from tests.conftest import auth, count_rows
 
@@ -81,6 +81,38 @@ class TestSeededDecisions:
             (index["name"], index["column_names"]) for index in before
         )
         assert await count_rows(engine, "decisions") == 50
+
+
+class TestSeededCustomers:
+    async def test_the_load_decides_on_cached_reports_and_real_exposure(
+        self, client: httpx.AsyncClient, engine: AsyncEngine, database_url: str
+    ) -> None:
+        database = bench_database(database_url)
+        notes = [await asyncio.to_thread(seeder, database, 50) for seeder in SEEDERS]
+        assert len(notes) == 3
+        assert await count_rows(engine, "customers") == 50
+        assert await count_rows(engine, "invoices") == 100
+        assert await count_rows(engine, "credit_reports") == 50
+
+        def order(number: int) -> dict[str, object]:
+            customer_id, country, registration_number = customer_identity(number)
+            customer = {"id": customer_id, "name": f"Customer {number} B.V.", "country": country}
+            return {
+                "order": {"id": f"SO-SEED-{number}", "amount": "1500.00", "currency": "EUR"},
+                "customer": {**customer, "registration_number": registration_number},
+            }
+
+        decisions = []
+        for number in (1, 7, 49):  # regular; overdue beyond tolerance; blocked
+            response = await client.post("/v1/decisions", json=order(number), headers=auth())
+            assert response.status_code == 201, response.text
+            decisions.append(response.json())
+        assert {decision["report"]["source"] for decision in decisions} == {"cache"}
+        assert all(decision["exposure"] != "0.00" for decision in decisions)
+        assert await count_rows(engine, "provider_calls") == 0  # nothing bought: the cache served every one
+        codes = [{reason["code"] for reason in decision["reasons"]} for decision in decisions]
+        assert "OVERDUE_INVOICES" in codes[1]
+        assert "CUSTOMER_BLOCKED" in codes[2]
 
 
 class TestWrkFigures:
