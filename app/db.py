@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, Table, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -138,9 +139,40 @@ class Database:
         await self.engine.dispose()
 
 
-def dialect_insert(session: AsyncSession) -> Any:
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table, for statements built once and executed with parameters."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+@lru_cache(maxsize=128)
+def upsert(dialect_name: str, table: Table, key: tuple[str, ...], updated: tuple[str, ...]) -> Any:
+    """INSERT ... ON CONFLICT (key) DO UPDATE SET each `updated` column from the new row; or DO NOTHING.
+
+    Built once per dialect and shape, then executed with the row as parameters: building the statement with
+    the row's values in it costs more than executing it, and a reused statement also keeps its cache key.
+    """
+    statement = insert_for(dialect_name)(table)
+    if not updated:
+        return statement.on_conflict_do_nothing(index_elements=list(key))
+    return statement.on_conflict_do_update(
+        index_elements=list(key), set_={name: statement.excluded[name] for name in updated}
+    )
+
+
+def insert_for(dialect_name: str) -> Any:
     """The dialect's INSERT construct, for ON CONFLICT upserts (PostgreSQL and SQLite share the syntax)."""
     from sqlalchemy.dialects.postgresql import insert as pg_insert
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return pg_insert if dialect_name == "postgresql" else sqlite_insert
+
+
+def dialect_name(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def dialect_insert(session: AsyncSession) -> Any:
+    """The session's dialect's INSERT construct."""
+    return insert_for(dialect_name(session))

@@ -6,14 +6,24 @@ import typing
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Text, cast, func, insert, select, type_coerce, update
+from sqlalchemy import ColumnElement, Text, bindparam, cast, func, insert, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.canonical import GENESIS_HASH
 from app.audit.models import AuditChainHead, AuditEvent
+from app.db import table_of
 
 HEAD_ID = 1
+
+# Every append runs these: built once, executed with parameters.
+INSERT_EVENT = insert(table_of(AuditEvent))
+MOVE_HEAD = (
+    update(table_of(AuditChainHead))
+    .where(table_of(AuditChainHead).c.id == HEAD_ID)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+LOCK_HEAD = select(AuditChainHead.seq, AuditChainHead.hash).where(AuditChainHead.id == HEAD_ID).with_for_update()
 
 
 class Head(NamedTuple):
@@ -40,11 +50,10 @@ async def lock_head(session: AsyncSession) -> Head:
     On SQLite the transaction already holds the database's write lock (BEGIN IMMEDIATE), and FOR UPDATE is
     not rendered. A missing head row (a fresh or emptied table) is rebuilt from the last stored event.
     """
-    query = select(AuditChainHead.seq, AuditChainHead.hash).where(AuditChainHead.id == HEAD_ID).with_for_update()
-    row = (await session.execute(query)).first()
+    row = (await session.execute(LOCK_HEAD)).first()
     if row is None:
         await _create_head(session)
-        row = (await session.execute(query)).one()
+        row = (await session.execute(LOCK_HEAD)).one()
     return Head(row.seq, row.hash)
 
 
@@ -65,13 +74,11 @@ async def read_head(session: AsyncSession) -> Head | None:
 
 
 async def insert_event(session: AsyncSession, values: dict[str, Any]) -> None:
-    await session.execute(insert(AuditEvent).values(**values))
+    await session.execute(INSERT_EVENT, values)
 
 
 async def move_head(session: AsyncSession, head: Head) -> None:
-    await session.execute(
-        update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(seq=head.seq, hash=head.hash)
-    )
+    await session.execute(MOVE_HEAD, {"new_seq": head.seq, "new_hash": head.hash})
 
 
 async def events_after(session: AsyncSession, after_seq: int, limit: int) -> Sequence[StoredEvent]:

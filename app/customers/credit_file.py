@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -20,9 +20,8 @@ from app.decisions.repository import DecisionFilters
 from app.decisions.schemas import DecisionOut, Money
 from app.errors import NotFound
 from app.money import from_minor, quantize
-from app.policy.schema import PolicyDocument
+from app.policies.active import ActivePolicy
 
-ActivePolicy = Callable[[], Awaitable[PolicyDocument]]
 DecisionView = Callable[[Decision], DecisionOut]
 WINDOW_DAYS = 90
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Date,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -24,10 +27,20 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer, FxRate, Invoice, Payment
-from app.db import dialect_insert
+from app.db import dialect_insert, dialect_name, insert_for, table_of
 from app.orders.models import Reservation
 
 ORDER_FIELDS = ("name", "country", "registration_number")
+CUSTOMERS = table_of(Customer)
+# The decision path's reads, built once.
+ALL_RATES = select(FxRate).order_by(FxRate.base, FxRate.quote)
+LOCK_CUSTOMERS = (
+    select(Customer)
+    .where(Customer.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Customer.id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 async def get_customer(session: AsyncSession, customer_id: str, *, fresh: bool = False) -> Customer | None:
@@ -47,23 +60,27 @@ async def upsert_master_data(session: AsyncSession, values: dict[str, Any]) -> b
 
 async def ensure_from_order(session: AsyncSession, values: dict[str, Any], now: datetime) -> None:
     """A customer the ERP never pushed gets its row from the order; ERP master data is never overwritten."""
-    insert = dialect_insert(session)
     row = {**values, "blocked": False, "master_data_from": "order", "created_at": now, "updated_at": now}
-    await session.execute(insert(Customer).values(**row).on_conflict_do_nothing(index_elements=["id"]))
-    # An order that leaves out its name or registration number does not erase what an earlier one gave.
-    fields = {name: func.coalesce(values[name], getattr(Customer, name)) for name in ORDER_FIELDS}
-    await session.execute(
-        update(Customer)
-        .where(Customer.id == values["id"], Customer.master_data_from == "order")
-        .values(**fields, updated_at=now)
+    await session.execute(_order_upsert(dialect_name(session)), row)
+
+
+@lru_cache(maxsize=4)
+def _order_upsert(dialect: str) -> Any:
+    """One statement: insert the order's customer, or refresh a row that came from orders (never the ERP's).
+
+    An order that leaves out its name or registration number does not erase what an earlier one gave."""
+    statement = insert_for(dialect)(CUSTOMERS)
+    refreshed = {name: func.coalesce(statement.excluded[name], CUSTOMERS.c[name]) for name in ORDER_FIELDS}
+    return statement.on_conflict_do_update(
+        index_elements=["id"],
+        set_={**refreshed, "updated_at": statement.excluded.updated_at},
+        where=CUSTOMERS.c.master_data_from == "order",
     )
 
 
 async def lock_customers(session: AsyncSession, customer_ids: Iterable[str]) -> list[Customer]:
     """Row locks (in id order when several); SQLite already holds its write lock."""
-    query = select(Customer).where(Customer.id.in_(sorted(set(customer_ids)))).order_by(Customer.id)
-    query = query.with_for_update().execution_options(populate_existing=True)
-    return list((await session.scalars(query)).all())
+    return list((await session.scalars(LOCK_CUSTOMERS, {"ids": sorted(set(customer_ids))})).all())
 
 
 async def group_member_ids(session: AsyncSession, root_id: str) -> list[str]:
@@ -141,7 +158,7 @@ async def upsert_rates(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
 
 
 async def all_rates(session: AsyncSession) -> list[FxRate]:
-    return list((await session.scalars(select(FxRate).order_by(FxRate.base, FxRate.quote))).all())
+    return list((await session.scalars(ALL_RATES)).all())
 
 
 async def payments_since(session: AsyncSession, customer_id: str, since: date) -> Sequence[Any]:
@@ -168,14 +185,28 @@ async def exposure_rows(
     matters: an order's invoiced event moves an amount from one to the other, and two statements could
     see it in neither.
     """
+    parameters: dict[str, Any] = {"today": today, "now": now}
+    if customer_ids is not None:
+        parameters["customer_ids"] = list(customer_ids)
+    if exclude_order is not None:
+        parameters["exclude_order"] = exclude_order
+    statement = _exposure_statement(customer_ids is not None, exclude_order is not None)
+    return (await session.execute(statement, parameters)).all()
+
+
+@lru_cache(maxsize=4)
+def _exposure_statement(by_customer: bool, excluding_order: bool) -> Any:
+    """exposure_rows' statement, built once for each shape and executed with parameters."""
+    now: BindParameter[datetime] = bindparam("now")
+    today: BindParameter[date] = bindparam("today")
     counted = or_(Reservation.status == "shipped", and_(Reservation.status == "active", Reservation.expires_at > now))
     reserved_where: list[ColumnElement[bool]] = [counted]
     invoice_where: list[ColumnElement[bool]] = [Invoice.open_amount_minor > 0]
-    if customer_ids is not None:  # None: the whole portfolio
-        reserved_where.append(Reservation.customer_id.in_(customer_ids))
-        invoice_where.append(Invoice.customer_id.in_(customer_ids))
-    if exclude_order is not None:
-        reserved_where.append(Reservation.order_id != exclude_order)
+    if by_customer:  # else the whole portfolio
+        reserved_where.append(Reservation.customer_id.in_(bindparam("customer_ids", expanding=True)))
+        invoice_where.append(Invoice.customer_id.in_(bindparam("customer_ids", expanding=True)))
+    if excluding_order:
+        reserved_where.append(Reservation.order_id != bindparam("exclude_order"))
     no_date = cast(null(), Date)
     overdue = (
         select(
@@ -210,7 +241,7 @@ async def exposure_rows(
         .where(*reserved_where)
         .group_by(Reservation.customer_id, Reservation.currency)
     )
-    return (await session.execute(union_all(overdue, receivable, reserved))).all()
+    return union_all(overdue, receivable, reserved)
 
 
 async def sales_since(session: AsyncSession, customer_id: str | None, since: date) -> Sequence[Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -33,10 +32,8 @@ from app.errors import Conflict, FieldError, InvalidRequest, NotFound
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
 from app.orders import repository as orders
-from app.policy.schema import PolicyDocument
+from app.policies.active import ActivePolicy
 from app.webhooks.service import enqueue_event
-
-ActivePolicy = Callable[[], Awaitable[PolicyDocument]]
 
 
 class PaymentExists(Conflict):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +39,7 @@ from app.money import format_minor, to_minor
 from app.observability.metrics import record_decision
 from app.orders import repository as orders
 from app.orders.service import reserve_credit
+from app.policies.active import ActivePolicy
 from app.policy.evaluator import evaluate
 from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
 from app.policy.schema import PolicyDocument
@@ -47,8 +47,6 @@ from app.providers.base import CompanyQuery
 from app.providers.reports import ObtainedReport, ReportService
 
 logger = logging.getLogger("creditgate.decisions")
-
-ActivePolicy = Callable[[], Awaitable[PolicyDocument]]
 
 
 class OrderAlreadyInvoiced(Conflict):
@@ -78,17 +76,19 @@ class DecisionService:
     ) -> StoredResponse:
         """Report first (no lock held), then lock the customer, read exposure, decide, reserve and record."""
         started = time.perf_counter()
-        policy = await self.active_policy()
         order = OrderFacts(request.order.id, request.order.amount_decimal, request.order.currency)
+        # One read for all that comes before the report: the policy, the customer, the rates, the cached reports.
         async with self.db.read() as session:
+            policy = await self.active_policy(session)
             master = await customers.get_customer(session, request.customer.id)
             rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
-        company = _company(request.customer, master)
+            company = _company(request.customer, master)
+            cached = await self.reports.stored_reports(session, company) if company is not None else []
         policy_rate = rates.rate(policy.currency, order.currency)
         amount_in_policy_currency = order.amount * policy_rate if policy_rate is not None else None
         # The provider is asked before the transaction opens: no lock is ever held across a paid call.
         obtained = await self.reports.obtain(
-            company, buy=self.reports.needs_report(amount_in_policy_currency, policy), policy=policy
+            company, buy=self.reports.needs_report(amount_in_policy_currency, policy), policy=policy, stored=cached
         )
 
         async with self.queue.turn(request.customer.id), self.db.transaction() as session:
@@ -97,7 +97,7 @@ class DecisionService:
             reservation = await orders.get_reservation(session, order.order_id, lock=True)
             if reservation is not None and reservation.status == "invoiced":
                 raise OrderAlreadyInvoiced(f"order {order.order_id} was invoiced as {reservation.invoice_id}")
-            rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
+            # The rates read a moment ago serve the whole decision: the one table the policy and exposure use.
             inputs = await self._inputs(session, order, locked, obtained, policy, rates, now)
             evaluation = evaluate(order, inputs.customer, inputs.report, inputs.exposure, policy, inputs.rates)
             decided_at = utcnow()

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.db import Database, utcnow
 from app.monitoring import repository
-from app.monitoring.service import ActivePolicy, MonitorService
+from app.monitoring.service import MonitorService
+from app.policies.active import ActivePolicy
 from app.providers import repository as reports_repository
 from app.providers.base import registration_key
 

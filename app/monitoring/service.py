@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -23,13 +23,13 @@ from app.monitoring import repository
 from app.monitoring.changes import Change, CreditFacts, blocks, detect
 from app.monitoring.limits import limit_currency, policy_limit
 from app.monitoring.models import CustomerCreditState
+from app.policies.active import ActivePolicy
 from app.policy.schema import PolicyDocument, Reports
 from app.providers import repository as reports_repository
 from app.providers.base import CompanyQuery
 from app.providers.reports import ReportService
 from app.webhooks.service import enqueue_event
 
-ActivePolicy = Callable[[], Awaitable[PolicyDocument]]
 Progress = Callable[[int, int], None]
 
 

@@ -9,23 +9,28 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import dialect_insert
+from app.db import dialect_name, table_of, upsert
 from app.orders.models import COUNTED_STATUSES, Reservation
+
+RESERVATIONS = table_of(Reservation)
+
+
+_RESERVATION = (
+    select(Reservation).where(Reservation.order_id == bindparam("order_id")).execution_options(populate_existing=True)
+)
+_LOCKED_RESERVATION = _RESERVATION.with_for_update()
 
 
 async def get_reservation(session: AsyncSession, order_id: str, *, lock: bool = False) -> Reservation | None:
-    query = select(Reservation).where(Reservation.order_id == order_id)
-    if lock:
-        query = query.with_for_update()
-    return (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
+    query = _LOCKED_RESERVATION if lock else _RESERVATION
+    return (await session.scalars(query, {"order_id": order_id})).one_or_none()
 
 
 async def replace_reservation(session: AsyncSession, values: dict[str, Any]) -> None:
     """The order's one reservation: a later decision overwrites it, never adds a second."""
-    insert = dialect_insert(session)
-    statement = insert(Reservation).values(**values)
-    changed = {name: statement.excluded[name] for name in values if name not in ("order_id", "created_at")}
-    await session.execute(statement.on_conflict_do_update(index_elements=["order_id"], set_=changed))
+    changed = tuple(name for name in values if name not in ("order_id", "created_at"))
+    statement = upsert(dialect_name(session), RESERVATIONS, ("order_id",), changed)
+    await session.execute(statement, values)
 
 
 async def update_reservation(session: AsyncSession, order_id: str, values: dict[str, Any]) -> None:

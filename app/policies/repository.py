@@ -27,10 +27,12 @@ class ReplayFilters:
     policy_version: str | None = None
 
 
+ACTIVE_VERSION = select(PolicyActivation.version).order_by(PolicyActivation.id.desc()).limit(1)
+
+
 async def active_version(session: AsyncSession) -> str | None:
     """The newest activation's version: one primary-key index read."""
-    query = select(PolicyActivation.version).order_by(PolicyActivation.id.desc()).limit(1)
-    version: str | None = await session.scalar(query)
+    version: str | None = await session.scalar(ACTIVE_VERSION)
     return version
 
 

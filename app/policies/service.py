@@ -44,8 +44,12 @@ class PolicyService:
         self.default_file = default_file
         self._documents: dict[str, PolicyDocument] = {}
 
-    async def active_policy(self) -> PolicyDocument:
-        """The document every decision uses: one indexed read, then the cache."""
+    async def active_policy(self, session: AsyncSession | None = None) -> PolicyDocument:
+        """The document every decision uses: one indexed read (in `session` when given), then the cache."""
+        if session is not None:
+            version = await repository.active_version(session)
+            if version is not None:
+                return self._documents.get(version) or await self._load(session, version)
         for _attempt in range(2):
             async with self.db.read() as session:
                 version = await repository.active_version(session)

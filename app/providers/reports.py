@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.db import Database, utcnow
 from app.observability.metrics import record_cache_lookup
 from app.policy.facts import ReportFacts, ReportSource
@@ -89,15 +91,26 @@ class ReportService:
         """Orders under the small-order threshold never buy a report."""
         return amount_in_policy_currency is None or amount_in_policy_currency >= policy.small_orders.threshold
 
-    async def obtain(self, company: CompanyQuery | None, *, buy: bool, policy: PolicyDocument) -> ObtainedReport:
-        """The best report to be had by the deadline; a cached one is used even when `buy` is false."""
+    async def obtain(
+        self,
+        company: CompanyQuery | None,
+        *,
+        buy: bool,
+        policy: PolicyDocument,
+        stored: list[CreditReport] | None = None,
+    ) -> ObtainedReport:
+        """The best report to be had by the deadline; a cached one is used even when `buy` is false.
+
+        `stored` is what `stored_reports` just read for the company, when the caller read it already."""
         if company is None:
             return ObtainedReport(ReportFacts(source="none"), None)
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = started + self.budget_seconds * REPORT_SHARE_OF_BUDGET
         max_age = timedelta(days=policy.reports.max_age_days)
-        stored = await self._stored_reports(company)
+        if stored is None:
+            async with self.database.read() as session:
+                stored = await self.stored_reports(session, company)
         now = utcnow()
         fresh = next((report for report in stored if now - report.fetched_at < max_age), None)
         if fresh is not None:
@@ -117,13 +130,12 @@ class ReportService:
         await self.purchaser.aclose()
         await self.cache_hits.aclose()
 
-    async def _stored_reports(self, company: CompanyQuery) -> list[CreditReport]:
+    async def stored_reports(self, session: AsyncSession, company: CompanyQuery) -> list[CreditReport]:
         """The newest cached report from each cacheable provider of the chain, primary first."""
         names = [provider.name for provider in self.providers if _cacheable(provider)]
         if not names:
             return []
-        async with self.database.read() as session:
-            snapshots = await repository.latest_snapshots(session, names, company.country, company.number_key)
+        snapshots = await repository.latest_snapshots(session, names, company.country, company.number_key)
         return [CreditReport.from_snapshot(snapshots[name]) for name in names if name in snapshots]
 
     async def _ask_chain(self, company: CompanyQuery, deadline: float, max_age: timedelta) -> _Answer:

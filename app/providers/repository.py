@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, case, delete, func, insert, or_, select, update
+from sqlalchemy import CursorResult, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import table_of
 from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCacheHits, ProviderCall, ReportLease
 
 ERROR_OUTCOMES = ("unavailable", "bad_response")
@@ -25,20 +26,25 @@ def _insert(session: AsyncSession, table: Any) -> Any:
 # --- the report cache -------------------------------------------------------------------------------
 
 
+# Every decision's cache lookup: built once.
+LATEST_SNAPSHOTS = (
+    select(CreditReportRecord.provider, CreditReportRecord.snapshot)
+    .where(
+        CreditReportRecord.country == bindparam("country"),
+        CreditReportRecord.registration_number == bindparam("registration_number"),
+        CreditReportRecord.provider.in_(bindparam("providers", expanding=True)),
+    )
+    .order_by(CreditReportRecord.fetched_at.desc())
+    .limit(50)
+)
+
+
 async def latest_snapshots(
     session: AsyncSession, providers: Sequence[str], country: str, registration_number: str
 ) -> dict[str, dict[str, Any]]:
     """The newest stored report of a company from each provider (snapshots only: the raw payload stays put)."""
-    rows = await session.execute(
-        select(CreditReportRecord.provider, CreditReportRecord.snapshot)
-        .where(
-            CreditReportRecord.country == country,
-            CreditReportRecord.registration_number == registration_number,
-            CreditReportRecord.provider.in_(providers),
-        )
-        .order_by(CreditReportRecord.fetched_at.desc())
-        .limit(50)
-    )
+    parameters = {"country": country, "registration_number": registration_number, "providers": list(providers)}
+    rows = await session.execute(LATEST_SNAPSHOTS, parameters)
     newest: dict[str, dict[str, Any]] = {}
     for provider, snapshot in rows:
         newest.setdefault(provider, snapshot)
@@ -46,7 +52,7 @@ async def latest_snapshots(
 
 
 async def insert_report(session: AsyncSession, values: dict[str, Any]) -> None:
-    await session.execute(insert(CreditReportRecord).values(**values))
+    await session.execute(insert(table_of(CreditReportRecord)), values)
 
 
 # --- purchase leases ------------------------------------------------------------------------------
