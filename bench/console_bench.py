@@ -4,8 +4,11 @@
     python -m bench.console_bench --decisions 100000 --database-url postgresql+asyncpg://...
 
 Decisions are bulk-seeded with bench/seed.py; one customer (C-000001) gets master data and invoices so its
-credit file has something to show. Each page is requested through the ASGI app (no network, no browser):
-the figure is the time from request to the last byte of the rendered page, p50 and p95 of the runs.
+credit file has something to show. Of the seeded decisions sent to review, all but the newest OPEN_CASES are
+settled by a review, and one open case in SECOND_REVIEW_EVERY awaits its second reviewer: the review queue
+reads past the settled history to the open cases, as in a queue that is worked every day. Each page is
+requested through the ASGI app (no network, no browser): the figure is the time from request to the last
+byte of the rendered page, p50 and p95 of the runs.
 """
 
 from __future__ import annotations
@@ -18,22 +21,31 @@ import re
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
+from sqlalchemy import select
 
+from app.db import Database
+from app.decisions.models import Decision
 from app.main import create_app
+from app.reviews.models import Review
 from app.settings import Settings
 from bench.databases import BenchDatabase, count_decisions, fresh_postgres, fresh_sqlite
-from bench.seed import seed_decisions
+from bench.seed import insert_rows, seed_decisions
 
 KEY = "bench-console-key-000000000000"
 CUSTOMERS = 10_000
 RUNS = 30
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+# Open cases: a day's intake, more than one queue page (20), so that its next page is measured too.
+OPEN_CASES = 200
+SECOND_REVIEW_EVERY = 4  # open cases that had a first review and await the second pair of eyes
+REVIEW_OUTCOMES = ("accept", "prepayment", "reject")
 
 
 async def measure(database: BenchDatabase, runs: int) -> list[tuple[str, float, float]]:
@@ -59,6 +71,10 @@ async def _pages(client: httpx.AsyncClient, runs: int) -> list[tuple[str, float,
     older = re.search(r'href="/console/decisions\?([^"]+)" rel="next"', history.text)
     assert decision_id is not None, "the history page shows no decisions"
     assert older is not None, "the history page has no next page"
+    queue = await client.get("/console/reviews")
+    assert 'class="card case"' in queue.text, "the review queue shows no open case"
+    later_cases = re.search(r'href="/console/reviews\?cursor=([^"]+)" rel="next"', queue.text)
+    assert later_cases is not None, "the review queue has no next page"
     policy_page = await client.get("/console/policies/default-2026.11")
     token = _token(policy_page.text)
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
@@ -73,6 +89,8 @@ async def _pages(client: httpx.AsyncClient, runs: int) -> list[tuple[str, float,
         "policy versions": "/console/policies",
         "one policy version": "/console/policies/default-2026.11",
         "provider spend (30 days)": "/console/spend",
+        "review queue (oldest 20 open)": "/console/reviews",
+        "review queue, next page (cursor)": "/console/reviews?cursor=" + later_cases.group(1),
     }
     figures = []
     for name, path in gets.items():
@@ -121,6 +139,54 @@ async def _customer(client: httpx.AsyncClient) -> None:
         assert response.status_code in (200, 201), response.text
 
 
+def seed_reviews(database: BenchDatabase) -> str:
+    """Settles the seeded review cases but the newest OPEN_CASES; some open ones have had their first review."""
+
+    async def seed() -> str:
+        db = Database(database.url)
+        try:
+            async with db.read() as session:
+                query = (
+                    select(Decision.id, Decision.decided_at, Decision.amount_minor)
+                    .where(Decision.outcome == "review")
+                    .order_by(Decision.decided_at, Decision.id)
+                )
+                cases = (await session.execute(query)).all()
+        finally:
+            await db.dispose()
+        settled = len(cases) - min(OPEN_CASES, len(cases))
+        rows = []
+        for number, (decision_id, decided_at, amount_minor) in enumerate(cases):
+            if number < settled:
+                rows.append(_review(decision_id, decided_at, amount_minor, REVIEW_OUTCOMES[number % 3], final=True))
+            elif number % SECOND_REVIEW_EVERY == 0:
+                rows.append(_review(decision_id, decided_at, amount_minor, "accept", final=False))
+        await insert_rows(database, Review, rows)
+        return f"reviews: {settled:,} cases settled, {len(cases) - settled:,} open ({len(rows) - settled:,} halfway)"
+
+    return asyncio.run(seed())
+
+
+def _review(
+    decision_id: str, decided_at: datetime, amount_minor: int, outcome: str, *, final: bool
+) -> dict[str, object]:
+    """One reviewer's step, a minute after the decision: one that settles the case, or the first of four eyes."""
+    approved = {"accept": amount_minor, "prepayment": amount_minor // 2, "reject": 0}[outcome]
+    return {
+        "id": str(uuid.uuid4()),
+        "decision_id": decision_id,
+        "step": 1,
+        "final": final,
+        "reviewer": "key_bench_reviewer",
+        "outcome": outcome,
+        "currency": "EUR",
+        "approved_credit_minor": approved,
+        "prepayment_minor": amount_minor - approved if outcome == "prepayment" else 0,
+        "reason": "bench: reviewed against the credit file",
+        "reviewed_at": decided_at + timedelta(minutes=1),  # seeded decisions end a minute ago
+    }
+
+
 def _token(page: str) -> str:
     found = TOKEN.search(page)
     assert found is not None, "no CSRF token on the page"
@@ -137,6 +203,7 @@ def main() -> None:
         database = fresh_postgres(args.database_url) if args.database_url else fresh_sqlite(Path(tmp))
         print(f"[{database.kind}] seeding {args.decisions:,} decisions over {CUSTOMERS:,} customers", flush=True)
         seed_decisions(database, args.decisions, CUSTOMERS, datetime.now(UTC) - timedelta(minutes=1))
+        print(f"  {seed_reviews(database)}", flush=True)
         stored = count_decisions(database)
         figures = asyncio.run(measure(database, args.runs))
     print(f"\nconsole server time per page, {database.kind}, {stored:,} stored decisions, {args.runs} runs each")

@@ -305,7 +305,7 @@ def seed_customers(database: BenchDatabase, customers: int) -> str:
                 "updated_at": now,
             }
         )
-    asyncio.run(_insert_rows(database, Customer, rows))
+    asyncio.run(insert_rows(database, Customer, rows))
     return f"customers: {customers:,} from the ERP ({customers // 20:,} key accounts, {customers // 50:,} blocked)"
 
 
@@ -333,7 +333,7 @@ def seed_receivables(database: BenchDatabase, customers: int) -> str:
                     "updated_at": now,
                 }
             )
-    asyncio.run(_insert_rows(database, Invoice, rows))
+    asyncio.run(insert_rows(database, Invoice, rows))
     overdue = len(range(0, customers, 7))
     return f"receivables: {len(rows):,} open invoices, {overdue:,} customers overdue beyond the policy's tolerance"
 
@@ -353,11 +353,11 @@ def seed_report_cache(database: BenchDatabase, customers: int) -> str:
         return rows
 
     rows = asyncio.run(reports())
-    asyncio.run(_insert_rows(database, CreditReportRecord, rows))
+    asyncio.run(insert_rows(database, CreditReportRecord, rows))
     return f"report cache: {len(rows):,} simulated reports, a day old (fresh under the policy's maximum age)"
 
 
-async def _insert_rows(database: BenchDatabase, model: type[Base], rows: list[dict[str, Any]]) -> None:
+async def insert_rows(database: BenchDatabase, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Bulk insert through the app's own engine and column types (executemany in chunks)."""
     db = Database(database.url)
     try:

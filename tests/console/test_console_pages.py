@@ -4,16 +4,39 @@ from __future__ import annotations
 
 import html
 import re
+from decimal import Decimal
 
 import httpx
 
-from tests.conftest import key_for
+from tests.conftest import auth, key_for, order_body
 from tests.console.console import csrf_token, decide, sign_in
 from tests.erp import put_customer, put_invoice
 
 
 def decision_links(page: httpx.Response) -> list[str]:
     return re.findall(r'href="/console/decisions/([0-9a-f-]{36})"', page.text)
+
+
+def spend_rows(page: httpx.Response) -> dict[tuple[str, str], dict[str, str]]:
+    """The spend table's rows by (day, provider), each cell's text by its column label."""
+    body = page.text.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL):
+        cells = {
+            label: html.unescape(text).strip()
+            for label, text in re.findall(r'<td data-label="([^"]+)"[^>]*>(.*?)</td>', row, re.DOTALL)
+        }
+        rows[(cells["Day"], cells["Provider"])] = cells
+    return rows
+
+
+def costs(cell: str) -> list[tuple[Decimal, str]]:
+    """'1,234.50 EUR<br>19.00 USD' → [(1234.50, 'EUR'), (19.00, 'USD')]: the page's money back as numbers."""
+    found = []
+    for line in cell.split("<br>"):
+        amount, currency = line.strip().split(" ")
+        found.append((Decimal(amount.replace(",", "")), currency))
+    return found
 
 
 class TestHistoryPage:
@@ -121,6 +144,17 @@ class TestPolicyPages:
         assert '<table class="data matrix">' in response.text
 
 
+# The usage API's per-day counts and the spend table's column for each.
+COUNT_COLUMNS = {
+    "calls": "Calls",
+    "reports_bought": "Reports bought",
+    "not_found": "Not found",
+    "errors": "Errors",
+    "cache_hits": "Cache hits",
+    "stale_hits": "Stale hits",
+}
+
+
 class TestSpendPage:
     async def test_shows_the_range_and_refuses_a_reversed_one(self, client: httpx.AsyncClient) -> None:
         await sign_in(client)
@@ -129,3 +163,28 @@ class TestSpendPage:
         assert "Provider spend by day" in page.text
         page = await client.get("/console/spend", params={"day_from": "2026-11-20", "day_to": "2026-11-01"})
         assert "must not be after" in page.text
+
+    async def test_shows_the_days_calls_and_cost_as_the_usage_api_reports_them(self, client: httpx.AsyncClient) -> None:
+        # Three companies buy a report each; the fourth order is for the first company again and hits the cache.
+        for number, registration_number in enumerate(["12345670", "12345671", "12345672", "12345670"]):
+            body = order_body(
+                registration_number=registration_number, order_id=f"SO-{number}", customer_id=f"C-{number}"
+            )
+            response = await client.post("/v1/decisions", json=body, headers=auth())
+            assert response.status_code == 201, response.text
+        usage = await client.get("/v1/providers/usage", headers=auth(key_for("read")))
+        assert usage.status_code == 200, usage.text
+        [day] = usage.json()["items"]
+        # Bought reports and a cache hit, so the page's figures below are compared against something other than zero.
+        assert day["reports_bought"] > 0, day
+        assert day["cache_hits"] > 0, day
+        assert day["cost"], day
+        await sign_in(client, key_for("read"))
+        page = await client.get(
+            "/console/spend", params={"day_from": usage.json()["day_from"], "day_to": usage.json()["day_to"]}
+        )
+        assert page.status_code == 200
+        row = spend_rows(page)[(day["day"], day["provider"])]
+        shown = {column: int(row[label]) for column, label in COUNT_COLUMNS.items()}
+        assert shown == {column: day[column] for column in COUNT_COLUMNS}
+        assert costs(row["Cost"]) == [(Decimal(cost["amount"]), cost["currency"]) for cost in day["cost"]]
