@@ -28,8 +28,8 @@ test: check ## lint, type-check, then the suite on CREDITGATE_DATABASE_URL (SQLi
 test-fast: $(STAMP) ## the suite without the linters, stopping at the first failure
 	$(PY) -m pytest -q -x -m "not slow and not e2e"
 
-test-slow: $(STAMP) ## several processes and long loads (pytest exit 5, "no tests", counts as a pass)
-	$(PY) -m pytest -q -m slow || [ $$? -eq 5 ]
+test-slow: $(STAMP) ## several processes and long loads; -s prints each run's figures (pytest exit 5, "no tests", counts as a pass)
+	$(PY) -m pytest -q -s -m slow || [ $$? -eq 5 ]
 
 e2e-deps: ## Debian's chromium for the browser tests (Playwright drives it; it never downloads a browser)
 	@if [ ! -x /usr/bin/chromium ]; then \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import Any
 import orjson
 from sqlalchemy import DateTime, MetaData, Table, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
@@ -122,12 +124,30 @@ class Database:
             self.engine.execution_options(creditgate_readonly=True), expire_on_commit=False, autoflush=False
         )
         self.is_sqlite = database_url.startswith("sqlite")
+        # SQLite takes one writer at a time. Writers of this process queue here, first come first served,
+        # instead of in SQLite's busy handler, which polls with growing sleeps and so makes the tail. The
+        # database's own lock (BEGIN IMMEDIATE) still serialises them against every other process.
+        self._writer = asyncio.Lock() if self.is_sqlite else None
+        self._writer_wait = pool_timeout
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits when the block succeeds, rolls back when it raises."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        if self._writer is None:
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        try:
+            async with asyncio.timeout(self._writer_wait):
+                await self._writer.acquire()
+        except TimeoutError:
+            # As a pool that has no connection free in time: the caller gets a 503, never a hang.
+            raise PoolTimeout(f"no turn to write within {self._writer_wait} s") from None
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        finally:
+            self._writer.release()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
