@@ -10,7 +10,7 @@ from app.orders.models import Reservation
 from app.policies.models import PolicyActivation, PolicyVersion
 from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCacheHits, ProviderCall, ReportLease
 from app.ratelimit.models import RateLimitWindow
-from app.reviews.models import Review
+from app.reviews.models import OpenCase, Review
 from app.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 metadata = Base.metadata
@@ -29,6 +29,7 @@ __all__ = [
     "InsurerLimit",
     "Invoice",
     "MonitorLease",
+    "OpenCase",
     "Payment",
     "PolicyActivation",
     "PolicyVersion",

@@ -28,12 +28,12 @@ from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.db import Database
 from app.decisions.models import Decision
 from app.main import create_app
-from app.reviews.models import Review
+from app.reviews.models import OpenCase, Review
 from app.settings import Settings
 from bench.databases import BenchDatabase, count_decisions, fresh_postgres, fresh_sqlite
 from bench.seed import insert_rows, seed_decisions
@@ -162,6 +162,15 @@ def seed_reviews(database: BenchDatabase) -> str:
             elif number % SECOND_REVIEW_EVERY == 0:
                 rows.append(_review(decision_id, decided_at, amount_minor, "accept", final=False))
         await insert_rows(database, Review, rows)
+        settled_ids = [row["decision_id"] for row in rows if row["final"]]
+        db = Database(database.url)
+        try:
+            for start in range(0, len(settled_ids), 5000):
+                async with db.transaction() as session:  # as the settling review does
+                    chunk = settled_ids[start : start + 5000]
+                    await session.execute(delete(OpenCase).where(OpenCase.decision_id.in_(chunk)))
+        finally:
+            await db.dispose()
         return f"reviews: {settled:,} cases settled, {len(cases) - settled:,} open ({len(rows) - settled:,} halfway)"
 
     return asyncio.run(seed())

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, text
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.engine import Dialect
@@ -107,6 +107,14 @@ INPUTS = {
 TIMINGS = {"provider_ms": 0.205, "total_ms": 6.437}
 DOCUMENTS = [json.dumps(document) for document in (REASONS, REPORT, REQUEST, INPUTS, TIMINGS)]
 
+QUEUE_OPEN_CASES = """
+INSERT INTO review_cases (decision_id, decided_at)
+SELECT d.id, d.decided_at FROM decisions d
+WHERE d.outcome = 'review'
+  AND NOT EXISTS (SELECT 1 FROM review_cases c WHERE c.decision_id = d.id)
+  AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id AND r.final)
+"""
+
 COLUMNS = (
     "id, order_id, customer_id, outcome, currency, amount_minor, credit_limit_minor, exposure_minor,"
     " available_credit_minor, approved_credit_minor, prepayment_minor, payment_terms_days, risk_class, segment,"
@@ -137,8 +145,19 @@ def seed_decisions(
         _seed_decisions_sqlite(database, first, missing, customers, newest, rebuild)
     else:
         asyncio.run(_seed_decisions_postgres(database, first, missing, customers, newest, rebuild))
+    asyncio.run(_queue_review_cases(database))
     print(f"  seeded {missing:,} decisions in {time.monotonic() - started:.1f} s", flush=True)
     return missing
+
+
+async def _queue_review_cases(database: BenchDatabase) -> None:
+    """Seeded decisions sent to review wait in the review queue, as the decision path puts them there."""
+    db = Database(database.url)
+    try:
+        async with db.transaction() as session:
+            await session.execute(text(QUEUE_OPEN_CASES))
+    finally:
+        await db.dispose()
 
 
 def _decided_at(newest: datetime, number: int) -> datetime:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.cli import alembic_config
+from tests.test_reviews import decide, queue, review
 
 
 def _config(database_url: str) -> Config:
@@ -37,3 +43,20 @@ class TestMigrations:
         for _ in revisions:
             command.upgrade(config, "+1")
         command.check(config)
+
+
+class TestReviewCasesBackfill:
+    async def test_upgrading_to_0009_queues_exactly_the_unsettled_review_decisions(
+        self, client: httpx.AsyncClient, engine: AsyncEngine, database_url: str
+    ) -> None:
+        settled = await decide(client, "1000.00", "00000000", "SO-SETTLED")  # company not found: review
+        waiting = await decide(client, "1000.00", "00000000", "SO-WAITING")
+        await decide(client, "1250.00", "12345670", "SO-ACCEPTED")  # no case
+        assert (await review(client, settled["id"], outcome="accept")).status_code == 201
+        config = _config(database_url)
+        await asyncio.to_thread(command.downgrade, config, "0008")
+        await asyncio.to_thread(command.upgrade, config, "head")
+        async with engine.connect() as connection:
+            queued = (await connection.execute(text("SELECT decision_id FROM review_cases"))).scalars().all()
+        assert queued == [waiting["id"]]
+        assert [case["decision"]["id"] for case in await queue(client)] == [waiting["id"]]

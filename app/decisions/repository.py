@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import table_of
 from app.decisions.models import Decision, DecisionReason
 from app.errors import FieldError, InvalidRequest
-from app.reviews.models import Review
+from app.reviews.models import OpenCase, Review
 
 Columns = TypeVarTuple("Columns")
 
 # Built once, executed with the row as parameters (the decision path's hot statements).
 INSERT_DECISION = insert(table_of(Decision))
 INSERT_REASON = insert(table_of(DecisionReason))
+INSERT_OPEN_CASE = insert(table_of(OpenCase))
 CREDIT_HISTORY = select(
     exists().where(Decision.customer_id == bindparam("customer_id"), Decision.approved_credit_minor > 0)
 )
@@ -70,6 +71,8 @@ class Cursor:
 
 async def insert_decision(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(INSERT_DECISION, values)
+    if values["outcome"] == "review":  # a case for a person: it waits in the review queue until settled
+        await session.execute(INSERT_OPEN_CASE, {"decision_id": values["id"], "decided_at": values["decided_at"]})
     codes = sorted({reason["code"] for reason in values["reasons"]})
     if codes:
         rows = [{"decision_id": values["id"], "code": code, "decided_at": values["decided_at"]} for code in codes]
@@ -186,9 +189,7 @@ async def export_page(
 
 async def count_awaiting_review(session: AsyncSession) -> int:
     """Decisions sent to review that no review has settled yet."""
-    settled = exists().where(Review.decision_id == Decision.id, Review.final.is_(True))
-    query = select(func.count()).select_from(Decision).where(Decision.outcome == "review", ~settled)
-    return int(await session.scalar(query) or 0)
+    return int(await session.scalar(select(func.count()).select_from(OpenCase)) or 0)
 
 
 async def oldest_decided_before(session: AsyncSession, cutoff: datetime, limit: int) -> Sequence[Row[str, datetime]]:
@@ -206,6 +207,7 @@ async def delete_decisions(session: AsyncSession, decision_ids: Sequence[str]) -
     """Deletes the decisions and their reason rows (explicitly: SQLite cascades only with foreign_keys on)."""
     await session.execute(delete(DecisionReason).where(DecisionReason.decision_id.in_(decision_ids)))
     await session.execute(delete(Review).where(Review.decision_id.in_(decision_ids)))
+    await session.execute(delete(OpenCase).where(OpenCase.decision_id.in_(decision_ids)))
     await session.execute(delete(Decision).where(Decision.id.in_(decision_ids)))
 
 

@@ -31,3 +31,17 @@ class Review(Base):
         UniqueConstraint("decision_id", "step", name="uq_reviews_decision_id_step"),
         Index("ix_reviews_decision_id_final", "decision_id", "final"),
     )
+
+
+class OpenCase(Base):
+    """A decision waiting for a person: written with the decision, deleted by the review that settles it.
+
+    The review queue reads this short table instead of walking every review decision ever taken past its
+    settled history; reviews themselves stay append-only."""
+
+    __tablename__ = "review_cases"
+
+    decision_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_review_cases_decided_at", "decided_at", "decision_id"),)

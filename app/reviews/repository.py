@@ -6,12 +6,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, or_, select
+from sqlalchemy import and_, delete, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.decisions.models import Decision
 from app.decisions.repository import Cursor
-from app.reviews.models import Review
+from app.reviews.models import OpenCase, Review
 
 
 def _settled() -> Any:
@@ -20,16 +20,21 @@ def _settled() -> Any:
 
 async def open_cases(session: AsyncSession, limit: int, cursor: Cursor | None) -> list[Decision]:
     """Decisions sent to review and not yet settled, oldest first (keyset on decided_at, id)."""
-    query = select(Decision).where(Decision.outcome == "review", ~_settled())
+    query = select(Decision).join(OpenCase, OpenCase.decision_id == Decision.id)
     if cursor is not None:
         query = query.where(
             or_(
-                Decision.decided_at > cursor.decided_at,
-                and_(Decision.decided_at == cursor.decided_at, Decision.id > cursor.id),
+                OpenCase.decided_at > cursor.decided_at,
+                and_(OpenCase.decided_at == cursor.decided_at, OpenCase.decision_id > cursor.id),
             )
         )
-    query = query.order_by(Decision.decided_at, Decision.id).limit(limit)
+    query = query.order_by(OpenCase.decided_at, OpenCase.decision_id).limit(limit)
     return list((await session.scalars(query)).all())
+
+
+async def close_case(session: AsyncSession, decision_id: str) -> None:
+    """The settling review takes the decision out of the queue, in the review's own transaction."""
+    await session.execute(delete(OpenCase).where(OpenCase.decision_id == decision_id))
 
 
 async def reviews_of(session: AsyncSession, decision_ids: Sequence[str]) -> dict[str, list[Review]]:

@@ -111,6 +111,7 @@ class ReviewService:
                 await repository.insert_review(session, values)
                 if final:
                     await self._settle(session, decision, approved, now)
+                    await repository.close_case(session, decision.id)
                 stored = await (recorder or Recorder(None)).respond(session, 201, _out(values))
                 event = _event(values)
                 # The ERP hears of the review through the outbox, committed with it.
