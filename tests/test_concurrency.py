@@ -83,6 +83,8 @@ def _servers(database_url: str, count: int) -> Iterator[list[str]]:
         "CREDITGATE_DATABASE_URL": database_url,
         "CREDITGATE_API_KEYS": json.dumps(KEYS),
         "PYTHONPATH": str(ROOT),
+        # Their output is the test's: warnings and errors only, not a line for every one of the rush's requests.
+        "CREDITGATE_LOG_LEVEL": "WARNING",
     }
     processes, urls = [], []
     try:
