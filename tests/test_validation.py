@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.main import create_app
 from app.settings import Settings
 from tests.conftest import auth, order_body, table_counts
 
@@ -18,13 +17,9 @@ Unchanged = Callable[[], Awaitable[None]]
 
 
 @pytest.fixture
-async def client(settings: Settings, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with the decision rate limit on, as deployed: a refused request must not use up any of it."""
-    app = create_app(settings.model_copy(update={"decision_rate_limit": 600}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://creditgate.test") as http:
-            yield http
+def settings(settings: Settings) -> Settings:
+    """The decision rate limit on, as deployed: a refused request must not use up any of it."""
+    return settings.model_copy(update={"decision_rate_limit": 600})
 
 
 @pytest.fixture

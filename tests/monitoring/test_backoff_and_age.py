@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, timedelta
 
-import httpx
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.main import create_app
 from app.providers.models import CreditReportRecord
 from app.settings import Settings
 from app.webhooks.dispatcher import RetryRules
@@ -30,24 +27,21 @@ class TestBackoffRule:
 
 
 @pytest.fixture
-async def slow_backoff(monitor_settings: Settings, engine: AsyncEngine) -> AsyncIterator[Running]:
-    app = create_app(monitor_settings.model_copy(update={"webhooks_backoff_base_seconds": 3600}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://creditgate.test") as client:
-            yield Running(app, client)
+def monitor_settings(monitor_settings: Settings) -> Settings:
+    """An hour's backoff: a failed delivery is not due again within the test."""
+    return monitor_settings.model_copy(update={"webhooks_backoff_base_seconds": 3600})
 
 
 class TestBackoffIsHonoured:
     async def test_a_failed_delivery_waits_for_its_next_attempt(
-        self, slow_backoff: Running, receiver: Receiver, engine: AsyncEngine
+        self, running: Running, receiver: Receiver, engine: AsyncEngine
     ) -> None:
-        await subscribe(slow_backoff.client, receiver.url)  # nothing listens yet
-        await downgrade(slow_backoff)
-        await slow_backoff.app.state.monitor.run_pass(10)
-        assert await slow_backoff.app.state.dispatcher.dispatch_once() == 0
+        await subscribe(running.client, receiver.url)  # nothing listens yet
+        await downgrade(running)
+        await running.app.state.monitor.run_pass(10)
+        assert await running.app.state.dispatcher.dispatch_once() == 0
         await receiver.start()
-        assert await slow_backoff.app.state.dispatcher.dispatch_once() == 0  # due in half an hour at the earliest
+        assert await running.app.state.dispatcher.dispatch_once() == 0  # due in half an hour at the earliest
         assert receiver.received == []
         assert await scalar(engine, "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'") == 0
         assert await scalar(engine, "SELECT max(attempts) FROM webhook_deliveries") == 1
