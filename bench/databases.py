@@ -45,8 +45,15 @@ def fresh_postgres(url: str) -> BenchDatabase:
 
 
 def postgres_reachable(url: str) -> bool:
+    """Whether the server answers; the bench's own database is created there when it is missing."""
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
     async def probe() -> None:
-        connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1), timeout=5)
+        try:
+            connection = await asyncpg.connect(dsn, timeout=5)
+        except asyncpg.InvalidCatalogNameError:
+            await _create_database(dsn)
+            connection = await asyncpg.connect(dsn, timeout=5)
         await connection.close()
 
     try:
@@ -54,6 +61,17 @@ def postgres_reachable(url: str) -> bool:
     except (OSError, asyncpg.PostgresError, TimeoutError):
         return False
     return True
+
+
+async def _create_database(dsn: str) -> None:
+    """CREATE DATABASE for the DSN's database, issued from the server's maintenance database."""
+    base, _, name = dsn.rpartition("/")
+    name = name.split("?", 1)[0]
+    connection = await asyncpg.connect(f"{base}/postgres", timeout=10)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
 
 
 async def _reset_schema(dsn: str) -> None:
