@@ -73,7 +73,7 @@ async def create_decision(
     return await idempotent.run(lambda recorder: service.decide(body, principal, recorder))
 
 
-def decision_filters(
+async def decision_filters(
     customer_id: Annotated[str | None, Query(max_length=64)] = None,
     order_id: Annotated[str | None, Query(max_length=64)] = None,
     outcome: OutcomeName | None = None,

@@ -67,7 +67,7 @@ def require_any_scope(*scopes: str) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-def reject_unknown_query(request: Request) -> None:
+async def reject_unknown_query(request: Request) -> None:
     """A misspelt filter must not silently widen a query: unknown query parameters are a 422 naming them.
 
     A NUL character in a query or path value is refused here too: PostgreSQL cannot store or compare it.
