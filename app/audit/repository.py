@@ -73,8 +73,8 @@ async def read_head(session: AsyncSession) -> Head | None:
     return Head(row.seq, row.hash) if row else None
 
 
-async def insert_event(session: AsyncSession, values: dict[str, Any]) -> None:
-    await session.execute(INSERT_EVENT, values)
+async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    await session.execute(INSERT_EVENT, rows)
 
 
 async def move_head(session: AsyncSession, head: Head) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -33,6 +33,14 @@ class AppendedEvent:
     hash: str
 
 
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    event_type: EventType
+    subject_id: str
+    payload: Mapping[str, Any]
+    actor: str
+
+
 async def append(
     session: AsyncSession, event_type: EventType, subject_id: str, payload: Mapping[str, Any], actor: str
 ) -> AppendedEvent:
@@ -42,33 +50,46 @@ async def append(
     statement before the commit: appends from every replica queue on that lock, and the shorter the time
     between this call and the commit, the shorter the queue.
     """
+    (appended,) = await append_many(session, [NewEvent(event_type, subject_id, payload, actor)])
+    return appended
+
+
+async def append_many(session: AsyncSession, events: Sequence[NewEvent]) -> list[AppendedEvent]:
+    """Append events in order, chained one to the next: one head lock, one insert, one head move."""
+    if not events:
+        return []
     # Everything that needs no lock happens before it is taken.
-    body = normalise(payload)
-    body_json = canonical_bytes(body)
+    bodies = [normalise(event.payload) for event in events]
     head = await repository.lock_head(session)
-    seq = head.seq + 1
     occurred_at = utcnow()
-    digest = event_hash(
-        seq=seq,
-        event_type=event_type.value,
-        subject_id=subject_id,
-        payload_json=body_json,
-        occurred_at=rfc3339(occurred_at),
-        actor=actor,
-        prev_hash=head.hash,
-    )
-    await repository.insert_event(
-        session,
-        {
-            "seq": seq,
-            "event_type": event_type.value,
-            "subject_id": subject_id,
-            "payload": body,
-            "occurred_at": occurred_at,
-            "actor": actor,
-            "prev_hash": head.hash,
-            "hash": digest,
-        },
-    )
-    await repository.move_head(session, repository.Head(seq, digest))
-    return AppendedEvent(seq, digest)
+    rows: list[dict[str, Any]] = []
+    appended: list[AppendedEvent] = []
+    seq, prev_hash = head.seq, head.hash
+    for event, body in zip(events, bodies, strict=True):
+        seq += 1
+        digest = event_hash(
+            seq=seq,
+            event_type=event.event_type.value,
+            subject_id=event.subject_id,
+            payload_json=canonical_bytes(body),
+            occurred_at=rfc3339(occurred_at),
+            actor=event.actor,
+            prev_hash=prev_hash,
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "event_type": event.event_type.value,
+                "subject_id": event.subject_id,
+                "payload": body,
+                "occurred_at": occurred_at,
+                "actor": event.actor,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        appended.append(AppendedEvent(seq, digest))
+        prev_hash = digest
+    await repository.insert_events(session, rows)
+    await repository.move_head(session, repository.Head(seq, prev_hash))
+    return appended

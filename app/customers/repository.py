@@ -34,6 +34,7 @@ ORDER_FIELDS = ("name", "country", "registration_number")
 CUSTOMERS = table_of(Customer)
 # The decision path's reads, built once.
 ALL_RATES = select(FxRate).order_by(FxRate.base, FxRate.quote)
+CUSTOMERS_BY_ID = select(Customer).where(Customer.id.in_(bindparam("ids", expanding=True)))
 LOCK_CUSTOMERS = (
     select(Customer)
     .where(Customer.id.in_(bindparam("ids", expanding=True)))
@@ -274,8 +275,9 @@ async def blocked_customers(session: AsyncSession) -> list[Customer]:
 
 
 async def customers_by_id(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, Customer]:
+    """The stored customers among `customer_ids`, without locks."""
     found: dict[str, Customer] = {}
     for start in range(0, len(customer_ids), 5000):
-        rows = await session.scalars(select(Customer).where(Customer.id.in_(customer_ids[start : start + 5000])))
+        rows = await session.scalars(CUSTOMERS_BY_ID, {"ids": list(customer_ids[start : start + 5000])})
         found.update((row.id, row) for row in rows)
     return found

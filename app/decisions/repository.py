@@ -70,12 +70,20 @@ class Cursor:
 
 
 async def insert_decision(session: AsyncSession, values: dict[str, Any]) -> None:
+    """The decision's row, and its open case when it waits for a person (its reason rows: `insert_reasons`)."""
     await session.execute(INSERT_DECISION, values)
     if values["outcome"] == "review":  # a case for a person: it waits in the review queue until settled
         await session.execute(INSERT_OPEN_CASE, {"decision_id": values["id"], "decided_at": values["decided_at"]})
-    codes = sorted({reason["code"] for reason in values["reasons"]})
-    if codes:
-        rows = [{"decision_id": values["id"], "code": code, "decided_at": values["decided_at"]} for code in codes]
+
+
+async def insert_reasons(session: AsyncSession, decisions: Sequence[dict[str, Any]]) -> None:
+    """One row per distinct reason code of each decision (what the history's reason filter reads)."""
+    rows = [
+        {"decision_id": values["id"], "code": code, "decided_at": values["decided_at"]}
+        for values in decisions
+        for code in sorted({reason["code"] for reason in values["reasons"]})
+    ]
+    if rows:
         await session.execute(INSERT_REASON, rows)
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import events as audit_events
-from app.audit.service import EventType, append
+from app.audit.service import EventType, NewEvent, append_many
 from app.auth import Principal
 from app.customers import repository as customers
 from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
@@ -22,7 +23,6 @@ from app.db import Database, utcnow
 from app.decisions import repository
 from app.decisions.inputs import customer_facts, exposure_facts, rates_used
 from app.decisions.models import Decision
-from app.decisions.queue import CustomerQueue
 from app.decisions.repository import Cursor, DecisionFilters
 from app.decisions.schemas import (
     CustomerIn,
@@ -34,6 +34,7 @@ from app.decisions.schemas import (
     ReportOut,
 )
 from app.errors import Conflict, NotFound
+from app.group_commit import GroupCommit
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
 from app.observability.metrics import record_decision
@@ -43,10 +44,15 @@ from app.policies.active import ActivePolicy
 from app.policy.evaluator import evaluate
 from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
 from app.policy.schema import PolicyDocument
-from app.providers.base import CompanyQuery
+from app.providers.base import CompanyQuery, CreditReport
 from app.providers.reports import ObtainedReport, ReportService
 
 logger = logging.getLogger("creditgate.decisions")
+
+
+# Shared transactions open at once (PostgreSQL's writes; everyone's reads): each holds a pooled connection.
+WRITERS = 4
+READERS = 2
 
 
 class OrderAlreadyInvoiced(Conflict):
@@ -61,6 +67,47 @@ class _Locked:
     root: Customer | None  # the group's root, when the group has a limit
 
 
+@dataclass(slots=True)
+class _Before:
+    """What one decision reads before its report; filled in by the read it shares with others."""
+
+    customer_in: CustomerIn
+    policy: PolicyDocument = field(init=False)
+    rates: RateTable = field(init=False)
+    company: CompanyQuery | None = None
+    cached: list[CreditReport] = field(default_factory=list)
+
+    @staticmethod
+    def unit(customer_in: CustomerIn) -> Callable[[AsyncSession], Awaitable[_Before]]:
+        async def queued(_session: AsyncSession) -> _Before:
+            return _Before(customer_in)
+
+        return queued
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """A decision's row and response, as its unit of the shared write transaction left them."""
+
+    values: dict[str, Any]
+    stored: StoredResponse
+    actor: str
+
+
+async def _finish(session: AsyncSession, written: Sequence[_Written]) -> None:
+    """Last in the shared transaction: every decision's reason rows, then their audit events in one append.
+
+    The audit chain's head is locked only from here to the commit."""
+    await repository.insert_reasons(session, [w.values for w in written])
+    await append_many(
+        session,
+        [
+            NewEvent(EventType.DECISION_CREATED, w.values["id"], audit_events.decision_created(w.values), w.actor)
+            for w in written
+        ],
+    )
+
+
 class DecisionService:
     def __init__(
         self, db: Database, reports: ReportService, active_policy: ActivePolicy, reservation_days: int = 30
@@ -69,29 +116,35 @@ class DecisionService:
         self.reports = reports
         self.active_policy = active_policy
         self.reservation_days = reservation_days
-        self.queue = CustomerQueue()
+        # SQLite has one writer at a time anyway; PostgreSQL works on several shared transactions at once.
+        self.writes: GroupCommit[_Written] = GroupCommit(
+            db.transaction, _finish, writers=1 if db.is_sqlite else WRITERS
+        )
+        # What comes before the report, read for every decision that arrives at the same moment at once.
+        self.reads: GroupCommit[_Before] = GroupCommit(db.read, self._read_before, writers=READERS)
 
     async def decide(
         self, request: DecisionRequest, principal: Principal, recorder: Recorder | None = None
     ) -> StoredResponse:
-        """Report first (no lock held), then lock the customer, read exposure, decide, reserve and record."""
+        """Report first (no lock held), then lock the customer, read exposure, decide, reserve and record.
+
+        The write part runs in a transaction shared with other decisions queued at the same moment
+        (app/group_commit.py); its answer is sent only once that transaction has committed."""
         started = time.perf_counter()
         order = OrderFacts(request.order.id, request.order.amount_decimal, request.order.currency)
-        # One read for all that comes before the report: the policy, the customer, the rates, the cached reports.
-        async with self.db.read() as session:
-            policy = await self.active_policy(session)
-            master = await customers.get_customer(session, request.customer.id)
-            rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
-            company = _company(request.customer, master)
-            cached = await self.reports.stored_reports(session, company) if company is not None else []
+        # One read for all that comes before the report: the policy, the customer, the rates, the cached
+        # reports. Decisions arriving together share it (one statement per table for all of them).
+        before = await self.reads.run(_Before.unit(request.customer))
+        policy, rates, company, cached = before.policy, before.rates, before.company, before.cached
         policy_rate = rates.rate(policy.currency, order.currency)
         amount_in_policy_currency = order.amount * policy_rate if policy_rate is not None else None
         # The provider is asked before the transaction opens: no lock is ever held across a paid call.
         obtained = await self.reports.obtain(
             company, buy=self.reports.needs_report(amount_in_policy_currency, policy), policy=policy, stored=cached
         )
+        recorder = recorder or Recorder(None)
 
-        async with self.queue.turn(request.customer.id), self.db.transaction() as session:
+        async def write(session: AsyncSession) -> _Written:
             now = utcnow()
             locked = await self._lock(session, request.customer, now)
             reservation = await orders.get_reservation(session, order.order_id, lock=True)
@@ -108,15 +161,13 @@ class DecisionService:
             }
             await repository.insert_decision(session, values)
             await self._reserve(session, values, reservation is not None, decided_at)
-            stored = await (recorder or Recorder(None)).respond(session, 201, _out(values))
-            # Last in the transaction: the audit chain's lock is held only from here to the commit.
-            await append(
-                session,
-                EventType.DECISION_CREATED,
-                values["id"],
-                audit_events.decision_created(values),
-                principal.key_id,
-            )
+            stored = await recorder.respond(session, 201, _out(values))
+            return _Written(values, stored, principal.key_id)
+
+        # Queued with the decisions of other requests: they share one transaction, and this one is answered
+        # once that transaction has committed it, its reasons and its audit event.
+        written = await self.writes.run(write)
+        values, stored = written.values, written.stored
         record_decision(values["outcome"], time.perf_counter() - started)
         # Identifiers only: the customer's name and registration number stay out of the logs.
         logger.info(
@@ -130,11 +181,26 @@ class DecisionService:
         )
         return stored
 
+    async def _read_before(self, session: AsyncSession, pending: Sequence[_Before]) -> None:
+        policy = await self.active_policy(session)
+        rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
+        masters = await customers.customers_by_id(session, [before.customer_in.id for before in pending])
+        for before in pending:
+            before.policy, before.rates = policy, rates
+            before.company = _company(before.customer_in, masters.get(before.customer_in.id))
+        companies = [before.company for before in pending if before.company is not None]
+        stored = await self.reports.stored_reports_of_many(session, companies)
+        for before in pending:
+            if before.company is not None:
+                before.cached = stored.get((before.company.country, before.company.number_key), [])
+
     async def _lock(self, session: AsyncSession, customer_in: CustomerIn, now: datetime) -> _Locked:
         """The customer's row is the lock; a group member then also locks its root's row.
 
         Locks are always taken member first, root second, and nothing that holds a root waits for a
-        member: decisions for different members of one group queue on the root and never deadlock.
+        member: decisions alone in their transaction never deadlock. A shared transaction holds the locks
+        of several customers; should two replicas' shared transactions deadlock, PostgreSQL aborts one and
+        its decisions run again, each alone.
         """
         await customers.ensure_from_order(
             session,

@@ -138,6 +138,20 @@ class ReportService:
         snapshots = await repository.latest_snapshots(session, names, company.country, company.number_key)
         return [CreditReport.from_snapshot(snapshots[name]) for name in names if name in snapshots]
 
+    async def stored_reports_of_many(
+        self, session: AsyncSession, companies: Sequence[CompanyQuery]
+    ) -> dict[tuple[str, str], list[CreditReport]]:
+        """`stored_reports` for several companies in one statement, keyed by (country, registration key)."""
+        names = [provider.name for provider in self.providers if _cacheable(provider)]
+        keys = sorted({(company.country, company.number_key) for company in companies})
+        if not names or not keys:
+            return {}
+        found = await repository.latest_snapshots_of_many(session, names, keys)
+        return {
+            key: [CreditReport.from_snapshot(snapshots[name]) for name in names if name in snapshots]
+            for key, snapshots in found.items()
+        }
+
     async def _ask_chain(self, company: CompanyQuery, deadline: float, max_age: timedelta) -> _Answer:
         loop = asyncio.get_running_loop()
         for position, provider in enumerate(self.providers):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import CursorResult, bindparam, case, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,6 +48,47 @@ async def latest_snapshots(
     newest: dict[str, dict[str, Any]] = {}
     for provider, snapshot in rows:
         newest.setdefault(provider, snapshot)
+    return newest
+
+
+_newest_first = (
+    func.row_number()
+    .over(
+        partition_by=(CreditReportRecord.country, CreditReportRecord.registration_number, CreditReportRecord.provider),
+        order_by=CreditReportRecord.fetched_at.desc(),
+    )
+    .label("newest_first")
+)
+_RANKED = (
+    select(
+        CreditReportRecord.country,
+        CreditReportRecord.registration_number,
+        CreditReportRecord.provider,
+        CreditReportRecord.snapshot,
+        _newest_first,
+    )
+    .where(
+        tuple_(CreditReportRecord.country, CreditReportRecord.registration_number).in_(
+            bindparam("companies", expanding=True)
+        ),
+        CreditReportRecord.provider.in_(bindparam("providers", expanding=True)),
+    )
+    .subquery()
+)
+# Many decisions' cache lookups in one statement: each company's newest report from each provider.
+LATEST_SNAPSHOTS_OF_MANY = select(
+    _RANKED.c.country, _RANKED.c.registration_number, _RANKED.c.provider, _RANKED.c.snapshot
+).where(_RANKED.c.newest_first == 1)
+
+
+async def latest_snapshots_of_many(
+    session: AsyncSession, providers: Sequence[str], companies: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
+    """`latest_snapshots` for several (country, registration key) pairs at once."""
+    parameters = {"companies": list(companies), "providers": list(providers)}
+    newest: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for country, number, provider, snapshot in await session.execute(LATEST_SNAPSHOTS_OF_MANY, parameters):
+        newest.setdefault((country, number), {})[provider] = snapshot
     return newest
 
 
