@@ -134,8 +134,10 @@ async def idempotent_write(
         ),
     ] = None,
 ) -> IdempotentWrite:
-    body = await request.body()
     service: IdempotencyService = request.app.state.idempotency
+    if idempotency_key is None:  # nothing to compare a repeat with: the body is not fingerprinted
+        return IdempotentWrite(service, principal.key_id, None, "")
+    body = await request.body()
     return IdempotentWrite(
         service, principal.key_id, idempotency_key, fingerprint(request.method, request.url.path, body)
     )
