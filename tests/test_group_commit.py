@@ -1,9 +1,10 @@
-"""Group commit: queued write units share one transaction, and each answer waits for its commit."""
+"""Group commit: queued items are applied together in one transaction, and each answer waits for its commit."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy import text
@@ -28,91 +29,108 @@ async def db(database_url: str, engine: AsyncEngine) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-def unit(base: str, seen: list[str] | None = None, fail: bool = False):  # type: ignore[no-untyped-def]
-    async def write(session: AsyncSession) -> str:
-        if fail:
-            raise Refused(base)
-        await session.execute(INSERT, {"base": base, "at": utcnow()})
-        if seen is not None:  # what this unit reads: every row written before it in its transaction
-            rows = await session.execute(text("SELECT base FROM fx_rates ORDER BY base"))
-            seen.extend(row.base for row in rows)
-        return base
+def apply_each(fail: str | None = None, refuse: str | None = None):  # type: ignore[no-untyped-def]
+    """An apply that writes its items one by one: raises at `fail`, answers `refuse` with an exception."""
 
-    return write
+    async def apply(session: AsyncSession, bases: Sequence[str]) -> list[str | Exception]:
+        answers: list[str | Exception] = []
+        for base in bases:
+            if base == fail:
+                raise Refused(base)
+            if base == refuse:
+                answers.append(Refused(base))
+                continue
+            await session.execute(INSERT, {"base": base, "at": utcnow()})
+            answers.append(base)
+        return answers
+
+    return apply
 
 
-async def test_concurrent_units_share_transactions_and_each_sees_the_units_before_it(
-    db: Database, engine: AsyncEngine
-) -> None:
-    finished: list[list[str]] = []
+async def stored(engine: AsyncEngine) -> list[str]:
+    async with engine.connect() as connection:
+        return list((await connection.execute(text("SELECT base FROM fx_rates ORDER BY base"))).scalars().all())
 
-    async def finish(_session: AsyncSession, results: Sequence[str]) -> None:
-        finished.append(list(results))
 
-    writes: GroupCommit[str] = GroupCommit(db.transaction, finish)
-    seen: list[str] = []
+async def test_concurrent_items_share_transactions_in_arrival_order(db: Database, engine: AsyncEngine) -> None:
+    batches: list[list[str]] = []
+    inner = apply_each()
+
+    async def apply(session: AsyncSession, bases: Sequence[str]) -> list[str | Exception]:
+        batches.append(list(bases))
+        return await inner(session, bases)
+
+    writes: GroupCommit[str, str] = GroupCommit(db.transaction, apply)
     bases = [f"A{index:02d}" for index in range(30)]
-    answers = await asyncio.gather(*(writes.run(unit(base, seen if base == "A29" else None)) for base in bases))
+    answers = await asyncio.gather(*(writes.run(base) for base in bases))
 
     assert answers == bases
     assert await count_rows(engine, "fx_rates") == 30
-    # Fewer transactions than units, each unit in exactly one, in arrival order.
-    assert writes.transactions < 30
-    assert [base for batch in finished for base in batch] == bases
-    assert seen == bases  # the last unit read all 29 rows written before it, not yet committed then
+    # Fewer transactions than items, each item in exactly one, in arrival order.
+    assert writes.transactions == len(batches) < 30
+    assert [base for batch in batches for base in batch] == bases
 
 
-async def test_a_failing_unit_fails_alone_and_the_others_land(db: Database, engine: AsyncEngine) -> None:
-    async def finish(_session: AsyncSession, _results: Sequence[str]) -> None:
-        pass
-
-    writes: GroupCommit[str] = GroupCommit(db.transaction, finish)
+async def test_when_apply_raises_each_item_runs_alone_and_only_the_failing_one_fails(
+    db: Database, engine: AsyncEngine
+) -> None:
+    writes: GroupCommit[str, str] = GroupCommit(db.transaction, apply_each(fail="BBB"))
     outcomes = await asyncio.gather(
-        writes.run(unit("AAA")),
-        writes.run(unit("BBB", fail=True)),
-        writes.run(unit("CCC")),
-        return_exceptions=True,
+        writes.run("AAA"), writes.run("BBB"), writes.run("CCC"), writes.run("DDD"), return_exceptions=True
     )
 
     assert outcomes[0] == "AAA"
-    assert outcomes[2] == "CCC"
     assert isinstance(outcomes[1], Refused)
-    async with engine.connect() as connection:
-        stored = (await connection.execute(text("SELECT base FROM fx_rates ORDER BY base"))).scalars().all()
-    assert stored == ["AAA", "CCC"]
+    assert outcomes[2:] == ["CCC", "DDD"]
+    assert await stored(engine) == ["AAA", "CCC", "DDD"]
 
 
-async def test_a_failed_finish_fails_every_unit_of_its_transaction_and_stores_none(
+async def test_an_item_refused_by_apply_gets_its_exception_and_the_others_land_together(
     db: Database, engine: AsyncEngine
 ) -> None:
-    async def finish(_session: AsyncSession, _results: Sequence[str]) -> None:
-        raise PoolTimeout("no connection")
+    writes: GroupCommit[str, str] = GroupCommit(db.transaction, apply_each(refuse="BBB"))
+    outcomes = await asyncio.gather(
+        writes.run("AAA"), writes.run("BBB"), writes.run("CCC"), writes.run("DDD"), return_exceptions=True
+    )
 
-    writes: GroupCommit[str] = GroupCommit(db.transaction, finish)
-    outcomes = await asyncio.gather(*(writes.run(unit(f"B{index}")) for index in range(5)), return_exceptions=True)
+    assert outcomes[0] == "AAA"
+    assert isinstance(outcomes[1], Refused)
+    assert outcomes[2:] == ["CCC", "DDD"]
+    assert writes.transactions == 1  # nothing ran again alone
+    assert await stored(engine) == ["AAA", "CCC", "DDD"]
+
+
+async def test_a_transaction_that_cannot_begin_fails_every_item_of_it_and_stores_none(
+    db: Database, engine: AsyncEngine
+) -> None:
+    @asynccontextmanager
+    async def unavailable() -> AsyncIterator[AsyncSession]:
+        raise PoolTimeout("no connection")
+        yield  # pragma: no cover
+
+    writes: GroupCommit[str, str] = GroupCommit(unavailable, apply_each())
+    outcomes = await asyncio.gather(*(writes.run(f"B{index}") for index in range(5)), return_exceptions=True)
 
     assert all(isinstance(outcome, PoolTimeout) for outcome in outcomes)
     assert await count_rows(engine, "fx_rates") == 0
     # The queue keeps working afterwards.
-    writes.finish = lambda _session, _results: asyncio.sleep(0)
-    assert await writes.run(unit("ZZZ")) == "ZZZ"
+    writes.begin = db.transaction
+    assert await writes.run("ZZZ") == "ZZZ"
 
 
 async def test_a_caller_gone_before_its_turn_leaves_nothing_behind(db: Database, engine: AsyncEngine) -> None:
     release = asyncio.Event()
+    inner = apply_each()
 
-    async def slow(session: AsyncSession) -> str:
-        await release.wait()
-        await session.execute(INSERT, {"base": "SLO", "at": utcnow()})
-        return "SLO"
+    async def apply(session: AsyncSession, bases: Sequence[str]) -> list[str | Exception]:
+        if "SLO" in bases:
+            await release.wait()
+        return await inner(session, bases)
 
-    async def finish(_session: AsyncSession, _results: Sequence[str]) -> None:
-        pass
-
-    writes: GroupCommit[str] = GroupCommit(db.transaction, finish)
-    first = asyncio.create_task(writes.run(slow))
-    await asyncio.sleep(0.05)  # the first transaction is open and waits in its unit
-    gone = asyncio.create_task(writes.run(unit("GON")))
+    writes: GroupCommit[str, str] = GroupCommit(db.transaction, apply)
+    first = asyncio.create_task(writes.run("SLO"))
+    await asyncio.sleep(0.05)  # the first transaction is open and waits in apply
+    gone = asyncio.create_task(writes.run("GON"))
     await asyncio.sleep(0)
     gone.cancel()
     release.set()
@@ -120,7 +138,5 @@ async def test_a_caller_gone_before_its_turn_leaves_nothing_behind(db: Database,
     assert await first == "SLO"
     with pytest.raises(asyncio.CancelledError):
         await gone
-    assert await writes.run(unit("NXT")) == "NXT"
-    async with engine.connect() as connection:
-        stored = (await connection.execute(text("SELECT base FROM fx_rates ORDER BY base"))).scalars().all()
-    assert stored == ["NXT", "SLO"]
+    assert await writes.run("NXT") == "NXT"
+    assert await stored(engine) == ["NXT", "SLO"]

@@ -42,6 +42,13 @@ LOCK_CUSTOMERS = (
     .with_for_update()
     .execution_options(populate_existing=True)
 )
+GROUP_MEMBERS = (
+    select(Customer.id, Customer.parent_id)
+    .where(
+        Customer.id.in_(bindparam("roots", expanding=True)) | Customer.parent_id.in_(bindparam("roots", expanding=True))
+    )
+    .order_by(Customer.id)
+)
 
 
 async def get_customer(session: AsyncSession, customer_id: str, *, fresh: bool = False) -> Customer | None:
@@ -59,10 +66,16 @@ async def upsert_master_data(session: AsyncSession, values: dict[str, Any]) -> b
     return exists is None
 
 
-async def ensure_from_order(session: AsyncSession, values: dict[str, Any], now: datetime) -> None:
-    """A customer the ERP never pushed gets its row from the order; ERP master data is never overwritten."""
-    row = {**values, "blocked": False, "master_data_from": "order", "created_at": now, "updated_at": now}
-    await session.execute(_order_upsert(dialect_name(session)), row)
+async def ensure_from_orders(session: AsyncSession, customers: Sequence[dict[str, Any]], now: datetime) -> None:
+    """A customer the ERP never pushed gets its row from its order; ERP master data is never overwritten.
+
+    One execution for many orders (in id order); when a customer comes twice, its last order's data stays."""
+    rows = [
+        {**values, "blocked": False, "master_data_from": "order", "created_at": now, "updated_at": now}
+        for values in sorted(customers, key=lambda values: str(values["id"]))
+    ]
+    if rows:
+        await session.execute(_order_upsert(dialect_name(session)), rows)
 
 
 @lru_cache(maxsize=4)
@@ -85,8 +98,19 @@ async def lock_customers(session: AsyncSession, customer_ids: Iterable[str]) -> 
 
 
 async def group_member_ids(session: AsyncSession, root_id: str) -> list[str]:
-    query = select(Customer.id).where((Customer.id == root_id) | (Customer.parent_id == root_id))
-    return list((await session.scalars(query)).all())
+    return (await group_members(session, [root_id]))[root_id]
+
+
+async def group_members(session: AsyncSession, root_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Each root's group: the root itself and the customers whose parent it is, in id order."""
+    groups: dict[str, list[str]] = {root_id: [] for root_id in root_ids}
+    if groups:
+        rows = await session.execute(GROUP_MEMBERS, {"roots": list(groups)})
+        for customer_id, parent_id in rows:
+            for root_id in (customer_id, parent_id):
+                if root_id in groups:
+                    groups[root_id].append(customer_id)
+    return groups
 
 
 async def existing_customer_ids(session: AsyncSession, customer_ids: Sequence[str]) -> set[str]:
@@ -178,20 +202,20 @@ async def exposure_rows(
     *,
     today: date,
     now: datetime,
-    exclude_order: str | None = None,
+    exclude_orders: Sequence[str] = (),
 ) -> Sequence[Any]:
     """(customer_id, kind, currency, amount_minor, oldest_due) in ONE statement, so it reads one snapshot.
 
     kind is "receivable", "overdue" or "reserved". Reading receivables and reservations in one statement
     matters: an order's invoiced event moves an amount from one to the other, and two statements could
-    see it in neither.
+    see it in neither. The reservations of `exclude_orders` are left out: the orders being decided again.
     """
     parameters: dict[str, Any] = {"today": today, "now": now}
     if customer_ids is not None:
         parameters["customer_ids"] = list(customer_ids)
-    if exclude_order is not None:
-        parameters["exclude_order"] = exclude_order
-    statement = _exposure_statement(customer_ids is not None, exclude_order is not None)
+    if exclude_orders:
+        parameters["exclude_orders"] = list(exclude_orders)
+    statement = _exposure_statement(customer_ids is not None, bool(exclude_orders))
     return (await session.execute(statement, parameters)).all()
 
 
@@ -207,7 +231,7 @@ def _exposure_statement(by_customer: bool, excluding_order: bool) -> Any:
         reserved_where.append(Reservation.customer_id.in_(bindparam("customer_ids", expanding=True)))
         invoice_where.append(Invoice.customer_id.in_(bindparam("customer_ids", expanding=True)))
     if excluding_order:
-        reserved_where.append(Reservation.order_id != bindparam("exclude_order"))
+        reserved_where.append(Reservation.order_id.not_in(bindparam("exclude_orders", expanding=True)))
     no_date = cast(null(), Date)
     overdue = (
         select(

@@ -12,6 +12,7 @@ import orjson
 from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, delete, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.customers.models import Customer
 from app.db import table_of
 from app.decisions.models import Decision, DecisionReason
 from app.errors import FieldError, InvalidRequest
@@ -23,8 +24,10 @@ Columns = TypeVarTuple("Columns")
 INSERT_DECISION = insert(table_of(Decision))
 INSERT_REASON = insert(table_of(DecisionReason))
 INSERT_OPEN_CASE = insert(table_of(OpenCase))
-CREDIT_HISTORY = select(
-    exists().where(Decision.customer_id == bindparam("customer_id"), Decision.approved_credit_minor > 0)
+# A semi-join: for each customer, the first decision that granted credit ends its search.
+CREDIT_HISTORY = select(Customer.id).where(
+    Customer.id.in_(bindparam("customer_ids", expanding=True)),
+    exists().where(Decision.customer_id == Customer.id, Decision.approved_credit_minor > 0),
 )
 
 
@@ -69,11 +72,15 @@ class Cursor:
             ) from None
 
 
-async def insert_decision(session: AsyncSession, values: dict[str, Any]) -> None:
-    """The decision's row, and its open case when it waits for a person (its reason rows: `insert_reasons`)."""
-    await session.execute(INSERT_DECISION, values)
-    if values["outcome"] == "review":  # a case for a person: it waits in the review queue until settled
-        await session.execute(INSERT_OPEN_CASE, {"decision_id": values["id"], "decided_at": values["decided_at"]})
+async def insert_decisions(session: AsyncSession, decisions: Sequence[dict[str, Any]]) -> None:
+    """The decisions' rows, and an open case for each that waits for a person (reason rows: `insert_reasons`)."""
+    if not decisions:
+        return
+    await session.execute(INSERT_DECISION, list(decisions))
+    # A case for a person: it waits in the review queue until settled.
+    cases = [{"decision_id": v["id"], "decided_at": v["decided_at"]} for v in decisions if v["outcome"] == "review"]
+    if cases:
+        await session.execute(INSERT_OPEN_CASE, cases)
 
 
 async def insert_reasons(session: AsyncSession, decisions: Sequence[dict[str, Any]]) -> None:
@@ -91,9 +98,11 @@ async def get_decision(session: AsyncSession, decision_id: str) -> Decision | No
     return await session.get(Decision, decision_id)
 
 
-async def has_credit_history(session: AsyncSession, customer_id: str) -> bool:
-    """Whether any earlier order of the customer was granted credit."""
-    return bool(await session.scalar(CREDIT_HISTORY, {"customer_id": customer_id}))
+async def with_credit_history(session: AsyncSession, customer_ids: Sequence[str]) -> set[str]:
+    """Those of the customers that an earlier order of theirs was granted credit."""
+    if not customer_ids:
+        return set()
+    return set((await session.scalars(CREDIT_HISTORY, {"customer_ids": sorted(set(customer_ids))})).all())
 
 
 def _conditions(filters: DecisionFilters) -> list[ColumnElement[bool]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +39,8 @@ from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
 from app.observability.metrics import record_decision
 from app.orders import repository as orders
-from app.orders.service import reserve_credit
+from app.orders.models import Reservation
+from app.orders.service import credit_reservation
 from app.policies.active import ActivePolicy
 from app.policy.evaluator import evaluate
 from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
@@ -60,52 +61,40 @@ class OrderAlreadyInvoiced(Conflict):
 
 
 @dataclass(frozen=True, slots=True)
-class _Locked:
-    """What the decision reads under the customer's lock."""
-
-    customer: Customer
-    root: Customer | None  # the group's root, when the group has a limit
-
-
-@dataclass(slots=True)
 class _Before:
-    """What one decision reads before its report; filled in by the read it shares with others."""
+    """What one decision reads before its report, in a read shared with the decisions arriving with it."""
 
-    customer_in: CustomerIn
-    policy: PolicyDocument = field(init=False)
-    rates: RateTable = field(init=False)
-    company: CompanyQuery | None = None
-    cached: list[CreditReport] = field(default_factory=list)
+    policy: PolicyDocument
+    rates: RateTable
+    company: CompanyQuery | None
+    cached: list[CreditReport]
+    parent_id: str | None  # the customer's group root as stored then: locked with it when it writes
 
-    @staticmethod
-    def unit(customer_in: CustomerIn) -> Callable[[AsyncSession], Awaitable[_Before]]:
-        async def queued(_session: AsyncSession) -> _Before:
-            return _Before(customer_in)
 
-        return queued
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """One decision waiting for its shared write transaction, with everything it needs but the locked rows."""
+
+    request: DecisionRequest
+    order: OrderFacts
+    principal: Principal
+    recorder: Recorder
+    before: _Before
+    obtained: ObtainedReport
+    started: float
+
+    @property
+    def customer_id(self) -> str:
+        return self.request.customer.id
 
 
 @dataclass(frozen=True, slots=True)
 class _Written:
-    """A decision's row and response, as its unit of the shared write transaction left them."""
+    """A decision's row and response, as its shared write transaction left them."""
 
     values: dict[str, Any]
     stored: StoredResponse
     actor: str
-
-
-async def _finish(session: AsyncSession, written: Sequence[_Written]) -> None:
-    """Last in the shared transaction: every decision's reason rows, then their audit events in one append.
-
-    The audit chain's head is locked only from here to the commit."""
-    await repository.insert_reasons(session, [w.values for w in written])
-    await append_many(
-        session,
-        [
-            NewEvent(EventType.DECISION_CREATED, w.values["id"], audit_events.decision_created(w.values), w.actor)
-            for w in written
-        ],
-    )
 
 
 class DecisionService:
@@ -117,11 +106,11 @@ class DecisionService:
         self.active_policy = active_policy
         self.reservation_days = reservation_days
         # SQLite has one writer at a time anyway; PostgreSQL works on several shared transactions at once.
-        self.writes: GroupCommit[_Written] = GroupCommit(
-            db.transaction, _finish, writers=1 if db.is_sqlite else WRITERS
+        self.writes: GroupCommit[_Pending, _Written] = GroupCommit(
+            db.transaction, self._write, writers=1 if db.is_sqlite else WRITERS
         )
         # What comes before the report, read for every decision that arrives at the same moment at once.
-        self.reads: GroupCommit[_Before] = GroupCommit(db.read, self._read_before, writers=READERS)
+        self.reads: GroupCommit[CustomerIn, _Before] = GroupCommit(db.read, self._read_before, writers=READERS)
 
     async def decide(
         self, request: DecisionRequest, principal: Principal, recorder: Recorder | None = None
@@ -134,39 +123,20 @@ class DecisionService:
         order = OrderFacts(request.order.id, request.order.amount_decimal, request.order.currency)
         # One read for all that comes before the report: the policy, the customer, the rates, the cached
         # reports. Decisions arriving together share it (one statement per table for all of them).
-        before = await self.reads.run(_Before.unit(request.customer))
-        policy, rates, company, cached = before.policy, before.rates, before.company, before.cached
-        policy_rate = rates.rate(policy.currency, order.currency)
+        before = await self.reads.run(request.customer)
+        policy_rate = before.rates.rate(before.policy.currency, order.currency)
         amount_in_policy_currency = order.amount * policy_rate if policy_rate is not None else None
         # The provider is asked before the transaction opens: no lock is ever held across a paid call.
         obtained = await self.reports.obtain(
-            company, buy=self.reports.needs_report(amount_in_policy_currency, policy), policy=policy, stored=cached
+            before.company,
+            buy=self.reports.needs_report(amount_in_policy_currency, before.policy),
+            policy=before.policy,
+            stored=before.cached,
         )
-        recorder = recorder or Recorder(None)
-
-        async def write(session: AsyncSession) -> _Written:
-            now = utcnow()
-            locked = await self._lock(session, request.customer, now)
-            reservation = await orders.get_reservation(session, order.order_id, lock=True)
-            if reservation is not None and reservation.status == "invoiced":
-                raise OrderAlreadyInvoiced(f"order {order.order_id} was invoiced as {reservation.invoice_id}")
-            # The rates read a moment ago serve the whole decision: the one table the policy and exposure use.
-            inputs = await self._inputs(session, order, locked, obtained, policy, rates, now)
-            evaluation = evaluate(order, inputs.customer, inputs.report, inputs.exposure, policy, inputs.rates)
-            decided_at = utcnow()
-            values = _row(request, evaluation, inputs, obtained.snapshot, policy, principal, decided_at)
-            values["timings"] = {
-                "provider_ms": obtained.provider_ms,
-                "total_ms": round((time.perf_counter() - started) * 1000, 3),
-            }
-            await repository.insert_decision(session, values)
-            await self._reserve(session, values, reservation is not None, decided_at)
-            stored = await recorder.respond(session, 201, _out(values))
-            return _Written(values, stored, principal.key_id)
-
+        pending = _Pending(request, order, principal, recorder or Recorder(None), before, obtained, started)
         # Queued with the decisions of other requests: they share one transaction, and this one is answered
         # once that transaction has committed it, its reasons and its audit event.
-        written = await self.writes.run(write)
+        written = await self.writes.run(pending)
         values, stored = written.values, written.stored
         record_decision(values["outcome"], time.perf_counter() - started)
         # Identifiers only: the customer's name and registration number stay out of the logs.
@@ -181,92 +151,159 @@ class DecisionService:
         )
         return stored
 
-    async def _read_before(self, session: AsyncSession, pending: Sequence[_Before]) -> None:
+    async def _read_before(self, session: AsyncSession, customers_in: Sequence[CustomerIn]) -> list[_Before]:
         policy = await self.active_policy(session)
         rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
-        masters = await customers.customers_by_id(session, [before.customer_in.id for before in pending])
-        for before in pending:
-            before.policy, before.rates = policy, rates
-            before.company = _company(before.customer_in, masters.get(before.customer_in.id))
-        companies = [before.company for before in pending if before.company is not None]
-        stored = await self.reports.stored_reports_of_many(session, companies)
-        for before in pending:
-            if before.company is not None:
-                before.cached = stored.get((before.company.country, before.company.number_key), [])
+        masters = await customers.customers_by_id(session, [customer_in.id for customer_in in customers_in])
+        companies = [_company(customer_in, masters.get(customer_in.id)) for customer_in in customers_in]
+        stored = await self.reports.stored_reports_of_many(session, [c for c in companies if c is not None])
+        return [
+            _Before(
+                policy,
+                rates,
+                company,
+                stored.get((company.country, company.number_key), []) if company is not None else [],
+                master.parent_id if (master := masters.get(customer_in.id)) is not None else None,
+            )
+            for customer_in, company in zip(customers_in, companies, strict=True)
+        ]
 
-    async def _lock(self, session: AsyncSession, customer_in: CustomerIn, now: datetime) -> _Locked:
-        """The customer's row is the lock; a group member then also locks its root's row.
+    async def _write(self, session: AsyncSession, pending: Sequence[_Pending]) -> list[_Written | Exception]:
+        """The decisions queued together, in one transaction and a few statements for all of them.
 
-        Locks are always taken member first, root second, and nothing that holds a root waits for a
-        member: decisions alone in their transaction never deadlock. A shared transaction holds the locks
-        of several customers; should two replicas' shared transactions deadlock, PostgreSQL aborts one and
-        its decisions run again, each alone.
+        Locks first: every customer and the group root it had when read, in one statement in id order, so
+        two shared transactions never wait for each other in a circle. Decisions that touch the same group
+        or order are then decided one round after the other, each round reading what the one before wrote;
+        the decisions of one round are decided together, as if one after the other.
         """
-        await customers.ensure_from_order(
+        now = utcnow()
+        locked = await self._lock(session, pending, now)
+        answers: list[_Written | Exception | None] = [None] * len(pending)
+        reservations = await orders.lock_reservations(session, [item.order.order_id for item in pending])
+        written: list[_Written] = []
+        for number, round_ in enumerate(_rounds(pending, locked, reservations)):
+            if number > 0:  # the round before may have replaced these orders' reservations
+                reservations = await orders.lock_reservations(session, [pending[i].order.order_id for i in round_])
+            deciding: list[int] = []
+            for index in round_:
+                reservation = reservations.get(pending[index].order.order_id)
+                if reservation is not None and reservation.status == "invoiced":
+                    order_id = pending[index].order.order_id
+                    answers[index] = OrderAlreadyInvoiced(f"order {order_id} was invoiced as {reservation.invoice_id}")
+                else:
+                    deciding.append(index)
+            decided = await self._decide(session, [pending[i] for i in deciding], locked, reservations, now)
+            for index, one in zip(deciding, decided, strict=True):
+                answers[index] = one
+            written.extend(decided)
+        await repository.insert_reasons(session, [w.values for w in written])
+        # Last: the audit chain's head is locked only from here to the commit.
+        await append_many(
             session,
-            {
-                "id": customer_in.id,
-                "name": customer_in.name,
-                "country": customer_in.country,
-                "registration_number": customer_in.registration_number,
-            },
-            now,
+            [
+                NewEvent(EventType.DECISION_CREATED, w.values["id"], audit_events.decision_created(w.values), w.actor)
+                for w in written
+            ],
         )
-        (customer,) = await customers.lock_customers(session, [customer_in.id])
-        if customer.parent_id is None:  # a group's root is in its own group
-            return _Locked(customer, customer if customer.group_limit_minor is not None else None)
-        roots = await customers.lock_customers(session, [customer.parent_id])
-        root = roots[0] if roots else None
-        return _Locked(customer, root if root is not None and root.group_limit_minor is not None else None)
+        return [answer for answer in answers if answer is not None]
 
-    async def _inputs(
+    async def _lock(self, session: AsyncSession, pending: Sequence[_Pending], now: datetime) -> dict[str, Customer]:
+        """The customers' rows, and their group roots' rows, locked until the commit.
+
+        Rows that exist are locked before the orders' master data is written, all in one statement in id
+        order; customers new with these orders, and roots a customer moved to since it was read, after it.
+        """
+        wanted = {item.customer_id for item in pending} | {
+            item.before.parent_id for item in pending if item.before.parent_id is not None
+        }
+        locked = {row.id: row for row in await customers.lock_customers(session, wanted)}
+        await customers.ensure_from_orders(session, [_order_customer(item.request.customer) for item in pending], now)
+        new = {item.customer_id for item in pending} - locked.keys()
+        if new:
+            locked.update((row.id, row) for row in await customers.lock_customers(session, new))
+        parents = {locked[item.customer_id].parent_id for item in pending}
+        moved = {parent for parent in parents if parent is not None} - locked.keys()
+        if moved:
+            locked.update((row.id, row) for row in await customers.lock_customers(session, moved))
+        return locked
+
+    async def _decide(
         self,
         session: AsyncSession,
-        order: OrderFacts,
-        locked: _Locked,
-        obtained: ObtainedReport,
-        policy: PolicyDocument,
-        rates: RateTable,
+        pending: Sequence[_Pending],
+        locked: dict[str, Customer],
+        reservations: dict[str, Reservation],
         now: datetime,
-    ) -> DecisionInputs:
-        customer, root = locked.customer, locked.root
+    ) -> list[_Written]:
+        """One round: decisions of different groups and orders, read and written together."""
+        if not pending:
+            return []
         today = now.date()
-        members = await customers.group_member_ids(session, root.id) if root is not None else [customer.id]
+        roots = [_group_root(locked, locked[item.customer_id]) for item in pending]
+        groups = await customers.group_members(session, sorted({root.id for root in roots if root is not None}))
+        counted = {item.customer_id for item in pending} | {member for group in groups.values() for member in group}
         rows = await customers.exposure_rows(
-            session, sorted({*members, customer.id}), today=today, now=now, exclude_order=order.order_id
+            session,
+            sorted(counted),
+            today=today,
+            now=now,
+            exclude_orders=[item.order.order_id for item in pending],
         )
         sums = sums_by_customer(rows)
-        own = in_currency(sums.get(customer.id, ExposureSums()), order.currency, rates, today)
-        group = in_currency(combined(sums.values()), order.currency, rates, today) if root is not None else None
-        limit_currencies = (customer.limit_currency, root.limit_currency if root is not None else None)
-        first_order = not await repository.has_credit_history(session, customer.id)
-        return DecisionInputs(
-            customer=customer_facts(customer, root, first_order=first_order, now=now),
-            report=obtained.facts,
-            exposure=exposure_facts(own, group),
-            rates=rates_used(
-                order.currency,
-                rates,
-                (own, group),
-                (policy.currency, obtained.facts.limit_currency, *limit_currencies),
-            ),
-        )
-
-    async def _reserve(self, session: AsyncSession, values: dict[str, Any], exists: bool, decided_at: datetime) -> None:
-        """Approved credit is reserved for the order, replacing what an earlier decision reserved."""
-        await reserve_credit(
-            session,
-            order_id=values["order_id"],
-            customer_id=values["customer_id"],
-            decision_id=values["id"],
-            currency=values["currency"],
-            order_amount_minor=values["amount_minor"],
-            approved_minor=values["approved_credit_minor"],
-            payment_terms_days=values["payment_terms_days"],
-            replaces_existing=exists,
-            at=decided_at,
-            days=self.reservation_days,
-        )
+        earlier_credit = await repository.with_credit_history(session, [item.customer_id for item in pending])
+        written: list[_Written] = []
+        replacements: list[dict[str, Any]] = []
+        for item, root in zip(pending, roots, strict=True):
+            customer = locked[item.customer_id]
+            order, policy, rates, obtained = item.order, item.before.policy, item.before.rates, item.obtained
+            own = in_currency(sums.get(customer.id, ExposureSums()), order.currency, rates, today)
+            group = None
+            if root is not None:
+                members = groups[root.id]
+                group = in_currency(
+                    combined(sums.get(m, ExposureSums()) for m in members), order.currency, rates, today
+                )
+            limit_currencies = (customer.limit_currency, root.limit_currency if root is not None else None)
+            inputs = DecisionInputs(
+                customer=customer_facts(customer, root, first_order=customer.id not in earlier_credit, now=now),
+                report=obtained.facts,
+                exposure=exposure_facts(own, group),
+                rates=rates_used(
+                    order.currency,
+                    rates,
+                    (own, group),
+                    (policy.currency, obtained.facts.limit_currency, *limit_currencies),
+                ),
+            )
+            evaluation = evaluate(order, inputs.customer, inputs.report, inputs.exposure, policy, inputs.rates)
+            decided_at = utcnow()
+            values = _row(item.request, evaluation, inputs, obtained.snapshot, policy, item.principal, decided_at)
+            values["timings"] = {
+                "provider_ms": obtained.provider_ms,
+                "total_ms": round((time.perf_counter() - item.started) * 1000, 3),
+            }
+            replacement = credit_reservation(
+                order_id=values["order_id"],
+                customer_id=values["customer_id"],
+                decision_id=values["id"],
+                currency=values["currency"],
+                order_amount_minor=values["amount_minor"],
+                approved_minor=values["approved_credit_minor"],
+                payment_terms_days=values["payment_terms_days"],
+                replaces_existing=order.order_id in reservations,
+                at=decided_at,
+                days=self.reservation_days,
+            )
+            if replacement is not None:
+                replacements.append(replacement)
+            written.append(_Written(values, StoredResponse(201, b""), item.principal.key_id))
+        await repository.insert_decisions(session, [w.values for w in written])
+        await orders.replace_reservations(session, replacements)
+        answered = []
+        for item, one in zip(pending, written, strict=True):
+            stored = await item.recorder.respond(session, 201, _out(one.values))
+            answered.append(_Written(one.values, stored, one.actor))
+        return answered
 
     async def get(self, decision_id: str) -> DecisionDetail:
         async with self.db.read() as session:
@@ -326,6 +363,49 @@ def _row(
         "inputs": inputs.to_json(),
         "api_key_id": principal.key_id,
         "decided_at": decided_at,
+    }
+
+
+def _rounds(
+    pending: Sequence[_Pending], locked: dict[str, Customer], reservations: dict[str, Reservation]
+) -> list[list[int]]:
+    """Positions of `pending` in rounds: within a round no two share a group (or a customer outside any
+    group) or an order, and each comes in a later round than every earlier decision it shares one with.
+
+    An order whose reservation is another customer's (the order changed hands) is decided in a round of
+    its own, after everything before it: what its exposure leaves out is then no other decision's."""
+    rounds: list[list[int]] = []
+    last: dict[str, int] = {}
+    floor = 0  # no decision goes before a round of its own
+    for index, item in enumerate(pending):
+        customer = locked[item.customer_id]
+        keys = ("group:" + (customer.parent_id or customer.id), "order:" + item.order.order_id)
+        reservation = reservations.get(item.order.order_id)
+        if reservation is not None and reservation.customer_id != customer.id:
+            number = len(rounds)
+            floor = number + 1
+        else:
+            number = max([floor, *(last[key] + 1 for key in keys if key in last)])
+        if number == len(rounds):
+            rounds.append([])
+        rounds[number].append(index)
+        for key in keys:
+            last[key] = number
+    return rounds
+
+
+def _group_root(locked: dict[str, Customer], customer: Customer) -> Customer | None:
+    """The root of the customer's group when the group has a limit (a root is in its own group)."""
+    root = customer if customer.parent_id is None else locked.get(customer.parent_id)
+    return root if root is not None and root.group_limit_minor is not None else None
+
+
+def _order_customer(customer_in: CustomerIn) -> dict[str, Any]:
+    return {
+        "id": customer_in.id,
+        "name": customer_in.name,
+        "country": customer_in.country,
+        "registration_number": customer_in.registration_number,
     }
 
 

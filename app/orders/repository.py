@@ -19,6 +19,13 @@ _RESERVATION = (
     select(Reservation).where(Reservation.order_id == bindparam("order_id")).execution_options(populate_existing=True)
 )
 _LOCKED_RESERVATION = _RESERVATION.with_for_update()
+_LOCKED_RESERVATIONS = (
+    select(Reservation)
+    .where(Reservation.order_id.in_(bindparam("order_ids", expanding=True)))
+    .order_by(Reservation.order_id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 async def get_reservation(session: AsyncSession, order_id: str, *, lock: bool = False) -> Reservation | None:
@@ -26,11 +33,21 @@ async def get_reservation(session: AsyncSession, order_id: str, *, lock: bool = 
     return (await session.scalars(query, {"order_id": order_id})).one_or_none()
 
 
-async def replace_reservation(session: AsyncSession, values: dict[str, Any]) -> None:
-    """The order's one reservation: a later decision overwrites it, never adds a second."""
-    changed = tuple(name for name in values if name not in ("order_id", "created_at"))
+async def lock_reservations(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, Reservation]:
+    """The orders' reservations by order id, locked in order-id order."""
+    if not order_ids:
+        return {}
+    rows = await session.scalars(_LOCKED_RESERVATIONS, {"order_ids": sorted(set(order_ids))})
+    return {row.order_id: row for row in rows}
+
+
+async def replace_reservations(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Each order's one reservation: a later decision overwrites it, never adds a second."""
+    if not rows:
+        return
+    changed = tuple(name for name in rows[0] if name not in ("order_id", "created_at"))
     statement = upsert(dialect_name(session), RESERVATIONS, ("order_id",), changed)
-    await session.execute(statement, values)
+    await session.execute(statement, list(rows))
 
 
 async def update_reservation(session: AsyncSession, order_id: str, values: dict[str, Any]) -> None:

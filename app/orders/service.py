@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -157,8 +158,7 @@ def _require(status: str, allowed: tuple[str, ...], event: str) -> None:
         raise EventNotApplicable(f"an order whose reservation is {status} cannot be {event}")
 
 
-async def reserve_credit(
-    session: AsyncSession,
+def credit_reservation(
     *,
     order_id: str,
     customer_id: str,
@@ -170,25 +170,28 @@ async def reserve_credit(
     replaces_existing: bool,
     at: datetime,
     days: int,
-) -> None:
-    """Reserve the credit a decision (or its review) approved, replacing what the order had reserved."""
+) -> dict[str, Any] | None:
+    """The order's reservation for the credit a decision (or its review) approved, replacing what it had
+    reserved; None when there is neither credit to reserve nor a reservation to replace."""
     if approved_minor == 0 and not replaces_existing:
-        return
-    await repository.replace_reservation(
-        session,
-        {
-            "order_id": order_id,
-            "customer_id": customer_id,
-            "decision_id": decision_id,
-            "currency": currency,
-            "order_amount_minor": order_amount_minor,
-            "approved_minor": approved_minor,
-            "amount_minor": approved_minor,
-            "payment_terms_days": payment_terms_days,
-            "status": "active" if approved_minor > 0 else "released",
-            "invoice_id": None,
-            "expires_at": at + timedelta(days=days),
-            "created_at": at,
-            "updated_at": at,
-        },
-    )
+        return None
+    return {
+        "order_id": order_id,
+        "customer_id": customer_id,
+        "decision_id": decision_id,
+        "currency": currency,
+        "order_amount_minor": order_amount_minor,
+        "approved_minor": approved_minor,
+        "amount_minor": approved_minor,
+        "payment_terms_days": payment_terms_days,
+        "status": "active" if approved_minor > 0 else "released",
+        "invoice_id": None,
+        "expires_at": at + timedelta(days=days),
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
+async def reserve_credit(session: AsyncSession, reservation: dict[str, Any] | None) -> None:
+    if reservation is not None:
+        await repository.replace_reservations(session, [reservation])

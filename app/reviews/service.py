@@ -21,7 +21,7 @@ from app.errors import Conflict, FieldError, InvalidRequest, NotFound
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, from_minor, to_minor
 from app.orders import repository as orders
-from app.orders.service import reserve_credit
+from app.orders.service import credit_reservation, reserve_credit
 from app.policies.service import PolicyService
 from app.policy.schema import PolicyDocument
 from app.reviews import repository
@@ -130,8 +130,7 @@ class ReviewService:
         reservation = await orders.get_reservation(session, decision.order_id, lock=True)
         if reservation is not None and reservation.status not in ("active", "released"):
             raise Conflict(f"order {decision.order_id} is already {reservation.status}; its credit cannot change")
-        await reserve_credit(
-            session,
+        replacement = credit_reservation(
             order_id=decision.order_id,
             customer_id=decision.customer_id,
             decision_id=decision.id,
@@ -143,6 +142,7 @@ class ReviewService:
             at=now,
             days=self.reservation_days,
         )
+        await reserve_credit(session, replacement)
 
 
 def _terms(body: ReviewIn, decision: Decision) -> tuple[int, int]:
