@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Annotated
 
@@ -11,10 +10,8 @@ from fastapi.responses import StreamingResponse
 
 from app.api.deps import (
     DatabaseDep,
-    Decide,
-    DecisionRateDep,
+    DecisionCallDep,
     DecisionServiceDep,
-    Idempotent,
     JsonBody,
     Read,
     ReviewServiceDep,
@@ -45,7 +42,6 @@ from app.money import to_minor
 from app.reviews.schemas import ReviewedDecision
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
-logger = logging.getLogger("creditgate.decisions")
 
 
 @router.post(
@@ -56,21 +52,15 @@ logger = logging.getLogger("creditgate.decisions")
     responses=problem_responses(*JSON_WRITE_PROBLEMS, Conflict, OrderAlreadyInvoiced, TooManyRequests),
     summary="Decide on an order",
 )
-async def create_decision(
-    body: DecisionRequest,
-    principal: Decide,
-    rate: DecisionRateDep,
-    service: DecisionServiceDep,
-    idempotent: Idempotent,
-) -> Response:
+async def create_decision(body: DecisionRequest, call: DecisionCallDep) -> Response:
     """Accept on credit, ask prepayment, send to review or reject; the decision is stored before it is answered.
 
     Approved credit is reserved for the order (a later decision for the same order replaces it).
     """
     # The paid path's rate limit, counted here: a body refused by validation uses none of the key's budget,
     # and a key that has used up its window gets 429 before any report is bought.
-    await rate.hit(principal.key_id)
-    return await idempotent.run(lambda recorder: service.decide(body, principal, recorder))
+    await call.rate.hit(call.principal.key_id)
+    return await call.idempotent.run(lambda recorder: call.service.decide(body, call.principal, recorder))
 
 
 async def decision_filters(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from collections.abc import Sequence
@@ -37,6 +36,7 @@ from app.errors import Conflict, NotFound
 from app.group_commit import GroupCommit
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
+from app.observability.logging import bind
 from app.observability.metrics import record_decision
 from app.orders import repository as orders
 from app.orders.models import Reservation
@@ -47,9 +47,6 @@ from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
 from app.policy.schema import PolicyDocument
 from app.providers.base import CompanyQuery, CreditReport
 from app.providers.reports import ObtainedReport, ReportService
-
-logger = logging.getLogger("creditgate.decisions")
-
 
 # Shared transactions open at once (PostgreSQL's writes; everyone's reads): each holds a pooled connection.
 WRITERS = 4
@@ -139,15 +136,13 @@ class DecisionService:
         written = await self.writes.run(pending)
         values, stored = written.values, written.stored
         record_decision(values["outcome"], time.perf_counter() - started)
-        # Identifiers only: the customer's name and registration number stay out of the logs.
-        logger.info(
-            "decision",
-            extra={
-                "decision_id": values["id"],
-                "order_id": values["order_id"],
-                "customer_id": values["customer_id"],
-                "outcome": values["outcome"],
-            },
+        # The request's one log line carries the decision. Identifiers only: the customer's name and
+        # registration number stay out of the logs.
+        bind(
+            decision_id=values["id"],
+            order_id=values["order_id"],
+            customer_id=values["customer_id"],
+            outcome=values["outcome"],
         )
         return stored
 
