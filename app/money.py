@@ -40,8 +40,13 @@ def from_minor(units: int, currency: str) -> Decimal:
 
 
 def format_minor(units: int, currency: str) -> str:
-    """Integer minor units as the API's decimal string ("1250.00")."""
-    return str(from_minor(units, currency))
+    """Integer minor units as the API's decimal string ("1250.00"), by integer arithmetic: it runs for every
+    amount of every page of the history."""
+    digits = minor_units(currency)
+    if digits == 0:
+        return str(units)
+    whole, part = divmod(abs(units), 10**digits)
+    return f"{'-' if units < 0 else ''}{whole}.{part:0{digits}d}"
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:

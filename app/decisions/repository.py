@@ -152,6 +152,23 @@ async def list_decisions(
     return list((await session.scalars(query)).all())
 
 
+# What a history page shows, without the request, inputs and report documents it does not: of those only
+# the report's part of the inputs and the snapshot's fetch time, extracted by the database.
+LISTED_COLUMNS = (
+    *(column for column in Decision.__table__.columns if column.key not in ("request", "inputs", "report", "timings")),
+    Decision.inputs["report"].label("report_inputs"),
+    Decision.report["fetched_at"].as_string().label("report_fetched_at"),
+)
+
+
+async def history_page(
+    session: AsyncSession, filters: DecisionFilters, limit: int, cursor: Cursor | None
+) -> Sequence[Row[Any]]:
+    """`list_decisions` as rows of LISTED_COLUMNS: a page of the history API."""
+    query = _newest_first_after(select(*LISTED_COLUMNS).where(*_conditions(filters)), cursor, limit)
+    return (await session.execute(query)).all()
+
+
 async def latest_limits(session: AsyncSession, customer_ids: list[str]) -> dict[str, Decision]:
     """Each customer's latest decision: the limit it was last decided with."""
     found: dict[str, Decision] = {}

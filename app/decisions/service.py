@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import events as audit_events
@@ -29,8 +30,6 @@ from app.decisions.schemas import (
     DecisionOut,
     DecisionPage,
     DecisionRequest,
-    ReasonOut,
-    ReportOut,
 )
 from app.errors import Conflict, NotFound
 from app.group_commit import GroupCommit
@@ -296,7 +295,7 @@ class DecisionService:
         await orders.replace_reservations(session, replacements)
         answered = []
         for item, one in zip(pending, written, strict=True):
-            stored = await item.recorder.respond(session, 201, _out(one.values))
+            stored = await item.recorder.respond(session, 201, _written_out(one.values))
             answered.append(_Written(one.values, stored, one.actor))
         return answered
 
@@ -305,9 +304,8 @@ class DecisionService:
             row = await repository.get_decision(session, decision_id)
         if row is None:
             raise NotFound(f"no decision {decision_id}")
-        values = _row_values(row)
         return DecisionDetail(
-            **_out(values).model_dump(),
+            **decision_out(row).model_dump(),
             request=row.request,
             inputs=row.inputs,
             report_snapshot=row.report,
@@ -317,10 +315,11 @@ class DecisionService:
     async def history(self, filters: DecisionFilters, limit: int, cursor: str | None) -> DecisionPage:
         position = Cursor.decode(cursor) if cursor else None
         async with self.db.read() as session:
-            rows = await repository.list_decisions(session, filters, limit + 1, position)
+            rows = await repository.history_page(session, filters, limit + 1, position)
         page = rows[:limit]
         next_cursor = Cursor(page[-1].decided_at, page[-1].id).encode() if len(rows) > limit else None
-        return DecisionPage(items=[_out(_row_values(row)) for row in page], next_cursor=next_cursor)
+        items = [_out(row._mapping, row.report_inputs, row.report_fetched_at) for row in page]
+        return DecisionPage(items=items, next_cursor=next_cursor)
 
 
 def _row(
@@ -413,43 +412,50 @@ def _company(customer_in: CustomerIn, master: Customer | None) -> CompanyQuery |
     return CompanyQuery(country, number, name) if number else None
 
 
-def _row_values(row: Decision) -> dict[str, Any]:
-    return {column.key: getattr(row, column.key) for column in Decision.__table__.columns}
-
-
-def _out(values: dict[str, Any]) -> DecisionOut:
+def _out(values: Mapping[str, Any] | RowMapping, report_inputs: dict[str, Any], fetched_at: Any) -> DecisionOut:
+    """A decision as the API shows it, from its row's columns, the report's part of its inputs and the
+    report snapshot's fetch time."""
     currency = values["currency"]
-    snapshot = values["report"] or {}
-    report_inputs = values["inputs"]["report"]
-    return DecisionOut(
-        id=values["id"],
-        order_id=values["order_id"],
-        customer_id=values["customer_id"],
-        outcome=values["outcome"],
-        amount=format_minor(values["amount_minor"], currency),
-        currency=currency,
-        credit_limit=format_minor(values["credit_limit_minor"], currency),
-        exposure=format_minor(values["exposure_minor"], currency),
-        available_credit=format_minor(values["available_credit_minor"], currency),
-        approved_credit_amount=format_minor(values["approved_credit_minor"], currency),
-        prepayment_amount=format_minor(values["prepayment_minor"], currency),
-        payment_terms_days=values["payment_terms_days"],
-        risk_class=values["risk_class"],
-        segment=values["segment"],
-        reasons=[ReasonOut(**reason) for reason in values["reasons"]],
-        report=ReportOut(
-            provider=report_inputs["provider"],
-            reference=report_inputs["reference"],
-            risk_class=report_inputs["risk_class"],
-            score=report_inputs["score"],
-            source=values["report_source"],
-            fetched_at=snapshot.get("fetched_at"),
-        ),
-        policy_version=values["policy_version"],
-        decided_at=values["decided_at"],
+    # One validation a decision, the nested reasons and report included (not one a nested model).
+    return DecisionOut.model_validate(
+        {
+            "id": values["id"],
+            "order_id": values["order_id"],
+            "customer_id": values["customer_id"],
+            "outcome": values["outcome"],
+            "amount": format_minor(values["amount_minor"], currency),
+            "currency": currency,
+            "credit_limit": format_minor(values["credit_limit_minor"], currency),
+            "exposure": format_minor(values["exposure_minor"], currency),
+            "available_credit": format_minor(values["available_credit_minor"], currency),
+            "approved_credit_amount": format_minor(values["approved_credit_minor"], currency),
+            "prepayment_amount": format_minor(values["prepayment_minor"], currency),
+            "payment_terms_days": values["payment_terms_days"],
+            "risk_class": values["risk_class"],
+            "segment": values["segment"],
+            "reasons": values["reasons"],
+            "report": {
+                "provider": report_inputs["provider"],
+                "reference": report_inputs["reference"],
+                "risk_class": report_inputs["risk_class"],
+                "score": report_inputs["score"],
+                "source": values["report_source"],
+                "fetched_at": fetched_at,
+            },
+            "policy_version": values["policy_version"],
+            "decided_at": values["decided_at"],
+        }
     )
+
+
+def _written_out(values: dict[str, Any]) -> DecisionOut:
+    return _out(values, values["inputs"]["report"], (values["report"] or {}).get("fetched_at"))
 
 
 def decision_out(row: Decision) -> DecisionOut:
     """A stored decision as the API shows it."""
-    return _out(_row_values(row))
+    return _out(
+        {column.key: getattr(row, column.key) for column in Decision.__table__.columns},
+        row.inputs["report"],
+        (row.report or {}).get("fetched_at"),
+    )
