@@ -206,12 +206,19 @@ class DecisionService:
 
         Rows that exist are locked before the orders' master data is written, all in one statement in id
         order; customers new with these orders, and roots a customer moved to since it was read, after it.
+        Only what an order adds or changes is written: a customer the ERP keeps, or whose order repeats
+        what is stored, costs no write.
         """
         wanted = {item.customer_id for item in pending} | {
             item.before.parent_id for item in pending if item.before.parent_id is not None
         }
         locked = {row.id: row for row in await customers.lock_customers(session, wanted)}
-        await customers.ensure_from_orders(session, [_order_customer(item.request.customer) for item in pending], now)
+        written = [
+            _order_customer(item.request.customer)
+            for item in pending
+            if _order_changes(locked.get(item.customer_id), item.request.customer)
+        ]
+        await customers.ensure_from_orders(session, written, now)
         new = {item.customer_id for item in pending} - locked.keys()
         if new:
             locked.update((row.id, row) for row in await customers.lock_customers(session, new))
@@ -394,13 +401,18 @@ def _group_root(locked: dict[str, Customer], customer: Customer) -> Customer | N
     return root if root is not None and root.group_limit_minor is not None else None
 
 
+def _order_changes(stored: Customer | None, customer_in: CustomerIn) -> bool:
+    """Whether the order's customer data would change the stored row (`customers.ensure_from_orders`)."""
+    if stored is None:
+        return True
+    if stored.master_data_from != "order":
+        return False
+    given = {name: getattr(customer_in, name) for name in customers.ORDER_FIELDS}
+    return any(value is not None and value != getattr(stored, name) for name, value in given.items())
+
+
 def _order_customer(customer_in: CustomerIn) -> dict[str, Any]:
-    return {
-        "id": customer_in.id,
-        "name": customer_in.name,
-        "country": customer_in.country,
-        "registration_number": customer_in.registration_number,
-    }
+    return {"id": customer_in.id, **{name: getattr(customer_in, name) for name in customers.ORDER_FIELDS}}
 
 
 def _company(customer_in: CustomerIn, master: Customer | None) -> CompanyQuery | None:

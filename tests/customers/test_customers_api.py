@@ -64,6 +64,20 @@ class TestCustomersFromOrders:
         assert customer["manual_limit"] is None
         assert customer["credit_block"] is None
 
+    async def test_a_later_order_refreshes_what_it_gives_and_keeps_what_it_leaves_out(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        await decide(client, "100.00", "SO-1", customer_id="C-7")
+        renamed = order_body("100.00", "87654321", order_id="SO-2", customer_id="C-7")
+        renamed["customer"]["name"] = "Jansen & Zn. B.V."
+        assert (await client.post("/v1/decisions", json=renamed, headers=auth())).status_code == 201
+        silent = order_body("100.00", None, order_id="SO-3", customer_id="C-7")
+        del silent["customer"]["name"]
+        assert (await client.post("/v1/decisions", json=silent, headers=auth())).status_code == 201
+
+        customer = (await client.get("/v1/customers/C-7", headers=auth())).json()
+        assert (customer["name"], customer["registration_number"]) == ("Jansen & Zn. B.V.", "87654321")
+
     async def test_an_order_cannot_set_a_limit_or_a_segment(self, client: httpx.AsyncClient) -> None:
         body = order_body("100.00")
         body["customer"]["manual_limit"] = "999999.00"
