@@ -166,7 +166,9 @@ class DecisionService:
         """The decisions queued together, in one transaction and a few statements for all of them.
 
         Locks first: every customer and the group root it had when read, in one statement in id order, so
-        two shared transactions never wait for each other in a circle. Decisions that touch the same group
+        two shared transactions do not wait for each other in a circle; only rows locked after it (customers
+        new, or moved to another group, since the read) can make one, and PostgreSQL then aborts one of the
+        two, whose decisions run again, each alone. Decisions that touch the same group
         or order are then decided one round after the other, each round reading what the one before wrote;
         the decisions of one round are decided together, as if one after the other.
         """
@@ -252,7 +254,7 @@ class DecisionService:
         )
         sums = sums_by_customer(rows)
         earlier_credit = await repository.with_credit_history(session, [item.customer_id for item in pending])
-        written: list[_Written] = []
+        decided: list[dict[str, Any]] = []
         replacements: list[dict[str, Any]] = []
         for item, root in zip(pending, roots, strict=True):
             customer = locked[item.customer_id]
@@ -297,14 +299,13 @@ class DecisionService:
             )
             if replacement is not None:
                 replacements.append(replacement)
-            written.append(_Written(values, StoredResponse(201, b""), item.principal.key_id))
-        await repository.insert_decisions(session, [w.values for w in written])
+            decided.append(values)
+        await repository.insert_decisions(session, decided)
         await orders.replace_reservations(session, replacements)
-        answered = []
-        for item, one in zip(pending, written, strict=True):
-            stored = await item.recorder.respond(session, 201, _written_out(one.values))
-            answered.append(_Written(one.values, stored, one.actor))
-        return answered
+        return [
+            _Written(values, await item.recorder.respond(session, 201, _written_out(values)), item.principal.key_id)
+            for item, values in zip(pending, decided, strict=True)
+        ]
 
     async def get(self, decision_id: str) -> DecisionDetail:
         async with self.db.read() as session:
