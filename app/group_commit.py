@@ -27,6 +27,8 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.observability.metrics import record_shared_transaction, record_shared_transaction_rerun
+
 Item = TypeVar("Item")
 T = TypeVar("T")
 
@@ -48,10 +50,14 @@ class _ApplyFailed(Exception):
 
 
 class GroupCommit(Generic[Item, T]):
-    def __init__(self, begin: Begin, apply: Apply[Item, T], *, writers: int = 1, max_items: int = 64) -> None:
+    def __init__(
+        self, begin: Begin, apply: Apply[Item, T], *, name: str, writers: int = 1, max_items: int = 64
+    ) -> None:
         """`begin` opens the shared transaction (`Database.transaction`, or `Database.read` for reads);
-        `writers`: shared transactions open at once (each on a connection of its own)."""
+        `name` labels the queue's metrics; `writers`: shared transactions open at once (each on a
+        connection of its own)."""
         self.begin = begin
+        self.name = name
         self.apply = apply
         self.writers = writers
         self.max_items = max_items
@@ -83,6 +89,7 @@ class GroupCommit(Generic[Item, T]):
                     await self._together(batch)
                 except _ApplyFailed:
                     logger.info("a shared transaction of %d items was rolled back; each runs alone", len(batch))
+                    record_shared_transaction_rerun(self.name)
                     for queued in batch:
                         await self._alone(queued)
                 except Exception as exc:
@@ -111,6 +118,7 @@ class GroupCommit(Generic[Item, T]):
                 raise _ApplyFailed from exc
             if len(results) != len(batch):
                 raise RuntimeError(f"apply answered {len(results)} of {len(batch)} items")
+        record_shared_transaction(self.name, len(batch))
         for queued, result in zip(batch, results, strict=True):
             if isinstance(result, Exception):
                 _settle(queued.answer, result)

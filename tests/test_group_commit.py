@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.db import Database, utcnow
 from app.group_commit import GroupCommit
+from app.observability.metrics import REGISTRY
 from tests.conftest import count_rows
 
 INSERT = text("INSERT INTO fx_rates (base, quote, rate, updated_at) VALUES (:base, 'EUR', '1', :at)")
@@ -60,7 +61,7 @@ async def test_concurrent_items_share_transactions_in_arrival_order(db: Database
         batches.append(list(bases))
         return await inner(session, bases)
 
-    writes: GroupCommit[str, str] = GroupCommit(db.transaction, apply)
+    writes: GroupCommit[str, str] = GroupCommit(db.transaction, apply, name="test")
     bases = [f"A{index:02d}" for index in range(30)]
     answers = await asyncio.gather(*(writes.run(base) for base in bases))
 
@@ -74,7 +75,8 @@ async def test_concurrent_items_share_transactions_in_arrival_order(db: Database
 async def test_when_apply_raises_each_item_runs_alone_and_only_the_failing_one_fails(
     db: Database, engine: AsyncEngine
 ) -> None:
-    writes: GroupCommit[str, str] = GroupCommit(db.transaction, apply_each(fail="BBB"))
+    writes: GroupCommit[str, str] = GroupCommit(db.transaction, apply_each(fail="BBB"), name="failing")
+    reruns = REGISTRY.get_sample_value("creditgate_shared_transaction_reruns_total", {"queue": "failing"}) or 0
     outcomes = await asyncio.gather(
         writes.run("AAA"), writes.run("BBB"), writes.run("CCC"), writes.run("DDD"), return_exceptions=True
     )
@@ -83,12 +85,13 @@ async def test_when_apply_raises_each_item_runs_alone_and_only_the_failing_one_f
     assert isinstance(outcomes[1], Refused)
     assert outcomes[2:] == ["CCC", "DDD"]
     assert await stored(engine) == ["AAA", "CCC", "DDD"]
+    assert REGISTRY.get_sample_value("creditgate_shared_transaction_reruns_total", {"queue": "failing"}) == reruns + 1
 
 
 async def test_an_item_refused_by_apply_gets_its_exception_and_the_others_land_together(
     db: Database, engine: AsyncEngine
 ) -> None:
-    writes: GroupCommit[str, str] = GroupCommit(db.transaction, apply_each(refuse="BBB"))
+    writes: GroupCommit[str, str] = GroupCommit(db.transaction, apply_each(refuse="BBB"), name="test")
     outcomes = await asyncio.gather(
         writes.run("AAA"), writes.run("BBB"), writes.run("CCC"), writes.run("DDD"), return_exceptions=True
     )
@@ -108,7 +111,7 @@ async def test_a_transaction_that_cannot_begin_fails_every_item_of_it_and_stores
         raise PoolTimeout("no connection")
         yield  # pragma: no cover
 
-    writes: GroupCommit[str, str] = GroupCommit(unavailable, apply_each())
+    writes: GroupCommit[str, str] = GroupCommit(unavailable, apply_each(), name="test")
     outcomes = await asyncio.gather(*(writes.run(f"B{index}") for index in range(5)), return_exceptions=True)
 
     assert all(isinstance(outcome, PoolTimeout) for outcome in outcomes)
@@ -127,7 +130,7 @@ async def test_a_caller_gone_before_its_turn_leaves_nothing_behind(db: Database,
             await release.wait()
         return await inner(session, bases)
 
-    writes: GroupCommit[str, str] = GroupCommit(db.transaction, apply)
+    writes: GroupCommit[str, str] = GroupCommit(db.transaction, apply, name="test")
     first = asyncio.create_task(writes.run("SLO"))
     await asyncio.sleep(0.05)  # the first transaction is open and waits in apply
     gone = asyncio.create_task(writes.run("GON"))

@@ -47,6 +47,10 @@ class TestMetrics:
         assert delta(before, after, "creditgate_decisions_total", outcome="reject") == 1
         assert delta(before, after, "creditgate_decisions_total", outcome="review") == 1
         assert delta(before, after, "creditgate_decision_duration_seconds_count") == 3
+        # One after the other, each decision had its shared read and write to itself.
+        for queue in ("decision_reads", "decision_writes"):
+            assert delta(before, after, "creditgate_shared_transaction_items_count", queue=queue) == 3
+            assert delta(before, after, "creditgate_shared_transaction_items_sum", queue=queue) == 3
         assert delta(before, after, "creditgate_provider_calls_total", provider="simulated", result="ok") == 3
         assert delta(before, after, "creditgate_provider_cost_total", provider="simulated", currency="EUR") > 0
         posted = {"method": "POST", "route": "/v1/decisions", "status": "201"}

@@ -103,10 +103,12 @@ class DecisionService:
         self.reservation_days = reservation_days
         # SQLite has one writer at a time anyway; PostgreSQL works on several shared transactions at once.
         self.writes: GroupCommit[_Pending, _Written] = GroupCommit(
-            db.transaction, self._write, writers=1 if db.is_sqlite else WRITERS
+            db.transaction, self._write, name="decision_writes", writers=1 if db.is_sqlite else WRITERS
         )
         # What comes before the report, read for every decision that arrives at the same moment at once.
-        self.reads: GroupCommit[CustomerIn, _Before] = GroupCommit(db.read, self._read_before, writers=READERS)
+        self.reads: GroupCommit[CustomerIn, _Before] = GroupCommit(
+            db.read, self._read_before, name="decision_reads", writers=READERS
+        )
 
     async def decide(
         self, request: DecisionRequest, principal: Principal, recorder: Recorder | None = None

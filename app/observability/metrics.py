@@ -77,6 +77,19 @@ HTTP_SECONDS = Histogram(
     buckets=_LATENCY_BUCKETS,
     registry=REGISTRY,
 )
+SHARED_TRANSACTION_ITEMS = Histogram(
+    "creditgate_shared_transaction_items",
+    "Items applied together in one shared transaction (app/group_commit.py), by queue.",
+    ["queue"],
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+    registry=REGISTRY,
+)
+SHARED_TRANSACTION_RERUNS = Counter(
+    "creditgate_shared_transaction_reruns",
+    "Shared transactions rolled back whose items then ran again, each alone, by queue.",
+    ["queue"],
+    registry=REGISTRY,
+)
 
 ProviderResult = Literal["ok", "not_found", "unavailable", "bad_response", "timeout"]
 CacheResult = Literal["hit", "miss", "stale"]
@@ -115,6 +128,14 @@ def set_breaker_state(provider: str, state: BreakerState) -> None:
 def record_http_request(method: str, route: str, status: int, seconds: float) -> None:
     HTTP_REQUESTS.labels(method, route, str(status)).inc()
     HTTP_SECONDS.labels(method, route).observe(seconds)
+
+
+def record_shared_transaction(queue: str, items: int) -> None:
+    SHARED_TRANSACTION_ITEMS.labels(queue).observe(items)
+
+
+def record_shared_transaction_rerun(queue: str) -> None:
+    SHARED_TRANSACTION_RERUNS.labels(queue).inc()
 
 
 def render(open_reviews: int | None) -> bytes:
