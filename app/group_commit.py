@@ -70,9 +70,7 @@ class GroupCommit(Generic[Item, T]):
         queued: _Queued[Item, T] = _Queued(item)
         self._queue.append(queued)
         if len(self._writing) < self.writers:
-            writer = asyncio.create_task(self._write())
-            self._writing.add(writer)
-            writer.add_done_callback(self._writing.discard)
+            self._writing.add(asyncio.create_task(self._write()))
         # A caller that goes away cancels only its own answer: an item not yet taken is then skipped, and a
         # transaction that already holds it goes on for the other items in it.
         return await queued.answer
@@ -105,6 +103,11 @@ class GroupCommit(Generic[Item, T]):
             if alone:
                 self._queue.clear()
             raise
+        finally:
+            # Leaves the set in the same step that found the queue empty. A done callback would run only on
+            # a later turn of the loop, and a caller woken before it could queue an item that no writer
+            # takes: it would wait until some other caller's item started one.
+            self._writing.discard(asyncio.current_task())
 
     async def _together(self, batch: list[_Queued[Item, T]]) -> None:
         """All items in one transaction; answered only once it has committed."""

@@ -143,3 +143,22 @@ async def test_a_caller_gone_before_its_turn_leaves_nothing_behind(db: Database,
         await gone
     assert await writes.run("NXT") == "NXT"
     assert await stored(engine) == ["NXT", "SLO"]
+
+
+@pytest.mark.parametrize("chains", [1, 3])
+async def test_an_item_queued_as_the_last_writer_finishes_still_gets_a_writer(
+    db: Database, engine: AsyncEngine, chains: int
+) -> None:
+    """A caller its answer wakes runs before the finished writer's task is reaped: an item it queues right
+    then must start a writer of its own, not wait for one that has already left (or for the next caller)."""
+    commit = GroupCommit(db.transaction, apply_each(), name="test", writers=1)
+
+    async def first_then_next(index: int) -> list[str]:
+        first = await commit.run(f"F{index}")
+        # No await in between: the next item is queued before the writer task's end has been processed.
+        return [first, await commit.run(f"N{index}")]
+
+    async with asyncio.timeout(10):
+        answers = await asyncio.gather(*(first_then_next(index) for index in range(chains)))
+    assert answers == [[f"F{index}", f"N{index}"] for index in range(chains)]
+    assert await stored(engine) == sorted(base for pair in answers for base in pair)
