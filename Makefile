@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast test-slow test-e2e e2e-deps check lint format typecheck hadolint openapi lock bench bench-history bench-console bench-audit bench-export clean
+.PHONY: install run test test-fast test-slow test-e2e e2e-deps check lint format typecheck hadolint openapi lock bench bench-floor bench-history bench-console bench-audit bench-export clean
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,7 +63,10 @@ lock: $(STAMP) ## re-resolve the pinned dependency files from pyproject.toml
 	$(UV) pip compile pyproject.toml --extra dev -q -o requirements-dev.lock --python-version 3.11
 
 bench: $(STAMP) ## decisions/s and latency vs the bare endpoint, SQLite and PostgreSQL (wrk); see BENCHMARKS.md
-	$(PY) -m bench.run
+	$(PY) -m bench.run --mode throughput --mode floor
+
+bench-floor: $(STAMP) ## the stack's own floor: what each layer of the decision route costs, as ratios to bare
+	$(PY) -m bench.run --mode floor --no-others
 
 bench-history: $(STAMP) ## history query p99 and decision p50 at 10k and 1M stored decisions
 	$(PY) -m bench.run --mode history

@@ -147,3 +147,29 @@ def print_history(stages: list[dict[str, Any]], config: BenchConfig) -> None:
 def print_load_average(label: str) -> None:
     one, five, fifteen = os.getloadavg()
     print(f"{label}: load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs", file=sys.stderr)
+
+
+def print_floors(figures: list[dict[str, Any]], config: BenchConfig) -> None:
+    header = ["database", "rung", "req/s", "ratio", "p50 ms", "p99 ms", "non-2xx", "cpu", "cpu ms", "what it adds"]
+    rows = []
+    for entry in figures:
+        for row in entry["rows"]:
+            rows.append(
+                [
+                    entry["database"],
+                    row["name"],
+                    f"{row['per_second']:.0f}",
+                    f"{row['ratio']:.2f}",
+                    f"{row['p50_ms']:.1f}",
+                    f"{row['p99_ms']:.1f}",
+                    str(row["non_2xx"]),
+                    f"{row['server_cpu']:.2f}",
+                    f"{row['cpu_ms']:.2f}",
+                    row["adds"],
+                ]
+            )
+    print(
+        f"\nThe stack's floor: {config.connections} connections, {config.duration_s:g} s per rung after "
+        f"{config.warmup_s:g} s warm-up, one server; ratio = req/s over the bare endpoint's in the same run"
+    )
+    print(_table(header, rows), flush=True)

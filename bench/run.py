@@ -1,6 +1,7 @@
-"""`make bench`: decision throughput and latency on SQLite and PostgreSQL, then the other benches in bench/.
+"""`make bench`: decision throughput and latency on SQLite and PostgreSQL, the stack's floor, then the other
+benches in bench/.
 
-Usage: python -m bench.run [--mode throughput|history|all] [--no-others]; tune with BENCH_* variables
+Usage: python -m bench.run [--mode throughput|floor|history|all ...] [--no-others]; tune with BENCH_* variables
 (see bench/config.py and BENCHMARKS.md).
 """
 
@@ -19,12 +20,14 @@ from typing import Any
 
 from bench.config import RESULTS, ROOT, BenchConfig
 from bench.databases import BenchDatabase, fresh_postgres, fresh_sqlite, postgres_reachable
+from bench.floor import measure_floors
 from bench.history import measure_history
-from bench.report import machine, print_history, print_throughput, write_json
+from bench.report import machine, print_floors, print_history, print_throughput, write_json
 from bench.throughput import measure_throughput
 from bench.wrk import ensure_wrk
 
 # Benchmarks of other areas, each run as `python -m bench.<name>` when its file exists.
+MODES = ("throughput", "floor", "history")
 OTHER_BENCHES = ("provider_bench", "policy_bench", "receivables_bench")
 
 
@@ -55,10 +58,14 @@ def run_mode(mode: str, config: BenchConfig) -> Path:
             port = config.port + offset
             if mode == "throughput":
                 figures.append(measure_throughput(config, database, port, RESULTS, newest, run_tag))
+            elif mode == "floor":
+                figures.append(measure_floors(config, database, port, RESULTS, run_tag))
             else:
                 figures.extend(measure_history(config, database, port, RESULTS, newest, run_tag))
     if mode == "throughput":
         print_throughput(figures, config)
+    elif mode == "floor":
+        print_floors(figures, config)
     else:
         print_history(figures, config)
     path = write_json(RESULTS, mode, config, started, figures)
@@ -86,16 +93,22 @@ def run_others(config: BenchConfig) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=["throughput", "history", "all"], default="throughput")
+    parser.add_argument(
+        "--mode",
+        choices=[*MODES, "all"],
+        action="append",
+        help="throughput (the default), floor (the stack's own cost, layer by layer), history; repeatable",
+    )
     parser.add_argument("--no-others", action="store_true", help="skip bench/provider_bench.py and the like")
     options = parser.parse_args()
     config = BenchConfig()
     ensure_wrk()
     began = time.monotonic()
-    modes = ["throughput", "history"] if options.mode == "all" else [options.mode]
+    chosen = options.mode or ["throughput"]
+    modes = [mode for mode in MODES if mode in chosen or "all" in chosen]
     for mode in modes:
         run_mode(mode, config)
-    if not options.no_others and options.mode != "history":
+    if not options.no_others and modes != ["history"]:
         run_others(config)
     print(f"bench finished in {time.monotonic() - began:.0f} s", flush=True)
 

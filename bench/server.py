@@ -20,6 +20,7 @@ from bench.config import ROOT
 
 READY_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 15
+APP_FACTORY = "app.main:app_factory"
 
 
 def generate_key() -> str:
@@ -34,13 +35,13 @@ class RunningServer:
     command: list[str]
 
 
-def server_command(port: int, extra_args: list[str]) -> list[str]:
+def server_command(port: int, extra_args: list[str], factory: str = APP_FACTORY) -> list[str]:
     return [
         sys.executable,
         "-m",
         "uvicorn",
         "--factory",
-        "app.main:app_factory",
+        factory,
         "--host",
         "127.0.0.1",
         "--port",
@@ -52,7 +53,14 @@ def server_command(port: int, extra_args: list[str]) -> list[str]:
 
 
 @contextmanager
-def serve(database_url: str, port: int, api_key: str, log_file: Path, extra_args: list[str]) -> Iterator[RunningServer]:
+def serve(
+    database_url: str,
+    port: int,
+    api_key: str,
+    log_file: Path,
+    extra_args: list[str],
+    factory: str = APP_FACTORY,
+) -> Iterator[RunningServer]:
     """Starts the server, waits until it is ready, and always stops it."""
     env = dict(os.environ)
     env.update(
@@ -64,7 +72,7 @@ def serve(database_url: str, port: int, api_key: str, log_file: Path, extra_args
             "PYTHONPATH": str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
         }
     )
-    command = server_command(port, extra_args)
+    command = server_command(port, extra_args, factory)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -27,8 +27,11 @@ def check_decides(server: RunningServer) -> None:
         raise RuntimeError(f"POST /v1/decisions answered {status}: {body}")
 
 
-def decision_load(config: BenchConfig, server: RunningServer, run_tag: str, seconds: float) -> LoadResult:
-    args = [server.api_key, str(config.customers), run_tag]
+def decision_load(
+    config: BenchConfig, server: RunningServer, run_tag: str, seconds: float, path: str = "/v1/decisions"
+) -> LoadResult:
+    """Varied decision bodies, posted to `path` (bench/floor.py posts the same bodies to its floor routes)."""
+    args = [server.api_key, str(config.customers), run_tag, path]
     return run_wrk(
         server.base_url,
         "decisions.lua",

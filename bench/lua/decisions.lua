@@ -1,5 +1,6 @@
 -- POST /v1/decisions with varied orders: customers, amounts, order ids, registration numbers.
--- Arguments after `--`: api key, number of customers, run tag (keeps order ids unique across runs).
+-- Arguments after `--`: api key, number of customers, run tag (keeps order ids unique across runs), and
+-- optionally the path to post to (bench/floor.py sends the same bodies to its floor routes).
 local threads = {}
 
 function setup(thread)
@@ -9,6 +10,7 @@ end
 
 local customers = 1000
 local run_tag = "run"
+local path = "/v1/decisions"
 local counter = 0
 local countries = { "NL", "NL", "NL", "DE", "DE", "BE", "FR", "AT" }
 
@@ -17,6 +19,7 @@ function init(args)
   wrk.headers["Content-Type"] = "application/json"
   customers = tonumber(args[2]) or customers
   run_tag = args[3] or run_tag
+  path = args[4] or path
   math.randomseed((thread_number or 1) * 7919 + os.time())
 end
 
@@ -37,5 +40,5 @@ function request()
     '"customer":{"id":"C-%06d","name":"Customer %d B.V.","country":"%s","registration_number":"1%06d%d"}}',
     run_tag, thread_number or 1, counter, amount(), customer, customer,
     countries[customer % #countries + 1], customer, customer % 10)
-  return wrk.format("POST", "/v1/decisions", nil, body)
+  return wrk.format("POST", path, nil, body)
 end
