@@ -16,8 +16,8 @@ from bench.config import BenchConfig
 from bench.databases import BenchDatabase
 from bench.floor_app import FLOORS, PREFIX, create_scratch_table
 from bench.seed import SEEDERS
-from bench.server import RunningServer, cpu_seconds, generate_key, serve
-from bench.throughput import bare_load, check_decides, decision_load
+from bench.server import RunningServer, generate_key, serve
+from bench.throughput import bare_load, check_decides, decision_load, measured
 from bench.wrk import LoadResult
 
 FLOOR_FACTORY = "bench.floor_app:app_factory"
@@ -45,7 +45,7 @@ def measure_floors(
 
 
 def _row(config: BenchConfig, server: RunningServer, name: str, adds: str, path: str, run_tag: str) -> dict[str, Any]:
-    """One rung: warm-up, then the measured load; `path` "" is the bare endpoint."""
+    """One rung; `path` "" is the bare endpoint."""
 
     def load(seconds: float, phase: str) -> LoadResult:
         if not path:
@@ -54,12 +54,7 @@ def _row(config: BenchConfig, server: RunningServer, name: str, adds: str, path:
         return decision_load(config, server, f"{run_tag}{name}{phase}", seconds, path)
 
     print(f"  {name}: {config.warmup_s:g} s warm-up, {config.duration_s:g} s", flush=True)
-    load(config.warmup_s, "w")
-    cpu = cpu_seconds(server.pid)
-    result = load(config.duration_s, "m")
-    server_cpu = (cpu_seconds(server.pid) - cpu) / result.seconds
-    cpu_ms = round(server_cpu / result.per_second * 1000, 3) if result.per_second else 0.0
-    return {"name": name, "adds": adds, **result.as_dict(), "server_cpu": round(server_cpu, 2), "cpu_ms": cpu_ms}
+    return {"name": name, "adds": adds, **measured(config, server, load)}
 
 
 async def _scratch_table(url: str) -> None:

@@ -23,6 +23,7 @@ from app.group_commit import GroupCommit
 from app.main import app_factory as service_factory
 
 PREFIX = "/bench-floor"
+SELECT_ONE = text("SELECT 1")
 CREATE_SCRATCH = text("CREATE TABLE IF NOT EXISTS bench_floor_writes (order_id VARCHAR(64) NOT NULL)")
 INSERT_SCRATCH = text("INSERT INTO bench_floor_writes (order_id) VALUES (:order_id)")
 
@@ -91,7 +92,7 @@ class _SharedFloor:
         )
 
     async def _select(self, session: AsyncSession, items: Sequence[DecisionRequest]) -> list[None]:
-        await session.execute(text("SELECT 1"))
+        await session.execute(SELECT_ONE)
         return [None] * len(items)
 
     async def _insert(self, session: AsyncSession, items: Sequence[DecisionRequest]) -> list[None]:
@@ -136,7 +137,7 @@ def with_floors(app: FastAPI) -> FastAPI:
     async def read(body: DecisionRequest, call: DecisionCallDep) -> Response:
         await call.rate.hit(call.principal.key_id)
         async with app.state.database.read() as session:
-            await session.execute(text("SELECT 1"))
+            await session.execute(SELECT_ONE)
         return _answer()
 
     @app.post(f"{PREFIX}/write", dependencies=[JsonBody], include_in_schema=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -61,33 +62,37 @@ def measure_throughput(
     with serve(database.url, port, generate_key(), log, config.uvicorn_args) as server:
         check_decides(server)
         print(f"[{database.kind}] bare endpoint: {config.warmup_s:g} s warm-up, {config.duration_s:g} s", flush=True)
-        bare_load(config, server, config.warmup_s)
-        cpu = cpu_seconds(server.pid)
-        bare = bare_load(config, server, config.duration_s)
-        bare_cpu = (cpu_seconds(server.pid) - cpu) / bare.seconds
+        bare = measured(config, server, lambda seconds, _phase: bare_load(config, server, seconds))
         print(f"[{database.kind}] decisions: {config.warmup_s:g} s warm-up, {config.duration_s:g} s", flush=True)
-        decision_load(config, server, run_tag + "w", config.warmup_s)
-        cpu = cpu_seconds(server.pid)
-        decisions = decision_load(config, server, run_tag, config.duration_s)
-        decisions_cpu = (cpu_seconds(server.pid) - cpu) / decisions.seconds
+        decisions = measured(
+            config, server, lambda seconds, phase: decision_load(config, server, run_tag + phase, seconds)
+        )
         profile = _profile(config, server, results, database.kind, run_tag)
         command = server.command
-    ratio = decisions.per_second / bare.per_second if bare.per_second else 0.0
-    decision_cpu_ms = _cpu_ms(decisions_cpu, decisions.per_second)
-    bare_cpu_ms = _cpu_ms(bare_cpu, bare.per_second)
+    ratio = decisions["per_second"] / bare["per_second"] if bare["per_second"] else 0.0
     return {
         "database": database.kind,
-        "decisions": {**decisions.as_dict(), "server_cpu": round(decisions_cpu, 2), "cpu_ms": decision_cpu_ms},
-        "bare": {**bare.as_dict(), "server_cpu": round(bare_cpu, 2), "cpu_ms": bare_cpu_ms},
+        "decisions": decisions,
+        "bare": bare,
         "ratio": round(ratio, 3),
         # What the ratio would be if both were CPU-bound on a core of their own: steadier on a busy machine.
-        "cpu_cost_ratio": round(bare_cpu_ms / decision_cpu_ms, 3) if decision_cpu_ms else 0.0,
+        "cpu_cost_ratio": round(bare["cpu_ms"] / decisions["cpu_ms"], 3) if decisions["cpu_ms"] else 0.0,
         "stored_decisions_before": stored_before,
         "stored_decisions_after": count_decisions(database),
         "seed_notes": notes,
         "server_command": " ".join(Path(part).name if i == 0 else part for i, part in enumerate(command)),
         "profile": profile,
     }
+
+
+def measured(config: BenchConfig, server: RunningServer, load: Callable[[float, str], LoadResult]) -> dict[str, Any]:
+    """`load(seconds, phase)` warmed up (phase "w"), then measured (phase ""): wrk's figures and the server's
+    CPU per second of load and per request. Loads that need fresh order ids give each phase a run tag."""
+    load(config.warmup_s, "w")
+    cpu = cpu_seconds(server.pid)
+    result = load(config.duration_s, "")
+    server_cpu = (cpu_seconds(server.pid) - cpu) / result.seconds
+    return {**result.as_dict(), "server_cpu": round(server_cpu, 2), "cpu_ms": _cpu_ms(server_cpu, result.per_second)}
 
 
 def _cpu_ms(cpu_per_second: float, requests_per_second: float) -> float:
