@@ -24,10 +24,23 @@ Columns = TypeVarTuple("Columns")
 INSERT_DECISION = insert(table_of(Decision))
 INSERT_REASON = insert(table_of(DecisionReason))
 INSERT_OPEN_CASE = insert(table_of(OpenCase))
-# A semi-join: for each customer, the first decision that granted credit ends its search.
+# A semi-join: for each customer, the first decision that granted credit on another order ends its search.
+# The orders being decided are left out for every customer at once: an order is only ever one customer's.
 CREDIT_HISTORY = select(Customer.id).where(
     Customer.id.in_(bindparam("customer_ids", expanding=True)),
-    exists().where(Decision.customer_id == Customer.id, Decision.approved_credit_minor > 0),
+    exists().where(
+        Decision.customer_id == Customer.id,
+        Decision.approved_credit_minor > 0,
+        Decision.order_id.not_in(bindparam("order_ids", expanding=True)),
+    ),
+)
+# Every customer an order was decided for, latest first (one, unless an order changed hands before
+# orders were refused to other customers).
+ORDER_CUSTOMERS = (
+    select(Decision.order_id, Decision.customer_id)
+    .where(Decision.order_id.in_(bindparam("order_ids", expanding=True)))
+    .group_by(Decision.order_id, Decision.customer_id)
+    .order_by(Decision.order_id, func.max(Decision.decided_at).desc())
 )
 
 
@@ -98,11 +111,24 @@ async def get_decision(session: AsyncSession, decision_id: str) -> Decision | No
     return await session.get(Decision, decision_id)
 
 
-async def with_credit_history(session: AsyncSession, customer_ids: Sequence[str]) -> set[str]:
-    """Those of the customers that an earlier order of theirs was granted credit."""
+async def with_credit_history(
+    session: AsyncSession, customer_ids: Sequence[str], excluding_orders: Sequence[str]
+) -> set[str]:
+    """Those of the customers that were granted credit on an order other than `excluding_orders`."""
     if not customer_ids:
         return set()
-    return set((await session.scalars(CREDIT_HISTORY, {"customer_ids": sorted(set(customer_ids))})).all())
+    parameters = {"customer_ids": sorted(set(customer_ids)), "order_ids": sorted(set(excluding_orders)) or [""]}
+    return set((await session.scalars(CREDIT_HISTORY, parameters)).all())
+
+
+async def order_customers(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, str]:
+    """The customer each of the orders was last decided for; orders never decided are absent."""
+    if not order_ids:
+        return {}
+    found: dict[str, str] = {}
+    for order_id, customer_id in await session.execute(ORDER_CUSTOMERS, {"order_ids": sorted(set(order_ids))}):
+        found.setdefault(order_id, customer_id)
+    return found
 
 
 def _conditions(filters: DecisionFilters) -> list[ColumnElement[bool]]:

@@ -56,6 +56,14 @@ class OrderAlreadyInvoiced(Conflict):
     code, title = "order_already_invoiced", "The order is invoiced; its credit can no longer be decided"
 
 
+class OrderAlreadyShipped(Conflict):
+    code, title = "order_already_shipped", "The order is shipped; its credit keeps counting and is not decided again"
+
+
+class OrderOfAnotherCustomer(Conflict):
+    code, title = "order_of_another_customer", "The order id belongs to another customer"
+
+
 @dataclass(frozen=True, slots=True)
 class _Before:
     """What one decision reads before its report, in a read shared with the decisions arriving with it."""
@@ -177,19 +185,22 @@ class DecisionService:
         now = utcnow()
         locked = await self._lock(session, pending, now)
         answers: list[_Written | Exception | None] = [None] * len(pending)
-        reservations = await orders.lock_reservations(session, [item.order.order_id for item in pending])
+        order_ids = [item.order.order_id for item in pending]
+        reservations = await orders.lock_reservations(session, order_ids)
+        # Whose each order is: its reservation's customer, else the customer its latest decision was for.
+        owners = {**await repository.order_customers(session, order_ids), **_reserved_for(reservations)}
         written: list[_Written] = []
-        for number, round_ in enumerate(_rounds(pending, locked, reservations)):
+        for number, round_ in enumerate(_rounds(pending, locked)):
             if number > 0:  # the round before may have replaced these orders' reservations
                 reservations = await orders.lock_reservations(session, [pending[i].order.order_id for i in round_])
             deciding: list[int] = []
             for index in round_:
-                reservation = reservations.get(pending[index].order.order_id)
-                if reservation is not None and reservation.status == "invoiced":
-                    order_id = pending[index].order.order_id
-                    answers[index] = OrderAlreadyInvoiced(f"order {order_id} was invoiced as {reservation.invoice_id}")
+                refusal = _refusal(pending[index], reservations.get(pending[index].order.order_id), owners)
+                if refusal is not None:
+                    answers[index] = refusal
                 else:
                     deciding.append(index)
+                    owners[pending[index].order.order_id] = pending[index].customer_id
             decided = await self._decide(session, [pending[i] for i in deciding], locked, reservations, now)
             for index, one in zip(deciding, decided, strict=True):
                 answers[index] = one
@@ -255,7 +266,10 @@ class DecisionService:
             exclude_orders=[item.order.order_id for item in pending],
         )
         sums = sums_by_customer(rows)
-        earlier_credit = await repository.with_credit_history(session, [item.customer_id for item in pending])
+        # Credit history is credit on earlier orders: never the order being decided (again) itself.
+        earlier_credit = await repository.with_credit_history(
+            session, [item.customer_id for item in pending], [item.order.order_id for item in pending]
+        )
         decided: list[dict[str, Any]] = []
         replacements: list[dict[str, Any]] = []
         for item, root in zip(pending, roots, strict=True):
@@ -303,7 +317,11 @@ class DecisionService:
                 replacements.append(replacement)
             decided.append(values)
         await repository.insert_decisions(session, decided)
-        await orders.replace_reservations(session, replacements)
+        taken = {row["order_id"] for row in replacements} - await orders.replace_reservations(session, replacements)
+        if taken:
+            # Another customer's decision for the same new order committed first (another transaction, or
+            # another replica): this transaction rolls back, and deciding again alone refuses the order.
+            raise OrderOfAnotherCustomer(f"order {min(taken)} was decided for another customer meanwhile")
         return [
             _Written(values, await item.recorder.respond(session, 201, _written_out(values)), item.principal.key_id)
             for item, values in zip(pending, decided, strict=True)
@@ -370,32 +388,42 @@ def _row(
     }
 
 
-def _rounds(
-    pending: Sequence[_Pending], locked: dict[str, Customer], reservations: dict[str, Reservation]
-) -> list[list[int]]:
+def _rounds(pending: Sequence[_Pending], locked: dict[str, Customer]) -> list[list[int]]:
     """Positions of `pending` in rounds: within a round no two share a group (or a customer outside any
-    group) or an order, and each comes in a later round than every earlier decision it shares one with.
-
-    An order whose reservation is another customer's (the order changed hands) is decided in a round of
-    its own, after everything before it: what its exposure leaves out is then no other decision's."""
+    group) or an order, and each comes in a later round than every earlier decision it shares one with."""
     rounds: list[list[int]] = []
     last: dict[str, int] = {}
-    floor = 0  # no decision goes before a round of its own
     for index, item in enumerate(pending):
         customer = locked[item.customer_id]
         keys = ("group:" + (customer.parent_id or customer.id), "order:" + item.order.order_id)
-        reservation = reservations.get(item.order.order_id)
-        if reservation is not None and reservation.customer_id != customer.id:
-            number = len(rounds)
-            floor = number + 1
-        else:
-            number = max([floor, *(last[key] + 1 for key in keys if key in last)])
+        number = max([0, *(last[key] + 1 for key in keys if key in last)])
         if number == len(rounds):
             rounds.append([])
         rounds[number].append(index)
         for key in keys:
             last[key] = number
     return rounds
+
+
+def _reserved_for(reservations: dict[str, Reservation]) -> dict[str, str]:
+    return {order_id: reservation.customer_id for order_id, reservation in reservations.items()}
+
+
+def _refusal(item: _Pending, reservation: Reservation | None, owners: dict[str, str]) -> Conflict | None:
+    """Why the order cannot be decided (again), or None.
+
+    An order is one customer's: another customer's decision would release or take over its credit. Credit
+    of shipped goods is used, and that of an invoiced order is a receivable: deciding either again would
+    replace credit that keeps counting, so the exposure could fall while the goods are out."""
+    order_id = item.order.order_id
+    owner = owners.get(order_id)
+    if owner is not None and owner != item.customer_id:
+        return OrderOfAnotherCustomer(f"order {order_id} is customer {owner}'s, not {item.customer_id}'s")
+    if reservation is not None and reservation.status == "invoiced":
+        return OrderAlreadyInvoiced(f"order {order_id} was invoiced as {reservation.invoice_id}")
+    if reservation is not None and reservation.status == "shipped":
+        return OrderAlreadyShipped(f"order {order_id} is shipped; its credit counts until it is invoiced")
+    return None
 
 
 def _group_root(locked: dict[str, Customer], customer: Customer) -> Customer | None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import dialect_name, table_of, upsert
+from app.db import dialect_name, insert_for, table_of
 from app.orders.models import COUNTED_STATUSES, Reservation
 
 RESERVATIONS = table_of(Reservation)
@@ -41,13 +42,25 @@ async def lock_reservations(session: AsyncSession, order_ids: Sequence[str]) -> 
     return {row.order_id: row for row in rows}
 
 
-async def replace_reservations(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Each order's one reservation: a later decision overwrites it, never adds a second."""
+async def replace_reservations(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Each order's one reservation: a later decision of the same customer overwrites it, never adds a
+    second. Answers the orders written: one whose reservation is another customer's is left as it is (a
+    decision for it committed by another transaction since this one read the order's customer)."""
     if not rows:
-        return
+        return set()
     changed = tuple(name for name in rows[0] if name not in ("order_id", "created_at"))
-    statement = upsert(dialect_name(session), RESERVATIONS, ("order_id",), changed)
-    await session.execute(statement, list(rows))
+    written = await session.execute(_replace_statement(dialect_name(session), changed), list(rows))
+    return set(written.scalars().all())
+
+
+@lru_cache(maxsize=4)
+def _replace_statement(dialect: str, changed: tuple[str, ...]) -> Any:
+    statement = insert_for(dialect)(RESERVATIONS)
+    return statement.on_conflict_do_update(
+        index_elements=["order_id"],
+        set_={name: statement.excluded[name] for name in changed},
+        where=RESERVATIONS.c.customer_id == statement.excluded.customer_id,
+    ).returning(RESERVATIONS.c.order_id)
 
 
 async def update_reservation(session: AsyncSession, order_id: str, values: dict[str, Any]) -> None:

@@ -193,5 +193,5 @@ def credit_reservation(
 
 
 async def reserve_credit(session: AsyncSession, reservation: dict[str, Any] | None) -> None:
-    if reservation is not None:
-        await repository.replace_reservations(session, [reservation])
+    if reservation is not None and not await repository.replace_reservations(session, [reservation]):
+        raise Conflict(f"order {reservation['order_id']} is reserved for another customer")
