@@ -14,11 +14,14 @@ from tests.conftest import ALL_KEY, auth, count_rows, key_for, order_body
 
 REVIEWER = key_for("review")
 SECOND_REVIEWER = ALL_KEY  # another key that also has the review scope
+REQUESTER = key_for("decide")  # the checkout's key: it asks for decisions and reviews none
 
 
-async def decide(client: httpx.AsyncClient, amount: str, registration_number: str, order_id: str) -> dict[str, Any]:
+async def decide(
+    client: httpx.AsyncClient, amount: str, registration_number: str, order_id: str, key: str = REQUESTER
+) -> dict[str, Any]:
     body = order_body(amount, registration_number, order_id=order_id, customer_id=f"C-{order_id}")
-    response = await client.post("/v1/decisions", json=body, headers=auth())
+    response = await client.post("/v1/decisions", json=body, headers=auth(key))
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -131,6 +134,57 @@ class TestReviewing:
 
     async def test_an_unknown_decision_is_404(self, client: httpx.AsyncClient) -> None:
         assert (await review(client, "no-such-decision", outcome="accept")).status_code == 404
+
+
+class TestOnlyCasesSentToReviewAreReviewed:
+    async def test_an_accepted_decision_cannot_be_reviewed(
+        self, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> None:
+        accepted = await decide(client, "1250.00", "12345670", "SO-ACC")
+        assert accepted["outcome"] == "accept"
+        response = await review(client, accepted["id"], outcome="prepayment", approved_credit_amount="0.00")
+        assert response.status_code == 409
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["code"] == "not_under_review"
+        assert "accept" in response.json()["detail"]
+        assert await count_rows(engine, "reviews") == 0
+        assert (await reservation(client, "SO-ACC")).json()["reserved_amount"] == "1250.00"
+
+    async def test_a_reject_of_a_blocked_customer_cannot_become_credit(
+        self, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> None:
+        await client.put(
+            "/v1/customers/C-BLOCKED",
+            json={"name": "Bakkerij Jansen B.V.", "country": "NL", "credit_block": {"reason": "fraud suspected"}},
+            headers=auth(),
+        )
+        body = order_body("1000.00", "12345670", order_id="SO-BLK", customer_id="C-BLOCKED")
+        rejected = (await client.post("/v1/decisions", json=body, headers=auth(REQUESTER))).json()
+        assert rejected["outcome"] == "reject"
+        response = await review(client, rejected["id"], outcome="accept")
+        assert response.status_code == 409
+        assert response.json()["code"] == "not_under_review"
+        assert await count_rows(engine, "reviews") == 0
+        assert (await reservation(client, "SO-BLK")).status_code == 404
+
+    async def test_the_key_that_asked_for_the_decision_does_not_review_it(
+        self, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> None:
+        case = await decide(client, "1000.00", "00000000", "SO-OWN", key=ALL_KEY)
+        response = await review(client, case["id"], ALL_KEY, outcome="accept")
+        assert response.status_code == 403
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["code"] == "reviewer_requested_decision"
+        assert await count_rows(engine, "reviews") == 0
+        assert (await review(client, case["id"], REVIEWER, outcome="accept")).status_code == 201
+
+    async def test_nor_takes_the_second_review_of_four_eyes(self, client: httpx.AsyncClient) -> None:
+        case = await decide(client, "60000.00", "12345671", "SO-OWN-BIG", key=ALL_KEY)
+        assert (await review(client, case["id"], REVIEWER, outcome="accept")).json()["final"] is False
+        second = await review(client, case["id"], ALL_KEY, outcome="accept")
+        assert second.status_code == 403
+        assert second.json()["code"] == "reviewer_requested_decision"
+        assert (await reservation(client, "SO-OWN-BIG")).status_code == 404
 
 
 class TestFourEyes:

@@ -18,7 +18,7 @@ from app.errors import (
     problem_responses,
 )
 from app.reviews.schemas import ReviewIn, ReviewOut, ReviewQueue
-from app.reviews.service import FourEyesRequired, NotUnderReview, Superseded
+from app.reviews.service import FourEyesRequired, NotUnderReview, ReviewerRequestedDecision, Superseded
 
 router = APIRouter(tags=["reviews"])
 
@@ -45,7 +45,15 @@ async def review_queue(
     status_code=201,
     response_model=ReviewOut,
     dependencies=[JsonBody],
-    responses=problem_responses(*JSON_WRITE_PROBLEMS, NotFound, Conflict, NotUnderReview, FourEyesRequired, Superseded),
+    responses=problem_responses(
+        ReviewerRequestedDecision,  # a 403 like the scope's: the generic description below covers both
+        *JSON_WRITE_PROBLEMS,
+        NotFound,
+        Conflict,
+        NotUnderReview,
+        FourEyesRequired,
+        Superseded,
+    ),
     summary="Review a decision: outcome, credit terms and a reason",
 )
 async def review_decision(
@@ -57,5 +65,7 @@ async def review_decision(
 ) -> Response:
     """Appends a review (the decision itself never changes); the settling review moves the reservation.
 
-    Above the policy's four-eyes amount the first review waits for a second one from another key."""
+    Only a decision whose outcome is `review` can be reviewed (409 `not_under_review` otherwise), and never
+    with the key that asked for it (403 `reviewer_requested_decision`). Above the policy's four-eyes amount
+    the first review waits for a second one from another key."""
     return await idempotent.run(lambda recorder: service.review(decision_id, body, principal, recorder))

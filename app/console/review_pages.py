@@ -64,7 +64,7 @@ async def review(
         request,
         "reviews.html",
         user,
-        status_code=409 if not result.fields else 422,
+        status_code=result.status or (409 if not result.fields else 422),
         page=page,
         outcomes=REVIEW_OUTCOMES,
         reviewed=None,

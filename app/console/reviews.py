@@ -2,7 +2,8 @@
 
 `ReviewService.queue(limit, cursor)` gives the open cases, oldest first; `ReviewService.review(decision_id,
 body, principal)` stores a review and answers its response bytes, or raises a 409 problem
-(`four_eyes_required_other_reviewer`, `not_under_review`, `decision_superseded`).
+(`four_eyes_required_other_reviewer`, `not_under_review`, `decision_superseded`) or a 403 one
+(`reviewer_requested_decision`: the key that asked for a decision does not review it).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Review:
 @dataclass(frozen=True, slots=True)
 class Case:
     decision: DecisionOut
+    requested_by: str  # the key id that asked for the decision: that key does not review it
     reviews: list[Review]
     awaiting: Awaiting
 
@@ -53,6 +55,7 @@ class Refused:
 
     message: str
     fields: dict[str, str] = field(default_factory=dict)
+    status: int | None = None  # the refusal's own status; None: 409 without fields, 422 with them
 
 
 def _service(request: Request) -> ReviewService:
@@ -89,6 +92,7 @@ async def queue(request: Request, limit: int, cursor: str | None) -> Queue:
         cases.append(
             Case(
                 decision=decision if isinstance(decision, DecisionOut) else DecisionOut.model_validate(decision),
+                requested_by=str(data["requested_by"]),
                 reviews=[_review(review) for review in data.get("reviews", [])],
                 awaiting=data["awaiting"],
             )
@@ -123,6 +127,8 @@ async def submit(
         if exc.status in (409, 422):
             named = {error.field.rsplit(".", 1)[-1]: error.message for error in exc.errors or []}
             return Refused(_refusal_words(exc.code, exc.detail), named)
+        if exc.code == "reviewer_requested_decision":
+            return Refused(_refusal_words(exc.code, exc.detail), status=403)
         raise
 
 
@@ -130,5 +136,6 @@ def _refusal_words(code: str, detail: str | None) -> str:
     words = {
         "four_eyes_required_other_reviewer": "Four eyes: another reviewer has to take the second review of this case.",
         "not_under_review": "This decision is no longer waiting for a review.",
+        "reviewer_requested_decision": "This key asked for the decision: another reviewer has to review it.",
     }
     return words.get(code, detail or "The review was not taken.")

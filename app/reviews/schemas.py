@@ -52,6 +52,7 @@ class ReviewOut(BaseModel):
 
 class ReviewCase(BaseModel):
     decision: DecisionOut
+    requested_by: str = Field(description="The id of the API key that asked for the decision: it does not review it.")
     reviews: list[ReviewOut]
     awaiting: Literal["first_review", "second_review"]
 

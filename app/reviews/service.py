@@ -17,7 +17,7 @@ from app.decisions import repository as decisions
 from app.decisions.models import Decision
 from app.decisions.repository import Cursor
 from app.decisions.service import decision_out
-from app.errors import Conflict, FieldError, InvalidRequest, NotFound
+from app.errors import Conflict, FieldError, Forbidden, InvalidRequest, NotFound
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, from_minor, to_minor
 from app.orders import repository as orders
@@ -42,6 +42,10 @@ class Superseded(Conflict):
     code, title = "decision_superseded", "A later decision for the same order replaced this one"
 
 
+class ReviewerRequestedDecision(Forbidden):
+    code, title = "reviewer_requested_decision", "The key that asked for a decision does not review it"
+
+
 class ReviewService:
     def __init__(self, db: Database, policies: PolicyService, reservation_days: int) -> None:
         self.db = db
@@ -57,6 +61,7 @@ class ReviewService:
         items = [
             ReviewCase(
                 decision=decision_out(row),
+                requested_by=row.api_key_id,
                 reviews=[review_out(review) for review in reviews.get(row.id, [])],
                 awaiting="second_review" if reviews.get(row.id) else "first_review",
             )
@@ -78,6 +83,16 @@ class ReviewService:
             decision = await decisions.get_decision(session, decision_id)
         if decision is None:
             raise NotFound(f"no decision {decision_id}")
+        # A review settles a case the policy sent to a person; it never overrides an accept, a prepayment or
+        # a reject the policy decided itself (a blocked customer stays rejected until unblocked).
+        if decision.outcome != "review":
+            raise NotUnderReview(
+                f"decision {decision.id} was decided {decision.outcome}; only decisions sent to review are reviewed"
+            )
+        if decision.api_key_id == principal.key_id:
+            raise ReviewerRequestedDecision(
+                f"decision {decision.id} was asked for with this key; another reviewer's key reviews it"
+            )
         policy = await self.policies.document(decision.policy_version)
         approved, prepayment = _terms(body, decision)
         try:

@@ -28,8 +28,10 @@ async def decide(client: httpx.AsyncClient, count: int = 3, **fields: str) -> li
     from tests.conftest import auth, order_body
 
     made = []
+    # An order id is one customer's: another customer's orders get ids of their own.
+    prefix = f"SO-{fields['customer_id']}-" if "customer_id" in fields else "SO-"
     for number in range(count):
-        body = order_body(amount=f"{1000 + number}.00", order_id=f"SO-{number}", **fields)
+        body = order_body(amount=f"{1000 + number}.00", order_id=f"{prefix}{number}", **fields)
         response = await client.post("/v1/decisions", json=body, headers=auth())
         assert response.status_code == 201, response.text
         made.append(response.json())

@@ -13,8 +13,8 @@ from playwright.sync_api import BrowserContext, expect, sync_playwright
 
 from tests.conftest import ALL_KEY, auth, key_for, order_body
 from tests.console.console import csrf_token, sign_in
-from tests.console.e2e import ALL_KEY as E2E_ALL_KEY
 from tests.console.e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LAPTOP, PHONE, Served, serve
+from tests.console.e2e import SECOND_REVIEWER as E2E_SECOND_REVIEWER
 
 # Class E (registration number ending in 8) above the segment's review threshold: the policy sends it to review.
 REVIEW_ORDER = {"amount": "9000.00", "registration_number": "12345678"}
@@ -22,9 +22,12 @@ REVIEW_ORDER = {"amount": "9000.00", "registration_number": "12345678"}
 FOUR_EYES_ORDER = {"amount": "120000.00", "registration_number": "12345678"}
 
 
-async def under_review(client: httpx.AsyncClient, order_id: str = "SO-R1", **order: str) -> str:
+async def under_review(
+    client: httpx.AsyncClient, order_id: str = "SO-R1", key: str = key_for("decide"), **order: str
+) -> str:
+    """A case asked for by the checkout's key (`key`): the console's reviewers are other keys."""
     body = order_body(order_id=order_id, **(order or REVIEW_ORDER))
-    response = await client.post("/v1/decisions", json=body, headers=auth())
+    response = await client.post("/v1/decisions", json=body, headers=auth(key))
     assert response.status_code == 201, response.text
     assert response.json()["outcome"] == "review", response.json()
     return str(response.json()["id"])
@@ -104,6 +107,20 @@ class TestReviewForm:
         second = await post_review(client, decision_id, outcome="accept", reason="Agreed")
         assert second.status_code == 303
 
+    async def test_the_key_that_asked_for_a_decision_gets_no_form_and_is_refused_in_words(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        decision_id = await under_review(client, "SO-R6", key=ALL_KEY)
+        await sign_in(client, ALL_KEY)
+        page = await client.get("/console/reviews")
+        assert f'action="/console/reviews/{decision_id}"' not in page.text
+        assert "This key asked for the decision" in page.text
+        refused = await post_review(client, decision_id, outcome="accept", reason="My own order")
+        assert refused.status_code == 403
+        assert "another reviewer has to review it" in refused.text
+        await sign_in(client, key_for("review"))
+        assert (await post_review(client, decision_id, outcome="accept", reason="Checked")).status_code == 303
+
     async def test_a_settled_case_is_refused_in_words(self, client: httpx.AsyncClient) -> None:
         decision_id = await under_review(client, "SO-R5")
         await sign_in(client)
@@ -135,7 +152,8 @@ class TestReviewInTheBrowser:
     def test_review_flow_a_credit_manager_reviews_a_case(self, browser: BrowserContext, served: Served) -> None:
         page = browser.new_page()
         page.goto(served.base_url + "/console/reviews")
-        page.get_by_label("API key").fill(E2E_ALL_KEY)
+        # The cases were asked for with the all-scopes key: another key reviews them.
+        page.get_by_label("API key").fill(E2E_SECOND_REVIEWER)
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
