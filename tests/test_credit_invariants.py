@@ -2,8 +2,9 @@
 
 Decisions (alone and several at once), order events, invoices, payments, blocks and reviews over a few
 customers and a group, each checked against tests/credit_ledger.py. After every step: the stored
-reservations and invoices are the ledger's, the credit files report its exposure, and per customer and
-per group the credit the policy granted that still counts stays within the limit that allowed it.
+reservations and invoices are the ledger's, the credit files report its exposure, the review queue holds
+its open cases, and per customer and per group the credit the policy granted that still counts stays
+within the limit that allowed it.
 """
 
 from __future__ import annotations
@@ -274,6 +275,18 @@ class Walk:
         group = ledger.customers["G-R"]
         assert sum(ledger.policy_credit(m) for m in ledger.members("G-R")) <= (group.group_limit or 0)
 
+    async def check_review_queue(self) -> None:
+        """The queue holds exactly the latest decision of each order the policy sent to review, unsettled."""
+        response = await self.client.get("/v1/reviews", params={"limit": 200}, headers=auth(REVIEWERS[0]))
+        assert response.status_code == 200, response.text
+        waiting = {case["decision"]["id"] for case in response.json()["items"]}
+        ledger = self.ledger
+        assert waiting == {
+            d.id
+            for d in ledger.decisions.values()
+            if d.outcome == "review" and not d.settled and ledger.latest[d.order_id] == d.id
+        }
+
     async def check_credit_files(self, customer_ids: set[str]) -> None:
         ledger = self.ledger
         for customer_id in sorted(customer_ids):
@@ -309,6 +322,7 @@ class TestCreditStaysWithinTheLimit:
             await step()
             taken[step.__name__] += 1
             await walk.check()
+            await walk.check_review_queue()
             await walk.check_credit_files(walk.touched)
             walk.touched.clear()
         await walk.check_credit_files(set(walk.ledger.customers))

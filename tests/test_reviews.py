@@ -124,6 +124,14 @@ class TestReviewing:
         assert response.status_code == 409
         assert response.json()["code"] == "decision_superseded"
 
+    async def test_a_decision_replaced_by_a_later_one_leaves_the_queue(self, client: httpx.AsyncClient) -> None:
+        first = await decide(client, "1000.00", "00000000", "SO-9")
+        second = await decide(client, "900.00", "00000000", "SO-9")
+        assert [case["decision"]["id"] for case in await queue(client)] == [second["id"]]
+        await decide(client, "100.00", "00000000", "SO-9")  # a small order: no report, decided on the limit
+        assert await queue(client) == []
+        assert first["outcome"] == second["outcome"] == "review"
+
     async def test_needs_the_review_scope_and_writes_nothing_without_it(
         self, client: httpx.AsyncClient, engine: AsyncEngine
     ) -> None:

@@ -96,6 +96,21 @@ async def insert_decisions(session: AsyncSession, decisions: Sequence[dict[str, 
         await session.execute(INSERT_OPEN_CASE, cases)
 
 
+# Open cases of earlier decisions for orders decided again: a later decision replaced them.
+CLOSE_SUPERSEDED_CASES = delete(OpenCase).where(
+    OpenCase.decision_id.in_(select(Decision.id).where(Decision.order_id.in_(bindparam("order_ids", expanding=True)))),
+    OpenCase.decision_id.not_in(bindparam("latest_ids", expanding=True)),
+)
+
+
+async def close_superseded_cases(session: AsyncSession, latest: dict[str, str]) -> None:
+    """Takes out of the review queue the earlier decisions of orders (order id → its latest decision id)."""
+    if latest:
+        await session.execute(
+            CLOSE_SUPERSEDED_CASES, {"order_ids": sorted(latest), "latest_ids": sorted(latest.values())}
+        )
+
+
 async def insert_reasons(session: AsyncSession, decisions: Sequence[dict[str, Any]]) -> None:
     """One row per distinct reason code of each decision (what the history's reason filter reads)."""
     rows = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -189,6 +190,7 @@ class DecisionService:
         reservations = await orders.lock_reservations(session, order_ids)
         # Whose each order is: its reservation's customer, else the customer its latest decision was for.
         owners = {**await repository.order_customers(session, order_ids), **_reserved_for(reservations)}
+        decided_before = set(owners)
         written: list[_Written] = []
         for number, round_ in enumerate(_rounds(pending, locked)):
             if number > 0:  # the round before may have replaced these orders' reservations
@@ -205,6 +207,11 @@ class DecisionService:
             for index, one in zip(deciding, decided, strict=True):
                 answers[index] = one
             written.extend(decided)
+        # An order decided again leaves only its latest decision in the review queue (rounds run in order).
+        latest = {w.values["order_id"]: w.values["id"] for w in written}
+        counts = Counter(w.values["order_id"] for w in written)
+        again = {order: decision for order, decision in latest.items() if order in decided_before or counts[order] > 1}
+        await repository.close_superseded_cases(session, again)
         await repository.insert_reasons(session, [w.values for w in written])
         # Last: the audit chain's head is locked only from here to the commit.
         await append_many(
