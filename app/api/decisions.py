@@ -26,7 +26,6 @@ from app.decisions.schemas import (
     check_currency,
     parse_amount,
 )
-from app.decisions.service import OrderAlreadyInvoiced
 from app.errors import (
     JSON_WRITE_PROBLEMS,
     Conflict,
@@ -39,6 +38,7 @@ from app.errors import (
     problem_responses,
 )
 from app.money import to_minor
+from app.orders.service import OrderAlreadyInvoiced
 from app.reviews.schemas import ReviewedDecision
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])

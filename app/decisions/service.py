@@ -32,7 +32,7 @@ from app.decisions.schemas import (
     DecisionPage,
     DecisionRequest,
 )
-from app.errors import Conflict, NotFound
+from app.errors import NotFound
 from app.group_commit import GroupCommit
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
@@ -40,7 +40,7 @@ from app.observability.logging import bind
 from app.observability.metrics import record_decision
 from app.orders import repository as orders
 from app.orders.models import Reservation
-from app.orders.service import credit_reservation
+from app.orders.service import OrderOfAnotherCustomer, credit_reservation, undecidable
 from app.policies.active import ActivePolicy
 from app.policy.evaluator import evaluate
 from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
@@ -51,18 +51,6 @@ from app.providers.reports import ObtainedReport, ReportService
 # Shared transactions open at once (PostgreSQL's writes; everyone's reads): each holds a pooled connection.
 WRITERS = 4
 READERS = 2
-
-
-class OrderAlreadyInvoiced(Conflict):
-    code, title = "order_already_invoiced", "The order is invoiced; its credit can no longer be decided"
-
-
-class OrderAlreadyShipped(Conflict):
-    code, title = "order_already_shipped", "The order is shipped; its credit keeps counting and is not decided again"
-
-
-class OrderOfAnotherCustomer(Conflict):
-    code, title = "order_of_another_customer", "The order id belongs to another customer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,12 +185,15 @@ class DecisionService:
                 reservations = await orders.lock_reservations(session, [pending[i].order.order_id for i in round_])
             deciding: list[int] = []
             for index in round_:
-                refusal = _refusal(pending[index], reservations.get(pending[index].order.order_id), owners)
+                item = pending[index]
+                refusal = undecidable(
+                    item.order.order_id, item.customer_id, reservations.get(item.order.order_id), owners
+                )
                 if refusal is not None:
                     answers[index] = refusal
                 else:
                     deciding.append(index)
-                    owners[pending[index].order.order_id] = pending[index].customer_id
+                    owners[item.order.order_id] = item.customer_id
             decided = await self._decide(session, [pending[i] for i in deciding], locked, reservations, now)
             for index, one in zip(deciding, decided, strict=True):
                 answers[index] = one
@@ -414,23 +405,6 @@ def _rounds(pending: Sequence[_Pending], locked: dict[str, Customer]) -> list[li
 
 def _reserved_for(reservations: dict[str, Reservation]) -> dict[str, str]:
     return {order_id: reservation.customer_id for order_id, reservation in reservations.items()}
-
-
-def _refusal(item: _Pending, reservation: Reservation | None, owners: dict[str, str]) -> Conflict | None:
-    """Why the order cannot be decided (again), or None.
-
-    An order is one customer's: another customer's decision would release or take over its credit. Credit
-    of shipped goods is used, and that of an invoiced order is a receivable: deciding either again would
-    replace credit that keeps counting, so the exposure could fall while the goods are out."""
-    order_id = item.order.order_id
-    owner = owners.get(order_id)
-    if owner is not None and owner != item.customer_id:
-        return OrderOfAnotherCustomer(f"order {order_id} is customer {owner}'s, not {item.customer_id}'s")
-    if reservation is not None and reservation.status == "invoiced":
-        return OrderAlreadyInvoiced(f"order {order_id} was invoiced as {reservation.invoice_id}")
-    if reservation is not None and reservation.status == "shipped":
-        return OrderAlreadyShipped(f"order {order_id} is shipped; its credit counts until it is invoiced")
-    return None
 
 
 def _group_root(locked: dict[str, Customer], customer: Customer) -> Customer | None:

@@ -26,6 +26,37 @@ class AmendmentNeedsDecision(Conflict):
     code, title = "amendment_needs_decision", "An order amended above the amount decided needs a new decision"
 
 
+class OrderAlreadyInvoiced(Conflict):
+    code, title = "order_already_invoiced", "The order is invoiced; its credit can no longer be decided"
+
+
+class OrderAlreadyShipped(Conflict):
+    code, title = "order_already_shipped", "The order is shipped; its credit keeps counting and is not decided again"
+
+
+class OrderOfAnotherCustomer(Conflict):
+    code, title = "order_of_another_customer", "The order id belongs to another customer"
+
+
+def undecidable(
+    order_id: str, customer_id: str, reservation: Reservation | None, owners: dict[str, str]
+) -> Conflict | None:
+    """Why the order cannot be decided (again) for the customer, or None; `owners`: order id → customer.
+
+    An order is one customer's: another customer's decision would release or take over its credit. Credit
+    of shipped goods is used, and that of an invoiced order is a receivable: deciding either again would
+    replace credit that keeps counting, and the exposure would fall while the goods are out."""
+    owner = owners.get(order_id)
+    if owner is not None and owner != customer_id:
+        # The other customer stays unnamed: a caller learns no customer id from an order id.
+        return OrderOfAnotherCustomer(f"order {order_id} is another customer's; give this order an id of its own")
+    if reservation is not None and reservation.status == "invoiced":
+        return OrderAlreadyInvoiced(f"order {order_id} was invoiced as {reservation.invoice_id}")
+    if reservation is not None and reservation.status == "shipped":
+        return OrderAlreadyShipped(f"order {order_id} is shipped; its credit counts until it is invoiced")
+    return None
+
+
 def effective_status(reservation: Reservation, now: datetime) -> str:
     """Expiry is applied when read: an active reservation past its date no longer counts."""
     if reservation.status == "active" and reservation.expires_at <= now:
