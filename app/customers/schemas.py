@@ -7,30 +7,26 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from app.decisions.schemas import Identifier, Money, _Body, check_currency, parse_amount
+from app.decisions.schemas import Identifier, Money, _Body, check_currency
+from app.fields import AMOUNT_PATTERN, RATE_PATTERN, Name, Text, UtcDatetime, parse_amount, parse_rate
 from app.money import is_country
 
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.", examples=["EUR"])]
-Reason = Annotated[str, Field(min_length=1, max_length=500)]
+Reason = Annotated[Text, Field(min_length=1, max_length=500)]
+Amount = Annotated[str, Field(pattern=AMOUNT_PATTERN, examples=["1250.00"])]
+Rate = Annotated[str, Field(pattern=RATE_PATTERN, examples=["1.0850"])]
 
 
 class ManualLimitIn(_Body):
-    amount: str = Field(description="In the customer's limit currency.", examples=["20000.00"])
+    amount: Amount = Field(description="In the customer's limit currency.", examples=["20000.00"])
     reason: Reason
-    expires_at: datetime | None = Field(default=None, description="RFC 3339; the override ends then.")
+    expires_at: UtcDatetime | None = Field(default=None, description="RFC 3339; the override ends then.")
 
     @field_validator("amount", mode="before")
     @classmethod
     def _amount(cls, value: Any) -> str:
         parse_amount(value, None, allow_zero=True)
         return str(value)
-
-    @field_validator("expires_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("needs a UTC offset (RFC 3339), e.g. 2027-01-01T00:00:00Z")
-        return value
 
 
 class CreditBlockIn(_Body):
@@ -40,7 +36,7 @@ class CreditBlockIn(_Body):
 class CustomerMasterData(_Body):
     """What the ERP knows of a customer; a PUT replaces all of it."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code.", examples=["NL"])
     registration_number: str | None = Field(
         default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$"
@@ -49,7 +45,7 @@ class CustomerMasterData(_Body):
     parent_id: Identifier | None = Field(default=None, description="The group's root customer.")
     limit_currency: Currency | None = Field(default=None, description="Currency of the limits; needed with one.")
     manual_limit: ManualLimitIn | None = None
-    group_limit: str | None = Field(
+    group_limit: Amount | None = Field(
         default=None, description="On a group's root: the limit of the whole group.", examples=["100000.00"]
     )
     credit_block: CreditBlockIn | None = None
@@ -119,8 +115,8 @@ class CustomerOut(BaseModel):
 
 class InvoiceIn(_Body):
     currency: Currency
-    amount: str = Field(examples=["1250.00"])
-    open_amount: str = Field(description="What is still owed; zero when paid.", examples=["1250.00"])
+    amount: Amount
+    open_amount: Amount = Field(description="What is still owed; zero when paid.", examples=["1250.00"])
     issue_date: date
     due_date: date
     order_id: Identifier | None = Field(default=None, description="Ends the order's reservation: it is invoiced.")
@@ -181,8 +177,14 @@ class BatchResult(BaseModel):
 
 class PaymentIn(_Body):
     id: Identifier = Field(description="The payment's id in the ERP; unique per customer.")
-    amount: str = Field(description="In the invoice's currency.", examples=["250.00"])
+    amount: Amount = Field(description="In the invoice's currency.", examples=["250.00"])
     paid_on: date
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, value: Any) -> str:
+        parse_amount(value, None)  # the invoice's currency's decimals are checked against the stored invoice
+        return str(value)
 
 
 class PaymentOut(BaseModel):
@@ -195,26 +197,27 @@ class PaymentOut(BaseModel):
 
 class RatesIn(_Body):
     base: Currency
-    rates: dict[Currency, str] = Field(
+    rates: dict[Currency, Rate] = Field(
         min_length=1, description="Units of each currency per one unit of base.", examples=[{"USD": "1.0850"}]
     )
     as_of: date | None = None
 
     _base = field_validator("base")(check_currency)
 
-    @field_validator("rates")
+    @field_validator("rates", mode="before")
     @classmethod
-    def _rates(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+    def _rates(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, dict):
+            return value  # the type check names it
         for currency, rate in value.items():
-            check_currency(currency)
+            if len(currency) == 3 and currency.isupper():
+                check_currency(currency)  # any other key fails its pattern
             if currency == info.data.get("base"):
                 raise ValueError(f"{currency}: a currency has no rate to itself")
             try:
-                parsed = parse_amount(rate, None)
+                parse_rate(rate)
             except ValueError as exc:
                 raise ValueError(f"{currency}: {exc}") from None
-            if parsed.as_tuple().exponent < -12:  # type: ignore[operator]
-                raise ValueError(f"{currency}: at most 12 decimals")
         return value
 
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from app.money import is_country, minor_units, to_minor
+from app.fields import AMOUNT_PATTERN, Name, parse_amount
+from app.money import is_country, minor_units
 
-MONEY_PATTERN = r"^(0|[1-9][0-9]{0,14})(\.[0-9]+)?$"
-_MONEY = re.compile(MONEY_PATTERN)
+__all__ = ["AMOUNT_PATTERN", "parse_amount"]  # re-exported: every domain's schemas take amounts this way
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 Money = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["1250.00"])]
 OutcomeName = Literal["accept", "prepayment", "review", "reject"]
@@ -27,28 +26,13 @@ def check_currency(value: str) -> str:
     return value
 
 
-def parse_amount(value: Any, currency: str | None, *, allow_zero: bool = False) -> Decimal:
-    """A money amount as the API takes it: a decimal string, positive, within the currency's minor units."""
-    if not isinstance(value, str):
-        raise ValueError('amounts are decimal strings, e.g. "1250.00"')
-    if not _MONEY.match(value):
-        raise ValueError('not a plain decimal amount such as "1250.00"')
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise ValueError("not a decimal amount") from None
-    if amount <= 0 and not (allow_zero and amount == 0):
-        raise ValueError("must be greater than zero")
-    if currency is not None:
-        to_minor(amount, currency)
-    return amount
-
-
 class OrderIn(_Body):
     id: Identifier = Field(description="The order's id in the shop or ERP.")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.", examples=["EUR"])
     amount: str = Field(
-        description="Order total as a decimal string in the currency's minor units.", examples=["1250.00"]
+        pattern=AMOUNT_PATTERN,
+        description="Order total as a decimal string in the currency's minor units.",
+        examples=["1250.00"],
     )
 
     _currency = field_validator("currency")(check_currency)
@@ -66,7 +50,7 @@ class OrderIn(_Body):
 
 class CustomerIn(_Body):
     id: Identifier = Field(description="The customer's id in the ERP.")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code.", examples=["NL"])
     registration_number: str | None = Field(
         default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$"

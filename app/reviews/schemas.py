@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from app.decisions.schemas import DecisionDetail, DecisionOut, Money, _Body, parse_amount
+from app.decisions.schemas import DecisionDetail, DecisionOut, Money, _Body
+from app.fields import AMOUNT_PATTERN, Text, parse_amount
 
 
 class ReviewIn(_Body):
@@ -16,10 +17,11 @@ class ReviewIn(_Body):
     )
     approved_credit_amount: str | None = Field(
         default=None,
+        pattern=AMOUNT_PATTERN,
         description="For prepayment: the part on credit (default 0.00, the whole order up front).",
         examples=["500.00"],
     )
-    reason: str = Field(min_length=1, max_length=2000, description="Why: required, kept in the audit trail.")
+    reason: Text = Field(min_length=1, max_length=2000, description="Why: required, kept in the audit trail.")
 
     @field_validator("approved_credit_amount", mode="before")
     @classmethod
