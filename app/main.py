@@ -40,7 +40,7 @@ from app.db import Database
 from app.decisions.service import DecisionService, decision_out
 from app.errors import PROBLEM_JSON, InvalidRequest, ServiceUnavailable, install_error_handlers, problem_response
 from app.idempotency.service import IdempotencyService
-from app.middleware import BodySizeLimit
+from app.middleware import BodySizeLimit, JsonDepthLimit
 from app.monitoring.notifications import NotificationService
 from app.monitoring.scheduler import run_scheduler
 from app.monitoring.service import MonitorService
@@ -151,6 +151,7 @@ def create_app(
     install_error_handlers(app)
     _install_database_errors(app)
     _document_validation_problems(app)
+    app.add_middleware(JsonDepthLimit)  # inside BodySizeLimit, which bounds what it buffers
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,

@@ -290,11 +290,18 @@ def _field_error(error: Any) -> dict[str, Any]:
 
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# A policy is a few kilobytes, five levels deep. The bounds keep a hostile document from crashing the process:
+# the C composer recurses once per level (a segfault near 60,000), libyaml's scanner slows with the square of
+# the flow depth, and aliases can multiply a small text into billions of nodes.
+MAX_POLICY_CHARS = 256 * 1024
+MAX_POLICY_DEPTH = 32
+MAX_POLICY_NODES = 100_000
 
 
 def load_policy_text(text: str) -> PolicyDocument:
     """Parse a YAML (or JSON) policy document; errors name the field and the line."""
     try:
+        check_yaml_shape(text)
         document = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, in C when available
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -309,6 +316,48 @@ def load_policy_text(text: str) -> PolicyDocument:
         for error in exc.errors:
             error["line"] = _line_of(tree, error["field"])
         raise
+
+
+def check_yaml_shape(text: str) -> None:
+    """Refuse a document too long, too deep or too many nodes once aliases expand, before anything is composed.
+
+    It reads the parser's events one at a time and stops at the first excess, so the cost stays proportional
+    to what it has read within the bounds.
+    """
+    if len(text) > MAX_POLICY_CHARS:
+        raise _shape_error(None, f"the document is longer than {MAX_POLICY_CHARS} characters")
+    open_anchors: list[tuple[str | None, int]] = []  # each open collection's anchor and its first node's number
+    sizes: dict[str, int] = {}  # nodes under each closed anchor, aliases expanded
+    nodes = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            if any(anchor == event.anchor for anchor, _start in open_anchors):
+                raise _shape_error(event, f"the alias *{event.anchor} refers to a node that contains it")
+            nodes += sizes.get(event.anchor or "", 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            nodes += 1
+            open_anchors.append((event.anchor, nodes))
+            if len(open_anchors) > MAX_POLICY_DEPTH:
+                raise _shape_error(event, f"nested deeper than {MAX_POLICY_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, start = open_anchors.pop()
+            if anchor:
+                sizes[anchor] = nodes - start + 1
+        if nodes > MAX_POLICY_NODES:
+            raise _shape_error(event, f"more than {MAX_POLICY_NODES} values once aliases are expanded")
+
+
+def _shape_error(event: yaml.Event | None, message: str) -> PolicyDocumentError:
+    mark = getattr(event, "start_mark", None)
+    if mark is None:
+        return PolicyDocumentError([{"field": "document", "message": message, "line": None}])
+    return PolicyDocumentError(
+        [{"field": f"line {mark.line + 1}, column {mark.column + 1}", "message": message, "line": mark.line + 1}]
+    )
 
 
 def _line_of(node: yaml.Node | None, field: str) -> int | None:
@@ -334,4 +383,6 @@ def _child(node: yaml.Node, part: str) -> yaml.Node | None:
 
 
 def load_policy_file(path: Path) -> PolicyDocument:
-    return load_policy_text(path.read_text(encoding="utf-8"))
+    with path.open(encoding="utf-8") as file:
+        text = file.read(MAX_POLICY_CHARS + 1)  # a larger file is refused without reading it all
+    return load_policy_text(text)

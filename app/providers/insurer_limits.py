@@ -7,6 +7,7 @@ import csv
 import io
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -104,6 +105,10 @@ async def import_insurer_limits(database: Database, text: str, *, replace: bool 
 def parse_insurer_csv(text: str) -> list[dict[str, Any]]:
     """The file's rows as table rows; InvalidRequest naming line and column for every problem."""
     text = text.removeprefix("\ufeff")
+    if "\x00" in text:  # PostgreSQL cannot store a NUL in text; no insurer sends one on purpose
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        message = "contains a NUL character"
+        raise InvalidRequest(f"line {line} {message}", errors=[FieldError(field=f"line {line}", message=message)])
     header_line = text.split("\n", 1)[0]
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
@@ -117,8 +122,7 @@ def parse_insurer_csv(text: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str]] = set()
     imported_at = utcnow()
-    for record in reader:
-        line = reader.line_num
+    for line, record in _records(reader):
         row = _row(record, line, errors)
         if row is None:
             continue
@@ -133,6 +137,21 @@ def parse_insurer_csv(text: str) -> list[dict[str, Any]]:
     if not rows:
         raise InvalidRequest("the file has no limits", errors=[FieldError(field="line 2", message="no rows")])
     return rows
+
+
+def _records(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each record with its (last) line; a line the csv module cannot read is a 422 naming it."""
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over csv.field_size_limit()
+            line = reader.line_num + 1  # the failing line was not counted
+            message = f"cannot be read as CSV: {exc}"
+            error = FieldError(field=f"line {line}", message=message)
+            raise InvalidRequest(f"line {line} {message}", errors=[error]) from None
+        yield reader.line_num, record
 
 
 def _row(record: dict[str, Any], line: int, errors: list[FieldError]) -> dict[str, Any] | None:

@@ -16,9 +16,11 @@ from app.db import Database, utcnow
 from app.webhooks import repository
 from app.webhooks.models import WebhookDelivery, WebhookEvent
 from app.webhooks.signing import headers
-from app.webhooks.targets import TargetRefused, check_resolved
+from app.webhooks.targets import Lookup, Target, TargetRefused, resolve, system_lookup
 
 logger = logging.getLogger("creditgate.webhooks")
+# A receiver's answer matters only by its status; more than this of its body is never read.
+MAX_RESPONSE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +40,14 @@ class RetryRules:
 class Dispatcher:
     """One pass sends what is due; `run` repeats passes until cancelled (the lifespan's task)."""
 
-    def __init__(self, db: Database, http: httpx.AsyncClient, rules: RetryRules, batch: int = 50) -> None:
+    def __init__(
+        self, db: Database, http: httpx.AsyncClient, rules: RetryRules, batch: int = 50, lookup: Lookup = system_lookup
+    ) -> None:
         self.db = db
         self.http = http
         self.rules = rules
         self.batch = batch
+        self.lookup = lookup
 
     async def dispatch_once(self) -> int:
         """Send every delivery due now (in batches); the number delivered."""
@@ -78,23 +83,56 @@ class Dispatcher:
         status_code: int | None = None
         error: str | None = None
         try:
-            await check_resolved(url, allow_private=self.rules.allow_private_targets)
-            response = await self.http.post(
-                url,
-                content=body,
-                headers=headers(secret, event.id, int(now.timestamp()), body),
-                timeout=httpx.Timeout(self.rules.timeout_seconds, connect=min(5.0, self.rules.timeout_seconds)),
-                follow_redirects=False,
-            )
-            status_code = response.status_code
+            # One deadline for the whole attempt: resolving, connecting, sending and reading the answer.
+            async with asyncio.timeout(self.rules.timeout_seconds):
+                target = await resolve(url, allow_private=self.rules.allow_private_targets, lookup=self.lookup)
+                status_code = await self._post(target, headers(secret, event.id, int(now.timestamp()), body), body)
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code}"
         except TargetRefused as exc:
             error = f"refused target: {exc}"
+        except TimeoutError:
+            error = f"no answer within {self.rules.timeout_seconds:g} s"
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
-        await self._record(delivery, token, now, status_code, error)
+            error = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # one bad delivery is recorded as failed; it never stops the pass or the others
+            logger.exception("webhook delivery %s raised", delivery.id)
+            error = f"{type(exc).__name__}: {exc}"
+        await self._record(delivery, token, now, status_code, error and error[:500])
         return error is None
+
+    async def _post(self, target: Target, signed: dict[str, str], body: bytes) -> int:
+        """POST to the checked addresses in turn (the next one only when connecting fails); the status code.
+
+        The URL names the address, so no second resolution happens; Host and TLS SNI (and so the certificate
+        check) keep the subscribed name. Connections are not reused: each delivery's TLS session is verified
+        for its own host. At most MAX_RESPONSE_BYTES of the answer are read.
+        """
+        host_header = target.url.netloc.decode("ascii")
+        extensions = {"sni_hostname": target.url.raw_host.decode("ascii")} if target.url.scheme == "https" else {}
+        request_headers = {**signed, "Host": host_header, "Connection": "close"}
+        timeout = httpx.Timeout(self.rules.timeout_seconds, connect=min(5.0, self.rules.timeout_seconds))
+        for index, address in enumerate(target.addresses):
+            request = self.http.build_request(
+                "POST",
+                target.url.copy_with(host=address),
+                content=body,
+                headers=request_headers,
+                timeout=timeout,
+                extensions=extensions,
+            )
+            try:
+                response = await self.http.send(request, stream=True, follow_redirects=False)
+            except httpx.ConnectError:
+                if index == len(target.addresses) - 1:
+                    raise
+                continue
+            try:
+                await _read_some(response)
+            finally:
+                await response.aclose()
+            return response.status_code
+        raise TargetRefused("no address to connect to")  # resolve() never returns an empty target
 
     async def _record(
         self, delivery: WebhookDelivery, token: str, now: datetime, status_code: int | None, error: str | None
@@ -115,3 +153,14 @@ class Dispatcher:
             values.update(next_attempt_at=now + self.rules.delay(attempts))
         async with self.db.transaction() as session:
             await repository.record_attempt(session, delivery.id, token, values)
+
+
+async def _read_some(response: httpx.Response) -> None:
+    """Read the raw (still encoded) answer up to MAX_RESPONSE_BYTES; the receiver owes nothing but its status."""
+    if response.is_stream_consumed:  # an answer already in memory (a test's transport)
+        return
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read >= MAX_RESPONSE_BYTES:
+            return

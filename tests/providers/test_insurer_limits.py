@@ -129,6 +129,27 @@ class TestInvalidFiles:
         ]
         assert await count_rows(engine, "insurer_limits") == 0
 
+    async def test_a_field_over_the_csv_modules_limit_is_a_422_naming_its_line(
+        self, app_client: AppClient, engine: AsyncEngine
+    ) -> None:
+        huge = granted("12345673").replace("Bakkerij Jansen B.V.", "B" * 200_000)
+        async with app_client(**INSURER) as client:
+            response = await upload(client, limits_csv(granted(), huge))
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        [error] = response.json()["errors"]
+        assert error["field"] == "line 3"
+        assert "field limit" in error["message"]
+        assert await count_rows(engine, "insurer_limits") == 0
+
+    async def test_a_nul_byte_is_refused_naming_its_line(self, app_client: AppClient, engine: AsyncEngine) -> None:
+        with_nul = granted("12345673").replace("Bakkerij", "Bakk\x00erij")
+        async with app_client(**INSURER) as client:
+            response = await upload(client, limits_csv(granted(), granted("12345674"), with_nul))
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"] == [{"field": "line 4", "message": "contains a NUL character"}]
+        assert await count_rows(engine, "insurer_limits") == 0
+
     async def test_names_the_missing_columns(self, app_client: AppClient) -> None:
         async with app_client(**INSURER) as client:
             response = await upload(client, "country,registration_number\nNL,12345672\n")
