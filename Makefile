@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-fast test-slow test-e2e e2e-deps check lint format typecheck hadolint openapi lock bench bench-floor bench-history bench-console bench-audit bench-export clean
+.PHONY: install run test test-fast test-slow test-e2e e2e-deps check lint format typecheck hadolint check-deploy openapi lock bench bench-floor bench-history bench-console bench-audit bench-export clean
 
 # Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set, every command would otherwise compile
 # each module it imports, every time (seconds per `creditgate` command).
@@ -43,7 +43,7 @@ e2e-deps: ## Debian's chromium for the browser tests (Playwright drives it; it n
 test-e2e: $(STAMP) e2e-deps ## the console in headless Chromium; screenshots land in test-artifacts/
 	$(PY) -m pytest -q -m e2e
 
-check: lint typecheck hadolint ## ruff, mypy and hadolint
+check: lint typecheck hadolint check-deploy ## ruff, mypy, hadolint and the deploy/ files against their schemas
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -58,6 +58,10 @@ typecheck: $(STAMP)
 
 hadolint: $(STAMP)
 	$(VENV)/bin/hadolint Dockerfile
+
+check-deploy: $(STAMP) ## deploy/compose.yaml against the compose specification, the manifests against Kubernetes' schemas
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
+	$(VENV)/bin/kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 
 openapi: $(STAMP) ## regenerate openapi/openapi.json from the app
 	$(VENV)/bin/creditgate openapi > openapi/openapi.json
