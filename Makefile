@@ -6,21 +6,25 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: install run test test-fast test-slow test-e2e e2e-deps check lint format typecheck hadolint openapi lock bench bench-floor bench-history bench-console bench-audit bench-export clean
+.PHONY: install run test test-fast test-slow test-e2e e2e-deps check lint format typecheck hadolint check-deploy openapi lock bench bench-floor bench-history bench-console bench-audit bench-export clean
 
+# Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set, every command would otherwise compile
+# each module it imports, every time (seconds per `creditgate` command).
 $(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet "uv==$(UV_VERSION)"
-	$(UV) pip install --quiet --python $(PY) -r requirements-dev.lock
-	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	$(UV) pip install --quiet --python $(PY) --compile-bytecode -r requirements-dev.lock
+	$(UV) pip install --quiet --python $(PY) --compile-bytecode --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the pinned dependencies
 
-run: $(STAMP) ## migrate the database, then serve on :8000 (prints a dev key when none is configured)
+run: $(STAMP) ## migrate the database, then serve on $(HOST):$(PORT) (prints a dev key when none is configured)
 	$(VENV)/bin/creditgate migrate
-	$(VENV)/bin/creditgate serve --dev
+	$(VENV)/bin/creditgate serve --dev --host "$(HOST)" --port "$(PORT)"
 
 test: check ## lint, type-check, then the suite on CREDITGATE_DATABASE_URL (SQLite by default)
 	$(PY) -m pytest -q -m "not slow and not e2e"
@@ -39,7 +43,7 @@ e2e-deps: ## Debian's chromium for the browser tests (Playwright drives it; it n
 test-e2e: $(STAMP) e2e-deps ## the console in headless Chromium; screenshots land in test-artifacts/
 	$(PY) -m pytest -q -m e2e
 
-check: lint typecheck hadolint ## ruff, mypy and hadolint
+check: lint typecheck hadolint check-deploy ## ruff, mypy, hadolint and the deploy/ files against their schemas
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -54,6 +58,10 @@ typecheck: $(STAMP)
 
 hadolint: $(STAMP)
 	$(VENV)/bin/hadolint Dockerfile
+
+check-deploy: $(STAMP) ## deploy/compose.yaml against the compose specification, the manifests against Kubernetes' schemas
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
+	$(VENV)/bin/kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 
 openapi: $(STAMP) ## regenerate openapi/openapi.json from the app
 	$(VENV)/bin/creditgate openapi > openapi/openapi.json

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.errors import FieldError, Forbidden, Unauthenticated
-from app.settings import key_id
+from app.settings import DIGEST, key_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,10 +23,10 @@ class Principal:
 
 
 class KeyRing:
-    """The configured keys, held only as digests never as plain text."""
+    """The configured keys, held only as digests never as plain text (configured as a key or its digest)."""
 
     def __init__(self, keys: dict[str, frozenset[str]]) -> None:
-        self._by_digest = {_digest(key): Principal(key_id(key), scopes) for key, scopes in keys.items()}
+        self._by_digest = {_configured_digest(key): Principal(key_id(key), scopes) for key, scopes in keys.items()}
         self._by_id = {principal.key_id: principal for principal in self._by_digest.values()}
 
     def __len__(self) -> int:
@@ -66,3 +66,10 @@ class KeyRing:
 
 def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
+
+
+def _configured_digest(key: str) -> bytes:
+    """A `sha256:<hex>` entry is the digest itself; any other entry is a plain key."""
+    if DIGEST.fullmatch(key):
+        return bytes.fromhex(key.partition(":")[2])
+    return _digest(key)

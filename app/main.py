@@ -32,6 +32,7 @@ from app.api import (
     webhooks,
 )
 from app.api.deps import reject_unknown_query
+from app.api.version import router as version_router
 from app.auth import KeyRing
 from app.console.router import install_console
 from app.customers.credit_file import CreditFileService
@@ -163,6 +164,7 @@ def create_app(
     # Added last, so outermost: even a refused body or an unhandled error answers with X-Request-ID.
     app.add_middleware(RequestContext)
     app.include_router(health.router)
+    app.include_router(version_router)
     app.include_router(decisions.router)
     app.include_router(policies.router)
     app.include_router(customers.router)

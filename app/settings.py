@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
+import re
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -26,7 +28,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./creditgate.db"
     # One provider, or a chain "primary,fallback,...": a built-in name or `package.module:Factory`.
     provider: str = "simulated"
-    # JSON object {"<key>": ["scope", ...]}; kept secret so it never shows in a repr or a log.
+    # JSON object {"<key>" or "sha256:<hex digest>": ["scope", ...]}; kept secret so it never shows in a log.
     api_keys: Annotated[SecretStr, NoDecode] = SecretStr("{}")
     policy_file: Path = DEFAULT_POLICY_FILE
 
@@ -102,6 +104,21 @@ class Settings(BaseSettings):
     metrics_scope: Scope | Literal[""] = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
+    # The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (IPs or networks, or "*");
+    # empty: those headers are ignored, the peer's address and scheme are what the app sees.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies_are_addresses(cls, value: str) -> str:
+        for entry in (part.strip() for part in value.split(",")):
+            if entry in ("", "*"):
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (e.g. 10.0.0.0/8), nor *") from None
+        return ",".join(part.strip() for part in value.split(",") if part.strip())
 
     @field_validator("api_keys")
     @classmethod
@@ -110,7 +127,7 @@ class Settings(BaseSettings):
         return value
 
     def key_scopes(self) -> dict[str, frozenset[str]]:
-        """API key → scopes, as configured."""
+        """API key (or its `sha256:` digest) → scopes, as configured."""
         return parse_api_keys(self.api_keys.get_secret_value())
 
     @property
@@ -127,7 +144,10 @@ def parse_api_keys(raw: str) -> dict[str, frozenset[str]]:
         raise ValueError('CREDITGATE_API_KEYS must be a JSON object {"<key>": ["scope", ...]}')
     keys: dict[str, frozenset[str]] = {}
     for key, scopes in document.items():
-        if len(key) < 16:
+        if key.startswith(DIGEST_PREFIX):
+            if not DIGEST.fullmatch(key):
+                raise ValueError("a key digest is sha256: and 64 lowercase hex digits (see `creditgate keys new`)")
+        elif len(key) < 16:
             raise ValueError("every API key must be at least 16 characters long")
         if not isinstance(scopes, list) or not all(scope in ALL_SCOPES for scope in scopes):
             raise ValueError(f"scopes must be a list drawn from {', '.join(ALL_SCOPES)}")
@@ -135,9 +155,19 @@ def parse_api_keys(raw: str) -> dict[str, frozenset[str]]:
     return keys
 
 
+DIGEST_PREFIX = "sha256:"
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def key_digest(api_key: str) -> str:
+    """How CREDITGATE_API_KEYS may hold a key without its plain text: `sha256:<hex>`."""
+    return DIGEST_PREFIX + hashlib.sha256(api_key.encode()).hexdigest()
+
+
 def key_id(api_key: str) -> str:
-    """A stable, non-secret name for an API key: used in stored records and logs."""
-    return "key_" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    """A stable, non-secret name for an API key, the same for the key and its digest: in records and logs."""
+    digest = api_key if DIGEST.fullmatch(api_key) else key_digest(api_key)
+    return "key_" + digest.removeprefix(DIGEST_PREFIX)[:12]
 
 
 @lru_cache

@@ -13,6 +13,7 @@ from app.audit.schemas import VerificationOut
 from app.audit.verify import verify_chain
 from app.auth import Principal
 from app.errors import FieldError, Forbidden, InvalidRequest, Unauthenticated, problem_responses
+from app.observability.metrics import record_audit_verification
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -38,4 +39,5 @@ async def verify(
     anchor = Head(anchor_seq, anchor_hash) if anchor_seq is not None and anchor_hash is not None else None
     started = time.perf_counter()
     result = await verify_chain(database, anchor=anchor)
+    record_audit_verification(result.first_broken is None)
     return VerificationOut.of(result, (time.perf_counter() - started) * 1000)

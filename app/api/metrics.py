@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.exc import SQLAlchemyError
@@ -12,6 +13,7 @@ from app.api.deps import DatabaseDep, SettingsDep
 from app.auth import KeyRing
 from app.decisions import repository as decisions
 from app.observability import metrics
+from app.webhooks import repository as webhooks
 
 router = APIRouter(tags=["operations"])
 logger = logging.getLogger("creditgate.metrics")
@@ -27,8 +29,11 @@ async def scrape(request: Request, settings: SettingsDep, database: DatabaseDep)
         # A slow database must not hang the scrape: the gauge then keeps its last value.
         async with asyncio.timeout(1), database.read() as session:
             open_reviews = await decisions.count_awaiting_review(session)
+            now = datetime.now(UTC)
+            pending, oldest_due = await webhooks.backlog(session, now)
+            metrics.set_webhook_backlog(pending, (now - oldest_due).total_seconds() if oldest_due else 0.0)
     except (TimeoutError, SQLAlchemyError, OSError):
-        logger.warning("open reviews not counted: the database did not answer in time")
+        logger.warning("open reviews or the webhook backlog not counted: the database did not answer in time")
     states = {
         "closed": metrics.BreakerState.CLOSED,
         "half_open": metrics.BreakerState.HALF_OPEN,

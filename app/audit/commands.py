@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from app.audit.repository import Head
-from app.audit.verify import Verification, verify_chain
-from app.db import Database
-from app.settings import get_settings
+if TYPE_CHECKING:  # imported when a command runs: `creditgate --help` stays fast
+    from rich.console import Console
+
+    from app.audit.repository import Head
+    from app.audit.verify import Verification
 
 audit_cli = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
 
 def _anchor(value: str | None) -> Head | None:
+    from app.audit.repository import Head
+
     if value is None:
         return None
     seq, _, digest = value.partition(":")
@@ -32,6 +34,8 @@ def verify(
     chunk_size: int = typer.Option(5000, min=1, help="Events read per query."),
 ) -> None:
     """Walk the hash chain in seq order; exit 1 and name the first broken event if it does not hold."""
+    from rich.console import Console
+
     expected = _anchor(anchor)
     console = Console(stderr=True)
     started = time.perf_counter()
@@ -51,6 +55,12 @@ def verify(
 
 
 async def _verify(anchor: Head | None, chunk_size: int, console: Console) -> Verification:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from app.audit.verify import verify_chain
+    from app.db import Database
+    from app.settings import get_settings
+
     database = Database(get_settings().database_url)
     columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:

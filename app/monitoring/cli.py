@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from app.settings import get_settings
 
 webhooks_cli = typer.Typer(help="Webhook delivery.", no_args_is_help=True)
 
@@ -17,11 +13,15 @@ def monitor(
     budget: int = typer.Option(None, help="Paid report calls at most (default: CREDITGATE_MONITOR_BUDGET).", min=0),
 ) -> None:
     """Re-pull old reports of customers with exposure or recent orders, and act on what changed."""
+    import httpx
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from app.db import Database
     from app.monitoring.scheduler import PassRunning, run_leased_pass
     from app.monitoring.service import MonitorService
     from app.policies.service import PolicyService
     from app.providers.registry import build_report_service
+    from app.settings import get_settings
 
     settings = get_settings()
     limit = settings.monitor_budget if budget is None else budget
@@ -61,8 +61,11 @@ def monitor(
 @webhooks_cli.command("dispatch")
 def dispatch() -> None:
     """Send every webhook delivery that is due now (one pass)."""
+    import httpx
+
     from app.db import Database
     from app.main import retry_rules
+    from app.settings import get_settings
     from app.webhooks.dispatcher import Dispatcher
 
     settings = get_settings()

@@ -64,6 +64,26 @@ BREAKER_STATE = Gauge(
 OPEN_REVIEWS = Gauge(
     "creditgate_reviews_open", "Decisions waiting for a person, counted at scrape time.", registry=REGISTRY
 )
+WEBHOOKS_PENDING = Gauge(
+    "creditgate_webhook_deliveries_pending",
+    "Webhook deliveries not yet delivered nor failed, counted at scrape time.",
+    registry=REGISTRY,
+)
+WEBHOOKS_OLDEST_DUE = Gauge(
+    "creditgate_webhook_oldest_due_seconds",
+    "How long the longest-waiting due webhook delivery is past its attempt time (0: none is due).",
+    registry=REGISTRY,
+)
+AUDIT_INTACT = Gauge(
+    "creditgate_audit_chain_intact",
+    "1 when this process's last audit-chain verification found the chain intact, 0 when it found a break.",
+    registry=REGISTRY,
+)
+AUDIT_VERIFIED_AT = Gauge(
+    "creditgate_audit_last_verification_timestamp_seconds",
+    "Unix time of this process's last audit-chain verification (GET /v1/audit/verify).",
+    registry=REGISTRY,
+)
 HTTP_REQUESTS = Counter(
     "creditgate_http_requests",
     "HTTP requests answered, by method, route template and status.",
@@ -123,6 +143,16 @@ def record_cache_lookup(result: CacheResult) -> None:
 
 def set_breaker_state(provider: str, state: BreakerState) -> None:
     BREAKER_STATE.labels(provider).set(int(state))
+
+
+def set_webhook_backlog(pending: int, oldest_due_seconds: float) -> None:
+    WEBHOOKS_PENDING.set(pending)
+    WEBHOOKS_OLDEST_DUE.set(max(oldest_due_seconds, 0.0))
+
+
+def record_audit_verification(intact: bool) -> None:
+    AUDIT_INTACT.set(1 if intact else 0)
+    AUDIT_VERIFIED_AT.set_to_current_time()
 
 
 def record_http_request(method: str, route: str, status: int, seconds: float) -> None:

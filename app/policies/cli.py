@@ -5,29 +5,33 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from app.db import Database
-from app.errors import NotFound
-from app.policies.repository import ReplayFilters
-from app.policies.schemas import SimulationOut
-from app.policies.service import PolicyService
-from app.policy.schema import PolicyDocumentError, load_policy_file
-from app.settings import get_settings
+if TYPE_CHECKING:  # imported when a command runs: `creditgate --help` stays fast
+    from rich.console import Console
+
+    from app.policies.repository import ReplayFilters
+    from app.policies.schemas import SimulationOut
 
 policy_cli = typer.Typer(
     help="Credit policy documents: validate a file, replay history (what-if).", no_args_is_help=True
 )
-console = Console()
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr)
 
 
 @policy_cli.command("validate")
 def validate(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A YAML or JSON policy.")) -> None:
     """Check a policy document; errors name the field and the line."""
+    from app.policy.schema import PolicyDocumentError, load_policy_file
+
+    console = _console()
     try:
         document = load_policy_file(file)
     except PolicyDocumentError as exc:
@@ -61,20 +65,35 @@ def simulate(
     decided_to: str | None = typer.Option(None, "--to", help="Exclusive, RFC 3339."),
     decided_under: str | None = typer.Option(None, help="Only decisions taken under this version."),
     show: int = typer.Option(20, min=0, max=500, help="Changed decisions to list."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (the API's shape), no tables."),
 ) -> None:
     """Replay stored decisions through VERSION: no report is bought, nothing is written."""
+    from app.errors import NotFound
+    from app.policies.repository import ReplayFilters
+
     filters = ReplayFilters(
         customer_id, outcome, _when("--from", decided_from), _when("--to", decided_to), decided_under
     )
+    # With --json, standard output holds the document alone; progress and errors go to standard error.
+    console = _console(stderr=as_json)
     try:
-        result = asyncio.run(_simulate(version, filters, show))
+        result = asyncio.run(_simulate(version, filters, show, console))
     except NotFound as exc:
         console.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(1) from None
-    _render(result, show)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        _render(result, show, console)
 
 
-async def _simulate(version: str, filters: ReplayFilters, show: int) -> SimulationOut:
+async def _simulate(version: str, filters: ReplayFilters, show: int, console: Console) -> SimulationOut:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from app.db import Database
+    from app.policies.service import PolicyService
+    from app.settings import get_settings
+
     settings = get_settings()
     database = Database(settings.database_url)
     try:
@@ -92,7 +111,9 @@ async def _simulate(version: str, filters: ReplayFilters, show: int) -> Simulati
         await database.dispose()
 
 
-def _render(result: SimulationOut, show: int) -> None:
+def _render(result: SimulationOut, show: int, console: Console) -> None:
+    from rich.table import Table
+
     console.print(
         f"Replayed [bold]{result.replayed}[/bold] decisions through [bold]{result.policy_version}[/bold]: "
         f"[bold]{result.changed}[/bold] would change.",
@@ -114,17 +135,21 @@ def _render(result: SimulationOut, show: int) -> None:
         credit.add_row(c.currency, c.before, c.after, c.change)
     console.print(credit)
     if show and result.changed_decisions.items:
-        changed = Table(title=f"Changed decisions (newest {len(result.changed_decisions.items)})")
-        for column in ("decided at", "order", "customer", "amount", "old", "new", "new reasons"):
-            changed.add_column(column)
+        # Two lines per decision rather than a table: ids are never cut to fit a narrow terminal.
+        console.print(f"\n[bold]Changed decisions[/bold] (newest {len(result.changed_decisions.items)})")
         for item in result.changed_decisions.items:
-            changed.add_row(
-                item.decided_at.isoformat(timespec="seconds"),
-                item.order_id,
-                item.customer_id,
-                f"{item.amount} {item.currency}",
-                f"{item.old.outcome} ({item.old.approved_credit_amount} on credit)",
-                f"{item.new.outcome} ({item.new.approved_credit_amount} on credit)",
-                ", ".join(reason.code for reason in item.new.reasons),
+            console.print(
+                f"{item.decision_id}  {item.decided_at.isoformat(timespec='seconds')}  order {item.order_id}  "
+                f"customer {item.customer_id}  {item.amount} {item.currency}",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
             )
-        console.print(changed)
+            console.print(
+                f"    {item.old.outcome} ({item.old.approved_credit_amount} on credit) → "
+                f"{item.new.outcome} ({item.new.approved_credit_amount} on credit): "
+                + ", ".join(reason.code for reason in item.new.reasons),
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )

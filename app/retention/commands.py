@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import typer
 
-from app.db import Database
-from app.retention.service import PurgeResult, count_past_retention, purge_decisions, retention_cutoff
-from app.settings import get_settings
+if TYPE_CHECKING:  # imported when a command runs: `creditgate --help` stays fast
+    from app.retention.service import PurgeResult
 
 retention_cli = typer.Typer(help="Keeping decisions no longer than the retention period.", no_args_is_help=True)
 
@@ -21,6 +21,9 @@ def purge(
     batch_size: int = typer.Option(5000, min=1, max=100_000, help="Decisions deleted per transaction."),
 ) -> None:
     """Delete decisions taken before now − retention days (never younger ones); record each batch in the audit log."""
+    from app.retention.service import retention_cutoff
+    from app.settings import get_settings
+
     settings = get_settings()
     days = settings.decision_retention_days
     cutoff = retention_cutoff(days)
@@ -37,6 +40,9 @@ def purge(
 
 
 async def _count(url: str, days: int) -> int:
+    from app.db import Database
+    from app.retention.service import count_past_retention
+
     database = Database(url)
     try:
         return await count_past_retention(database, days)
@@ -45,6 +51,9 @@ async def _count(url: str, days: int) -> int:
 
 
 async def _purge(url: str, days: int, batch_size: int) -> PurgeResult:
+    from app.db import Database
+    from app.retention.service import purge_decisions
+
     database = Database(url)
     try:
         return await purge_decisions(database, days, actor=ACTOR, batch_size=batch_size)

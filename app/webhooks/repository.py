@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
@@ -58,6 +58,16 @@ async def any_due(session: AsyncSession, now: datetime) -> bool:
         or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < now),
     )
     return (await session.scalar(query.limit(1))) is not None
+
+
+async def backlog(session: AsyncSession, now: datetime) -> tuple[int, datetime | None]:
+    """Pending deliveries, and the attempt time of the longest-waiting one that is due (for /metrics)."""
+    pending = WebhookDelivery.status == "pending"
+    count = await session.scalar(select(func.count()).select_from(WebhookDelivery).where(pending))
+    oldest = await session.scalar(
+        select(func.min(WebhookDelivery.next_attempt_at)).where(pending, WebhookDelivery.next_attempt_at <= now)
+    )
+    return count or 0, oldest
 
 
 async def claim_due(session: AsyncSession, now: datetime, until: datetime, token: str, limit: int) -> list[str]:

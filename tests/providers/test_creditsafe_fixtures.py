@@ -1,25 +1,27 @@
-"""The fake Connect's answers are shaped as the published OpenAPI document (shared/vendor) says."""
+"""The fake Connect's answers are shaped as Creditsafe's published OpenAPI document says.
+
+The schemas come from fixtures/creditsafe_connect_schemas.json, extracted from the vendor's document (version
+and source named inside) by scripts/extract_creditsafe_schemas.py."""
 
 from __future__ import annotations
 
+import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
-from tests.providers.fake_creditsafe import fixture
+from tests.providers.fake_creditsafe import FIXTURES, fixture
 
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "vendor" / "creditsafe-connect-openapi-1.10.4.yaml"
+SCHEMAS = FIXTURES / "creditsafe_connect_schemas.json"
 
 
 @cache
 def _components() -> dict[str, Any]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader reads the 37k-line document fast
-    document = yaml.load(SPEC.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
-    return _json_schema(document["components"])
+    extract = json.loads(SCHEMAS.read_text(encoding="utf-8"))
+    assert extract["version"] == "1.10.4"
+    return _json_schema({"schemas": extract["schemas"]})
 
 
 def _json_schema(node: Any) -> Any:
