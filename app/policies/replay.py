@@ -163,10 +163,11 @@ async def replay(
     progress: Callable[[int], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> SimulationOut:
-    """Stream the matching decisions newest first, one short read per chunk; never writes, never asks a provider."""
+    """Stream the matching decisions newest first, one short read per chunk on the heavy reads' own pool; never
+    writes, never asks a provider."""
     position: Cursor | None = None
     while True:
-        async with db.read() as session:
+        async with db.heavy_reads.read() as session:
             rows = await repository.decisions_chunk(session, filters, position, chunk_size)
         if not rows:
             break
