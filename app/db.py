@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
@@ -192,6 +193,9 @@ class HeavyReadsBusy(ServiceUnavailable):
 
 # What a refused heavy read is told to wait before it asks again.
 HEAVY_READ_RETRY_AFTER_SECONDS = 5
+# After each slice of heavy work the event loop is left to other requests for this many times as long: all
+# heavy reads of a process together take at most a third of it, whatever else they would want.
+HEAVY_READ_PAUSE_RATIO = 2.0
 
 
 class HeavyReads:
@@ -207,6 +211,7 @@ class HeavyReads:
         self.queue_seconds = queue_seconds
         self.in_flight = 0
         self._turns = asyncio.Semaphore(concurrency)
+        self._slices = asyncio.Lock()
         self._sessions = async_sessionmaker(
             engine.execution_options(creditgate_readonly=True), expire_on_commit=False, autoflush=False
         )
@@ -228,6 +233,19 @@ class HeavyReads:
         finally:
             self.in_flight -= 1
             self._turns.release()
+
+    @asynccontextmanager
+    async def paced(self) -> AsyncIterator[None]:
+        """One slice of heavy work (a chunk read and formatted, a slice of a replay re-decided).
+
+        The process has one event loop: a heavy read that ran its chunks back to back would keep every decision
+        waiting behind them. Heavy reads take turns at their slices, and each slice is followed by a pause, with
+        the turn still held, of twice its length.
+        """
+        async with self._slices:
+            started = time.perf_counter()
+            yield
+            await asyncio.sleep((time.perf_counter() - started) * HEAVY_READ_PAUSE_RATIO)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
