@@ -193,9 +193,29 @@ class HeavyReadsBusy(ServiceUnavailable):
 
 # What a refused heavy read is told to wait before it asks again.
 HEAVY_READ_RETRY_AFTER_SECONDS = 5
-# After each slice of heavy work the event loop is left to other requests for this many times as long: all
-# heavy reads of a process together take at most a third of it, whatever else they would want.
-HEAVY_READ_PAUSE_RATIO = 2.0
+# After each slice of heavy work during which other requests used the database, the event loop is left to them
+# for this many times as long: then all heavy reads of a process together take at most a fifth of it.
+HEAVY_READ_PAUSE_RATIO = 4.0
+
+
+class Activity:
+    """The light units of work (every transaction and read but the heavy reads'): begun so far, running now."""
+
+    def __init__(self) -> None:
+        self.begun = 0
+        self.running = 0
+
+    @contextmanager
+    def unit(self) -> Iterator[None]:
+        self.begun += 1
+        self.running += 1
+        try:
+            yield
+        finally:
+            self.running -= 1
+
+    def busy_since(self, begun: int) -> bool:
+        return self.running > 0 or self.begun != begun
 
 
 class HeavyReads:
@@ -205,8 +225,9 @@ class HeavyReads:
     their turn a short while, then get 503 with Retry-After before anything is sent.
     """
 
-    def __init__(self, engine: AsyncEngine, concurrency: int, queue_seconds: float) -> None:
+    def __init__(self, engine: AsyncEngine, concurrency: int, queue_seconds: float, others: Activity) -> None:
         self.engine = engine
+        self.others = others
         self.concurrency = concurrency
         self.queue_seconds = queue_seconds
         self.in_flight = 0
@@ -239,13 +260,16 @@ class HeavyReads:
         """One slice of heavy work (a chunk read and formatted, a slice of a replay re-decided).
 
         The process has one event loop: a heavy read that ran its chunks back to back would keep every decision
-        waiting behind them. Heavy reads take turns at their slices, and each slice is followed by a pause, with
-        the turn still held, of twice its length.
+        waiting behind them. Heavy reads take turns at their slices; when other requests used the database
+        meanwhile, the slice is followed by a pause four times its length, the turn still held. On an otherwise
+        idle process they run at full speed.
         """
         async with self._slices:
+            begun = self.others.begun
             started = time.perf_counter()
             yield
-            await asyncio.sleep((time.perf_counter() - started) * HEAVY_READ_PAUSE_RATIO)
+            elapsed = time.perf_counter() - started
+            await asyncio.sleep(elapsed * HEAVY_READ_PAUSE_RATIO if self.others.busy_since(begun) else 0)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -284,7 +308,8 @@ class Database:
             if ":memory:" in database_url
             else create_engine(database_url, heavy_reads, pool_timeout, busy_timeout_ms, max_overflow=0, **timeouts)
         )
-        self.heavy_reads = HeavyReads(heavy_engine, heavy_reads, heavy_read_queue_seconds)
+        self.activity = Activity()
+        self.heavy_reads = HeavyReads(heavy_engine, heavy_reads, heavy_read_queue_seconds, self.activity)
         # SQLite takes one writer at a time. Writers of this process queue here, first come first served,
         # instead of in SQLite's busy handler, which polls with growing sleeps and so makes the tail. The
         # database's own lock (BEGIN IMMEDIATE) still serialises them against every other process.
@@ -309,7 +334,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits when the block succeeds, rolls back when it raises."""
         if self._writer is None:
-            with _database_timeouts():
+            with self.activity.unit(), _database_timeouts():
                 async with self.sessions() as session, session.begin():
                     yield session
             return
@@ -320,7 +345,7 @@ class Database:
             # As a pool that has no connection free in time: the caller gets a 503, never a hang.
             raise PoolTimeout(f"no turn to write within {self._writer_wait} s") from None
         try:
-            with _database_timeouts():
+            with self.activity.unit(), _database_timeouts():
                 async with self.sessions() as session, session.begin():
                     yield session
         finally:
@@ -329,7 +354,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A read-only unit of work."""
-        with _database_timeouts():
+        with self.activity.unit(), _database_timeouts():
             async with self.read_sessions() as session, session.begin():
                 yield session
 
