@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 import orjson
 from sqlalchemy import DateTime, MetaData, String, Table, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, ExceptionContext
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.compiler import compiles
@@ -20,6 +22,9 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
+
+from app.errors import ServiceUnavailable
+from app.settings import Settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -99,35 +104,103 @@ def _json_dumps(value: Any) -> str:
 
 
 def create_engine(
-    database_url: str, pool_size: int = 10, pool_timeout: float = 10.0, busy_timeout_ms: int = 30_000
+    database_url: str,
+    pool_size: int = 10,
+    pool_timeout: float = 10.0,
+    busy_timeout_ms: int = 30_000,
+    *,
+    max_overflow: int | None = None,
+    statement_timeout: float | None = None,
+    connect_timeout: float | None = None,
 ) -> AsyncEngine:
-    """An async engine; on SQLite, write transactions take the database lock up front."""
+    """An async engine; on SQLite, write transactions take the database lock up front.
+
+    On PostgreSQL, `statement_timeout` bounds every statement twice: the server cancels it, and the client gives
+    up a little later when the server does not answer at all (a partition, not a reset); `connect_timeout` bounds
+    opening a connection. Without them (migrations, the command line) a statement may take as long as it needs.
+    """
     # orjson reads and writes the JSON columns several times faster than the standard library.
     json_options: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if database_url.startswith("sqlite"):
         memory = ":memory:" in database_url
         # A request waits at most the busy timeout for the write lock and the pool timeout for a connection,
         # so a locked file fails fast (503) instead of hanging.
+        pool_options: dict[str, Any] = {} if memory else {"pool_timeout": pool_timeout}
+        if not memory and max_overflow is not None:
+            pool_options.update(pool_size=pool_size, max_overflow=max_overflow)
         engine = create_async_engine(
             database_url,
             **json_options,
             poolclass=NullPool if memory else None,
             connect_args={"timeout": busy_timeout_ms / 1000},
-            **({} if memory else {"pool_timeout": pool_timeout}),
+            **pool_options,
             hide_parameters=True,
         )
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
     # hide_parameters: an error message never carries a row's values (names, request bodies) into a log.
-    return create_async_engine(
+    engine = create_async_engine(
         database_url,
         **json_options,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=True,
         pool_timeout=pool_timeout,
+        connect_args=_postgres_timeouts(statement_timeout, connect_timeout),
         hide_parameters=True,
     )
+    event.listen(engine.sync_engine, "handle_error", _database_timeout)
+    return engine
+
+
+# The client waits this much longer than the server's own statement timeout: a statement the server cancels
+# fails with the server's error; only a server that does not answer at all meets the client's timeout.
+CLIENT_TIMEOUT_MARGIN_SECONDS = 1.0
+
+
+def _postgres_timeouts(statement_timeout: float | None, connect_timeout: float | None) -> dict[str, Any]:
+    """asyncpg's connect arguments for the timeouts; none given, asyncpg's own defaults apply."""
+    arguments: dict[str, Any] = {}
+    if connect_timeout is not None:
+        arguments["timeout"] = connect_timeout
+    if statement_timeout is not None:
+        milliseconds = str(round(statement_timeout * 1000))
+        arguments["command_timeout"] = statement_timeout + CLIENT_TIMEOUT_MARGIN_SECONDS
+        # A transaction whose client vanished mid-way (its replica partitioned off) would hold its row locks
+        # until TCP noticed, hours later: the server ends it once it has been idle as long as a statement may run.
+        arguments["server_settings"] = {
+            "statement_timeout": milliseconds,
+            "idle_in_transaction_session_timeout": str(round(max(statement_timeout, 30.0) * 1000)),
+        }
+    return arguments
+
+
+class DatabaseTimeout(OperationalError):
+    """The database did not answer in time: the server cancelled the statement, or never answered at all."""
+
+
+@contextmanager
+def _database_timeouts() -> Iterator[None]:
+    """A connection that could not be opened or pinged in time (asyncpg raises a bare TimeoutError there)."""
+    try:
+        yield
+    except TimeoutError as exc:
+        raise DatabaseTimeout(None, None, exc, hide_parameters=True, connection_invalidated=True) from exc
+
+
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout
+
+
+def _database_timeout(context: ExceptionContext) -> BaseException | None:
+    """Timeouts become one error the app answers with 503; a connection that never answered is dropped."""
+    error = context.original_exception
+    if isinstance(error, TimeoutError):
+        # The client's own timeout: whatever the connection was doing, its state is unknown now.
+        context.is_disconnect = True
+        return DatabaseTimeout(context.statement, None, error, hide_parameters=True, connection_invalidated=True)
+    if getattr(error, "sqlstate", None) == QUERY_CANCELED:
+        return DatabaseTimeout(context.statement, None, error, hide_parameters=True)
+    return None
 
 
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
@@ -153,31 +226,156 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class HeavyReadsBusy(ServiceUnavailable):
+    code, title = "heavy_reads_busy", "Too many exports and what-if replays at once"
+
+
+# What a refused heavy read is told to wait before it asks again.
+HEAVY_READ_RETRY_AFTER_SECONDS = 5
+# After each slice of heavy work during which other requests used the database, the event loop is left to them
+# for this many times as long: then all heavy reads of a process together take at most a fifth of it.
+HEAVY_READ_PAUSE_RATIO = 4.0
+
+
+class Activity:
+    """The light units of work (every transaction and read but the heavy reads'): begun so far, running now."""
+
+    def __init__(self) -> None:
+        self.begun = 0
+        self.running = 0
+
+    @contextmanager
+    def unit(self) -> Iterator[None]:
+        self.begun += 1
+        self.running += 1
+        try:
+            yield
+        finally:
+            self.running -= 1
+
+    def busy_since(self, begun: int) -> bool:
+        return self.running > 0 or self.begun != begun
+
+
+class HeavyReads:
+    """Exports and what-if replays: a few at a time per process, each on a connection of their own small pool.
+
+    However many are asked for at once, the decision path keeps its pool and its event loop: the rest wait
+    their turn a short while, then get 503 with Retry-After before anything is sent.
+    """
+
+    def __init__(self, engine: AsyncEngine, concurrency: int, queue_seconds: float, others: Activity) -> None:
+        self.engine = engine
+        self.others = others
+        self.concurrency = concurrency
+        self.queue_seconds = queue_seconds
+        self.in_flight = 0
+        self._turns = asyncio.Semaphore(concurrency)
+        self._slices = asyncio.Lock()
+        self._sessions = async_sessionmaker(
+            engine.execution_options(creditgate_readonly=True), expire_on_commit=False, autoflush=False
+        )
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """One heavy read's turn, held until the block ends (for an export: until its last byte is sent)."""
+        try:
+            async with asyncio.timeout(self.queue_seconds):
+                await self._turns.acquire()
+        except TimeoutError:
+            raise HeavyReadsBusy(
+                f"{self.concurrency} exports or what-if replays are running; retry shortly",
+                headers={"Retry-After": str(HEAVY_READ_RETRY_AFTER_SECONDS)},
+            ) from None
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+            self._turns.release()
+
+    @asynccontextmanager
+    async def paced(self) -> AsyncIterator[None]:
+        """One slice of heavy work (a chunk read and formatted, a slice of a replay re-decided).
+
+        The process has one event loop: a heavy read that ran its chunks back to back would keep every decision
+        waiting behind them. Heavy reads take turns at their slices; when other requests used the database
+        meanwhile, the slice is followed by a pause four times its length, the turn still held. On an otherwise
+        idle process they run at full speed.
+        """
+        async with self._slices:
+            begun = self.others.begun
+            started = time.perf_counter()
+            yield
+            elapsed = time.perf_counter() - started
+            await asyncio.sleep(elapsed * HEAVY_READ_PAUSE_RATIO if self.others.busy_since(begun) else 0)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A short read on the heavy reads' own pool (one chunk of an export or a replay)."""
+        with _database_timeouts():
+            async with self._sessions() as session, session.begin():
+                yield session
+
+
 class Database:
-    """The engine and its session factory, built once in the app's lifespan."""
+    """The engine and its session factory, built once in the app's lifespan; heavy reads have their own pool."""
 
     def __init__(
-        self, database_url: str, pool_size: int = 10, pool_timeout: float = 10.0, busy_timeout_ms: int = 30_000
+        self,
+        database_url: str,
+        pool_size: int = 10,
+        pool_timeout: float = 10.0,
+        busy_timeout_ms: int = 30_000,
+        *,
+        statement_timeout: float | None = None,
+        connect_timeout: float | None = None,
+        heavy_reads: int = 2,
+        heavy_read_queue_seconds: float = 2.0,
     ) -> None:
-        self.engine = create_engine(database_url, pool_size, pool_timeout, busy_timeout_ms)
+        timeouts: dict[str, Any] = {"statement_timeout": statement_timeout, "connect_timeout": connect_timeout}
+        self.engine = create_engine(database_url, pool_size, pool_timeout, busy_timeout_ms, **timeouts)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         # Reads never take SQLite's write lock; on PostgreSQL the option changes nothing.
         self.read_sessions = async_sessionmaker(
             self.engine.execution_options(creditgate_readonly=True), expire_on_commit=False, autoflush=False
         )
         self.is_sqlite = database_url.startswith("sqlite")
+        # An in-memory SQLite database exists once per connection: heavy reads must share the engine there.
+        heavy_engine = (
+            self.engine
+            if ":memory:" in database_url
+            else create_engine(database_url, heavy_reads, pool_timeout, busy_timeout_ms, max_overflow=0, **timeouts)
+        )
+        self.activity = Activity()
+        self.heavy_reads = HeavyReads(heavy_engine, heavy_reads, heavy_read_queue_seconds, self.activity)
         # SQLite takes one writer at a time. Writers of this process queue here, first come first served,
         # instead of in SQLite's busy handler, which polls with growing sleeps and so makes the tail. The
         # database's own lock (BEGIN IMMEDIATE) still serialises them against every other process.
         self._writer = asyncio.Lock() if self.is_sqlite else None
         self._writer_wait = pool_timeout
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        """The served app's database, with every bound its settings give."""
+        return cls(
+            settings.database_url,
+            settings.database_pool_size,
+            settings.database_pool_timeout_seconds,
+            settings.sqlite_busy_timeout_ms,
+            statement_timeout=settings.database_statement_timeout_seconds or None,
+            connect_timeout=settings.database_connect_timeout_seconds,
+            heavy_reads=settings.heavy_read_concurrency,
+            heavy_read_queue_seconds=settings.heavy_read_queue_seconds,
+        )
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits when the block succeeds, rolls back when it raises."""
         if self._writer is None:
-            async with self.sessions() as session, session.begin():
-                yield session
+            with self.activity.unit(), _database_timeouts():
+                async with self.sessions() as session, session.begin():
+                    yield session
             return
         try:
             async with asyncio.timeout(self._writer_wait):
@@ -186,18 +384,22 @@ class Database:
             # As a pool that has no connection free in time: the caller gets a 503, never a hang.
             raise PoolTimeout(f"no turn to write within {self._writer_wait} s") from None
         try:
-            async with self.sessions() as session, session.begin():
-                yield session
+            with self.activity.unit(), _database_timeouts():
+                async with self.sessions() as session, session.begin():
+                    yield session
         finally:
             self._writer.release()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A read-only unit of work."""
-        async with self.read_sessions() as session, session.begin():
-            yield session
+        with self.activity.unit(), _database_timeouts():
+            async with self.read_sessions() as session, session.begin():
+                yield session
 
     async def dispose(self) -> None:
+        if self.heavy_reads.engine is not self.engine:
+            await self.heavy_reads.engine.dispose()
         await self.engine.dispose()
 
 

@@ -37,7 +37,7 @@ from app.auth import KeyRing
 from app.console.router import install_console
 from app.customers.credit_file import CreditFileService
 from app.customers.service import CustomerService
-from app.db import Database
+from app.db import Database, DatabaseTimeout
 from app.decisions.service import DecisionService, decision_out
 from app.errors import PROBLEM_JSON, InvalidRequest, ServiceUnavailable, install_error_handlers, problem_response
 from app.idempotency.service import IdempotencyService
@@ -87,12 +87,7 @@ def create_app(
                 "CREDITGATE_API_KEYS is empty: configure at least one key, or start the demo with `make run`"
             )
         load_policy_file(settings.policy_file)  # a broken policy file stops the start, not the first decision
-        database = Database(
-            settings.database_url,
-            settings.database_pool_size,
-            settings.database_pool_timeout_seconds,
-            settings.sqlite_busy_timeout_ms,
-        )
+        database = Database.from_settings(settings)
         policies = PolicyService(database, settings.policy_file)
         await _bootstrap_policy(policies)
         timeout = httpx.Timeout(
@@ -245,7 +240,7 @@ def _install_database_errors(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
-        if not exc.connection_invalidated and not _is_unavailable(exc):
+        if not exc.connection_invalidated and not isinstance(exc, DatabaseTimeout) and not _is_unavailable(exc):
             raise exc
         # The driver's own message: it names the cause (refused, locked, terminated), never a row's values.
         logger.warning("database unavailable: %s: %s", type(exc.orig).__name__, str(exc.orig)[:200])

@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     database_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     # How long a request waits for SQLite's write lock before it answers 503 (fail fast, never hang).
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=100, le=60_000)
+    # PostgreSQL: the server cancels a statement after this long, and the client gives up a second later when
+    # the server does not answer at all (a partition); the request answers 503. 0 turns both off.
+    database_statement_timeout_seconds: float = Field(default=10.0, ge=0, le=3600)
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    # Exports and what-if replays running at once per process, each on a connection of their own pool; more
+    # wait this long for a turn, then get 503 with Retry-After, so the decision path keeps its latency.
+    heavy_read_concurrency: int = Field(default=2, ge=1, le=64)
+    heavy_read_queue_seconds: float = Field(default=2.0, ge=0, le=120)
 
     # Credit reserved for an order and not shipped stops counting after this many days.
     reservation_expiry_days: int = Field(default=30, ge=1, le=365)

@@ -6,6 +6,7 @@ import asyncio
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from app.db import create_engine
@@ -24,7 +25,17 @@ def _database_url() -> str:
     return url or get_settings().database_url
 
 
+# Any constant shared by every replica: the key of the advisory lock that serialises migrations.
+MIGRATION_LOCK_KEY = 0x63726564_69746761  # "creditga"
+
+
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Replicas that start together on an empty database would both create alembic_version and run the
+        # first revision; one would crash. The lock makes them take turns: the second waits, then finds the
+        # schema at head and has nothing left to do. It is held by this transaction and ends with it. (SQLite
+        # needs none: the migration's write transaction begins with BEGIN IMMEDIATE.)
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from app.api.deps import (
     DatabaseDep,
@@ -15,7 +16,8 @@ from app.api.deps import (
     Read,
     ReviewServiceDep,
 )
-from app.decisions.export import decisions_csv
+from app.db import HeavyReadsBusy
+from app.decisions.export import open_decisions_csv
 from app.decisions.repository import DecisionFilters
 from app.decisions.schemas import (
     DecisionOut,
@@ -122,19 +124,35 @@ async def list_decisions(
     return await service.history(filters, limit, cursor)
 
 
+class ClosingStreamingResponse(StreamingResponse):
+    """Closes its body however the response ends, a client gone mid-stream included, so that what the body
+    holds (an export's heavy-read turn) is given back at once rather than whenever the garbage collector runs."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
 @router.get(
     "/export",
     response_class=StreamingResponse,
     responses={
         200: {"content": {"text/csv": {}}, "description": "One row per decision, newest first."},
-        **problem_responses(Unauthenticated, Forbidden, InvalidRequest),
+        **problem_responses(Unauthenticated, Forbidden, InvalidRequest, HeavyReadsBusy),
     },
     summary="Decision history as CSV, streamed",
 )
 async def export_decisions(_principal: Read, database: DatabaseDep, filters: Filters) -> StreamingResponse:
-    """Takes the history's filters; streams every matching decision without holding them all in memory."""
-    return StreamingResponse(
-        decisions_csv(database, filters),
+    """Takes the history's filters; streams every matching decision without holding them all in memory.
+
+    A few exports run at once per process (503 with Retry-After beyond them); a bad filter is refused before the
+    first byte."""
+    return ClosingStreamingResponse(
+        await open_decisions_csv(database, filters),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="decisions.csv"'},
     )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from app.api import json as strict_json
 from app.api.deps import JsonBody, from_state, require_any_scope, require_scope
 from app.auth import Principal
+from app.db import HeavyReadsBusy
 from app.decisions.repository import Cursor
 from app.errors import (
     JSON_WRITE_PROBLEMS,
@@ -104,7 +105,7 @@ async def activate_policy(version: str, principal: Admin, service: PolicyService
     "/{version}/simulate",
     dependencies=[JsonBody],
     responses=problem_responses(
-        MalformedRequest, Unauthenticated, Forbidden, NotFound, UnsupportedMediaType, InvalidRequest
+        MalformedRequest, Unauthenticated, Forbidden, NotFound, UnsupportedMediaType, InvalidRequest, HeavyReadsBusy
     ),
     summary="Replay stored decisions through a version (what-if)",
 )
@@ -114,7 +115,8 @@ async def simulate_policy(
     """Re-decides the matching stored decisions with the inputs they were taken on; buys no report, writes nothing.
 
     The transition matrix and credit totals cover every matching decision; the changed decisions come a page at
-    a time, newest first (pass `next_cursor` back as `cursor`)."""
+    a time, newest first (pass `next_cursor` back as `cursor`). A few replays and exports run at once per process
+    (503 with Retry-After beyond them)."""
     filters = ReplayFilters(
         customer_id=body.customer_id,
         outcome=body.outcome,

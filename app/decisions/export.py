@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from sqlalchemy import Row
@@ -46,22 +46,60 @@ _MONEY = (
 )
 
 
-async def decisions_csv(db: Database, filters: DecisionFilters, chunk_size: int = 1000) -> AsyncIterator[bytes]:
-    """Newest first, like the history. Each chunk is its own short read, so no transaction spans the download."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    cursor: Cursor | None = None
-    while True:
-        async with db.read() as session:
-            rows = await repository.export_page(session, filters, chunk_size, cursor)
-        writer.writerows(_line(row) for row in rows)
-        yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-        if len(rows) < chunk_size:
-            return
-        cursor = Cursor(rows[-1].decided_at, rows[-1].id)
+CHUNK_SIZE = 200  # rows per chunk: one slice of the event loop, a few milliseconds
+
+
+async def open_decisions_csv(db: Database, filters: DecisionFilters, chunk_size: int = CHUNK_SIZE) -> StartedExport:
+    """The export, started: its heavy-read turn taken and its first chunk read before anything is sent.
+
+    So a refusal (503 when too many run) or a failing query is answered as a problem, never as a 200 whose
+    stream breaks after the first byte. Its turn is given back when the stream ends or is closed.
+    """
+    chunks = decisions_csv(db, filters, chunk_size)
+    first = await anext(chunks)
+    return StartedExport(first, chunks)
+
+
+class StartedExport:
+    """An export's chunks, the first already read; `aclose()` ends it early (the client went away)."""
+
+    def __init__(self, first: bytes, rest: AsyncGenerator[bytes]) -> None:
+        self._first: bytes | None = first
+        self._rest = rest
+
+    def __aiter__(self) -> StartedExport:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        return await anext(self._rest)
+
+    async def aclose(self) -> None:
+        await self._rest.aclose()
+
+
+async def decisions_csv(db: Database, filters: DecisionFilters, chunk_size: int = CHUNK_SIZE) -> AsyncGenerator[bytes]:
+    """Newest first, like the history. Each chunk is its own short read on the heavy reads' pool, so no
+    transaction spans the download, and the decision path's connections are never among those it waits for."""
+    async with db.heavy_reads.turn():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(HEADER)
+        cursor: Cursor | None = None
+        while True:
+            async with db.heavy_reads.paced():
+                async with db.heavy_reads.read() as session:
+                    rows = await repository.export_page(session, filters, chunk_size, cursor)
+                writer.writerows(_line(row) for row in rows)
+                chunk = buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
+            yield chunk
+            if len(rows) < chunk_size:
+                return
+            cursor = Cursor(rows[-1].decided_at, rows[-1].id)
 
 
 def _line(row: Row[Any]) -> list[Any]:

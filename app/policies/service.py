@@ -201,7 +201,9 @@ class PolicyService:
                 errors=_field_errors(errors),
             )
         tally = ReplayTally(policy, page_size, Cursor.decode(cursor) if cursor else None)
-        return await replay(self.db, tally, filters, progress)
+        # A replay reads and re-decides every matching decision: a heavy read, one of a bounded few at a time.
+        async with self.db.heavy_reads.turn():
+            return await replay(self.db, tally, filters, progress)
 
     async def count(self, filters: ReplayFilters) -> int:
         async with self.db.read() as session:

@@ -1,4 +1,8 @@
-"""A TCP proxy in front of PostgreSQL that a test can cut (every connection dropped) and restore."""
+"""A TCP proxy in front of PostgreSQL that a test can cut (every connection dropped) and restore, or freeze.
+
+Frozen, it is a network partition rather than a reset: connections stay open and new ones are accepted, but no
+byte goes through in either direction until it thaws.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,16 @@ class DatabaseProxy:
         self.server: asyncio.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
         self.connections = 0
+        self.flowing = asyncio.Event()
+        self.flowing.set()
+
+    async def freeze(self) -> None:
+        """Stop forwarding without closing anything: every read on either side waits, as in a partition."""
+        self.flowing.clear()
+
+    async def thaw(self) -> None:
+        """Deliver what waited and forward again."""
+        self.flowing.set()
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, reuse_address=True)
@@ -30,6 +44,7 @@ class DatabaseProxy:
 
     async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        await self.flowing.wait()  # a partition: the connection is accepted, its handshake never answered
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -41,6 +56,7 @@ class DatabaseProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             while data := await reader.read(65536):
+                await self.flowing.wait()
                 writer.write(data)
                 await writer.drain()
         writer.transport.abort()

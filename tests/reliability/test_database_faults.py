@@ -1,4 +1,7 @@
-"""The database goes away mid-load: requests fail fast with 503, readiness turns false, service resumes alone."""
+"""The database goes away mid-load: requests fail fast with 503, readiness turns false, service resumes alone.
+
+Away means reset (every connection dropped, new ones refused) or partitioned (nothing closed, nothing answered).
+"""
 
 from __future__ import annotations
 
@@ -22,8 +25,9 @@ from tests.reliability.server import PROXY_PORT, Server
 CLIENTS = 6
 OUTAGES = 2
 # A request during an outage is answered (a 503 problem), never left hanging: the client gives up after this
-# long, far past the server's own bounds (a 10 s pool wait, SQLite's 5 s busy timeout), and a request it gave up
-# on fails the test. The slowest answer is printed, not asserted.
+# long, far past the server's own bounds (a 10 s pool wait, SQLite's 5 s busy timeout; in the partition test a
+# 2 s statement and connect timeout), and a request it gave up on fails the test. The slowest answer is printed,
+# not asserted.
 CLIENT_TIMEOUT_SECONDS = 30
 
 
@@ -166,3 +170,29 @@ class TestDatabaseFaults:
                 return await _outages(client, break_database, mend_database)
         finally:
             await asyncio.to_thread(server.stop)
+
+    async def test_a_partition_fails_requests_with_503_and_service_resumes(
+        self, database_url: str, engine: AsyncEngine, tmp_path: Path
+    ) -> None:
+        """The database stops answering but closes nothing: statement and connect timeouts end each request."""
+        bounds = {"database_statement_timeout_seconds": "2", "database_connect_timeout_seconds": "2"}
+        if database_url.startswith("sqlite"):
+            # A local file cannot be partitioned; its nearest kin is a writer that never lets go.
+            lock = SqliteLock(database_url)
+            server = Server(
+                database_url, tmp_path / "server.log", decision_rate_limit="0", sqlite_busy_timeout_ms="2000"
+            )
+            load = await self._run(server, lock.hold, lock.release)
+            _report("sqlite writer that never lets go", load)
+            return
+        url = make_url(database_url)
+        proxy = DatabaseProxy(PROXY_PORT, url.host or "127.0.0.1", url.port or 5432)
+        await proxy.start()
+        proxied = url.set(host="127.0.0.1", port=PROXY_PORT).render_as_string(hide_password=False)
+        try:
+            server = Server(proxied, tmp_path / "server.log", decision_rate_limit="0", **bounds)
+            load = await self._run(server, proxy.freeze, proxy.thaw)
+        finally:
+            await proxy.thaw()
+            await proxy.cut()
+        _report(f"postgresql partitioned ({proxy.connections} proxied connections)", load)
