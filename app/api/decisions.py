@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
@@ -40,8 +40,15 @@ from app.errors import (
 )
 from app.money import to_minor
 from app.reviews.schemas import ReviewedDecision
+from app.schema_types import CurrencyCode, IsoDateTime, cursor_schema
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+CURSOR_HELP = "The `next_cursor` of the page before."
+# A bound has at most the currency's decimals (the document cannot relate the two parameters; 422 names it).
+AMOUNT_BOUND: dict[str, Any] = {
+    "max_length": 32,
+    "json_schema_extra": {"pattern": r"^(0|[1-9][0-9]{0,14})(\.[0-9]{1,4}0*)?$"},
+}
 
 
 @router.post(
@@ -67,18 +74,16 @@ async def decision_filters(
     customer_id: Annotated[str | None, Query(max_length=64)] = None,
     order_id: Annotated[str | None, Query(max_length=64)] = None,
     outcome: OutcomeName | None = None,
-    decided_from: Annotated[datetime | None, Query(description="Inclusive, RFC 3339.")] = None,
-    decided_to: Annotated[datetime | None, Query(description="Exclusive, RFC 3339.")] = None,
+    decided_from: Annotated[IsoDateTime | None, Query(description="Inclusive, RFC 3339.")] = None,
+    decided_to: Annotated[IsoDateTime | None, Query(description="Exclusive, RFC 3339.")] = None,
     reason_code: Annotated[
         str | None, Query(max_length=64, pattern=r"^[A-Z][A-Z0-9_]*$", description="Decisions that carry this code.")
     ] = None,
     provider: Annotated[str | None, Query(max_length=64, description="The report's provider.")] = None,
     policy_version: Annotated[str | None, Query(max_length=64)] = None,
-    currency: Annotated[
-        str | None, Query(pattern=r"^[A-Z]{3}$", description="ISO 4217; required with an amount bound.")
-    ] = None,
-    amount_min: Annotated[str | None, Query(max_length=32, description='Inclusive, e.g. "1000.00".')] = None,
-    amount_max: Annotated[str | None, Query(max_length=32, description='Inclusive, e.g. "5000.00".')] = None,
+    currency: Annotated[CurrencyCode | None, Query(description="ISO 4217; required with an amount bound.")] = None,
+    amount_min: Annotated[str | None, Query(description='Inclusive, e.g. "1000.00".', **AMOUNT_BOUND)] = None,
+    amount_max: Annotated[str | None, Query(description='Inclusive, e.g. "5000.00".', **AMOUNT_BOUND)] = None,
     reviewed: Annotated[
         bool | None, Query(description="true: settled by a manual review; false: not (yet) reviewed.")
     ] = None,
@@ -113,7 +118,7 @@ async def list_decisions(
     service: DecisionServiceDep,
     filters: Filters,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(max_length=512, json_schema_extra=cursor_schema(CURSOR_HELP))] = None,
 ) -> DecisionPage:
     return await service.history(filters, limit, cursor)
 

@@ -5,19 +5,33 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.decisions.schemas import Identifier, Money, _Body, check_currency, parse_amount
 from app.money import is_country
+from app.schema_types import (
+    AMOUNT_PATTERN,
+    POSITIVE_AMOUNT_PATTERN,
+    RATE_SCHEMA,
+    CountryCode,
+    CurrencyCode,
+    IsoDate,
+    IsoDateTime,
+    minor_units_rule,
+)
 
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.", examples=["EUR"])]
+Currency = CurrencyCode
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class ManualLimitIn(_Body):
-    amount: str = Field(description="In the customer's limit currency.", examples=["20000.00"])
+    amount: str = Field(
+        description="In the customer's limit currency.",
+        examples=["20000.00"],
+        json_schema_extra={"pattern": AMOUNT_PATTERN},
+    )
     reason: Reason
-    expires_at: datetime | None = Field(default=None, description="RFC 3339; the override ends then.")
+    expires_at: IsoDateTime | None = Field(default=None, description="RFC 3339; the override ends then.")
 
     @field_validator("amount", mode="before")
     @classmethod
@@ -40,8 +54,14 @@ class CreditBlockIn(_Body):
 class CustomerMasterData(_Body):
     """What the ERP knows of a customer; a PUT replaces all of it."""
 
+    model_config = ConfigDict(
+        json_schema_extra=minor_units_rule(
+            "limit_currency", ("manual_limit", "amount"), ("group_limit",), required_with_amounts=True
+        )
+    )
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code.", examples=["NL"])
+    country: CountryCode
     registration_number: str | None = Field(
         default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$"
     )
@@ -50,7 +70,10 @@ class CustomerMasterData(_Body):
     limit_currency: Currency | None = Field(default=None, description="Currency of the limits; needed with one.")
     manual_limit: ManualLimitIn | None = None
     group_limit: str | None = Field(
-        default=None, description="On a group's root: the limit of the whole group.", examples=["100000.00"]
+        default=None,
+        description="On a group's root: the limit of the whole group.",
+        examples=["100000.00"],
+        json_schema_extra={"pattern": AMOUNT_PATTERN},
     )
     credit_block: CreditBlockIn | None = None
     payment_terms_days: int | None = Field(default=None, ge=0, le=365)
@@ -118,11 +141,17 @@ class CustomerOut(BaseModel):
 
 
 class InvoiceIn(_Body):
+    model_config = ConfigDict(json_schema_extra=minor_units_rule("currency", ("amount",), ("open_amount",)))
+
     currency: Currency
-    amount: str = Field(examples=["1250.00"])
-    open_amount: str = Field(description="What is still owed; zero when paid.", examples=["1250.00"])
-    issue_date: date
-    due_date: date
+    amount: str = Field(examples=["1250.00"], json_schema_extra={"pattern": POSITIVE_AMOUNT_PATTERN})
+    open_amount: str = Field(
+        description="What is still owed; zero when paid; at most `amount`.",
+        examples=["1250.00"],
+        json_schema_extra={"pattern": AMOUNT_PATTERN},
+    )
+    issue_date: IsoDate
+    due_date: IsoDate
     order_id: Identifier | None = Field(default=None, description="Ends the order's reservation: it is invoiced.")
 
     _check_currency = field_validator("currency")(check_currency)
@@ -182,7 +211,7 @@ class BatchResult(BaseModel):
 class PaymentIn(_Body):
     id: Identifier = Field(description="The payment's id in the ERP; unique per customer.")
     amount: str = Field(description="In the invoice's currency.", examples=["250.00"])
-    paid_on: date
+    paid_on: IsoDate
 
 
 class PaymentOut(BaseModel):
@@ -195,10 +224,10 @@ class PaymentOut(BaseModel):
 
 class RatesIn(_Body):
     base: Currency
-    rates: dict[Currency, str] = Field(
+    rates: dict[Currency, Annotated[str, Field(json_schema_extra=RATE_SCHEMA)]] = Field(
         min_length=1, description="Units of each currency per one unit of base.", examples=[{"USD": "1.0850"}]
     )
-    as_of: date | None = None
+    as_of: IsoDate | None = None
 
     _base = field_validator("base")(check_currency)
 

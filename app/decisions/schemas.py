@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.money import is_country, minor_units, to_minor
+from app.schema_types import POSITIVE_AMOUNT_PATTERN, CountryCode, CurrencyCode, minor_units_rule
 
 MONEY_PATTERN = r"^(0|[1-9][0-9]{0,14})(\.[0-9]+)?$"
 _MONEY = re.compile(MONEY_PATTERN)
@@ -45,10 +46,14 @@ def parse_amount(value: Any, currency: str | None, *, allow_zero: bool = False) 
 
 
 class OrderIn(_Body):
+    model_config = ConfigDict(json_schema_extra=minor_units_rule("currency", ("amount",)))
+
     id: Identifier = Field(description="The order's id in the shop or ERP.")
-    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.", examples=["EUR"])
+    currency: CurrencyCode
     amount: str = Field(
-        description="Order total as a decimal string in the currency's minor units.", examples=["1250.00"]
+        description="Order total as a decimal string in the currency's minor units.",
+        examples=["1250.00"],
+        json_schema_extra={"pattern": POSITIVE_AMOUNT_PATTERN},
     )
 
     _currency = field_validator("currency")(check_currency)
@@ -67,7 +72,7 @@ class OrderIn(_Body):
 class CustomerIn(_Body):
     id: Identifier = Field(description="The customer's id in the ERP.")
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code.", examples=["NL"])
+    country: CountryCode
     registration_number: str | None = Field(
         default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$"
     )

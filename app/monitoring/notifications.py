@@ -8,9 +8,7 @@ budget.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from app.db import Database, utcnow
 from app.monitoring import repository
@@ -18,6 +16,7 @@ from app.monitoring.service import MonitorService
 from app.policies.active import ActivePolicy
 from app.providers import repository as reports_repository
 from app.providers.base import registration_key
+from app.schema_types import IsoDateTime
 
 RATINGS = {"A", "B", "C", "D", "E"}
 
@@ -37,10 +36,10 @@ class NotificationEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     company: NotifiedCompany
-    eventId: int | None = None
-    notificationEventId: int | None = None
-    eventDate: datetime | None = None
-    ruleCode: int | None = None
+    eventId: StrictInt | None = None
+    notificationEventId: StrictInt | None = None
+    eventDate: IsoDateTime | None = None
+    ruleCode: StrictInt | None = None
     ruleName: str = Field(max_length=200)
     oldValue: str | None = None
     newValue: str | None = None

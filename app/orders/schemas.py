@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from app.decisions.schemas import Identifier, Money, _Body, parse_amount
+from app.schema_types import IsoDate
 
 
 class ShippedEvent(_Body):
@@ -17,8 +18,8 @@ class ShippedEvent(_Body):
 class InvoicedEvent(_Body):
     type: Literal["invoiced"]
     invoice_id: Identifier = Field(description="The invoice that now carries the order's amount.")
-    issue_date: date | None = Field(default=None, description="Default: today.")
-    due_date: date | None = Field(default=None, description="Default: issue date + the decision's payment terms.")
+    issue_date: IsoDate | None = Field(default=None, description="Default: today.")
+    due_date: IsoDate | None = Field(default=None, description="Default: issue date + the decision's payment terms.")
 
 
 class CancelledEvent(_Body):

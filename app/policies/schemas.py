@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.decisions.schemas import Money, OutcomeName, ReasonOut
 from app.policy.schema import PolicyDocument
+from app.schema_types import IsoDateTime, cursor_schema
 
 
 class PolicyVersionSummary(BaseModel):
@@ -37,11 +38,13 @@ class SimulationRequest(BaseModel):
 
     customer_id: str | None = Field(default=None, max_length=64)
     outcome: OutcomeName | None = Field(default=None, description="Only decisions that had this outcome.")
-    decided_from: datetime | None = Field(default=None, description="Inclusive, RFC 3339.")
-    decided_to: datetime | None = Field(default=None, description="Exclusive, RFC 3339.")
+    decided_from: IsoDateTime | None = Field(default=None, description="Inclusive, RFC 3339.")
+    decided_to: IsoDateTime | None = Field(default=None, description="Exclusive, RFC 3339.")
     policy_version: str | None = Field(default=None, max_length=64, description="Only decisions taken under it.")
     limit: int = Field(default=50, ge=1, le=500, description="Changed decisions per page.")
-    cursor: str | None = Field(default=None, max_length=512, description="`next_cursor` of the previous page.")
+    cursor: str | None = Field(
+        default=None, max_length=512, json_schema_extra=cursor_schema("`next_cursor` of the previous page.")
+    )
 
 
 class Transition(BaseModel):

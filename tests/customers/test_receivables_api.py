@@ -94,15 +94,24 @@ class TestBatch:
         assert fields == ["invoices[3].amount", "invoices[17].due_date"]
         assert await count_rows(engine, "invoices") == 0
 
-    async def test_unknown_customers_and_duplicates_are_named_per_row(
-        self, client: httpx.AsyncClient, engine: AsyncEngine
-    ) -> None:
+    async def test_duplicates_are_named_per_row(self, client: httpx.AsyncClient, engine: AsyncEngine) -> None:
         await put_customer(client)
         rows = [batch_row(0), batch_row(1, "C-404"), batch_row(0)]
         response = await client.post("/v1/receivables/batch", json={"invoices": rows}, headers=auth())
         assert response.status_code == 422
+        assert [error["field"] for error in response.json()["errors"]] == ["invoices[2].invoice_id"]
+        assert await count_rows(engine, "invoices") == 0
+
+    async def test_unknown_customers_conflict_with_the_stored_ones_per_row(
+        self, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> None:
+        """Well formed, so not 422: what refuses the rows is which customers are stored (409, each named)."""
+        await put_customer(client)
+        rows = [batch_row(0), batch_row(1, "C-404"), batch_row(2, "C-405")]
+        response = await client.post("/v1/receivables/batch", json={"invoices": rows}, headers=auth())
+        assert response.status_code == 409
         fields = [error["field"] for error in response.json()["errors"]]
-        assert fields == ["invoices[1].customer_id", "invoices[2].invoice_id"]
+        assert fields == ["invoices[1].customer_id", "invoices[2].customer_id"]
         assert await count_rows(engine, "invoices") == 0
 
     async def test_a_second_sync_updates(self, client: httpx.AsyncClient) -> None:
