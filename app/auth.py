@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.errors import Forbidden, Unauthenticated
+from app.errors import FieldError, Forbidden, Unauthenticated
 from app.settings import key_id
 
 
@@ -39,8 +40,17 @@ class KeyRing:
         """A configured key's principal by its non-secret id (a console session names only the id)."""
         return self._by_id.get(api_key_id)
 
-    def authenticate(self, authorization: str | None) -> Principal:
+    def authenticate(self, authorization: str | Sequence[str] | None) -> Principal:
+        """The principal of an Authorization header's bearer key (all of a request's headers of that name may be
+        given: more than one is refused, as a proxy and the service could otherwise each read another)."""
         challenge = {"WWW-Authenticate": 'Bearer realm="creditgate"'}
+        if not isinstance(authorization, str) and authorization is not None:
+            if len(authorization) > 1:
+                message = "send one Authorization header, not several"
+                raise Unauthenticated(
+                    message, headers=challenge, errors=[FieldError(field="header.authorization", message=message)]
+                )
+            authorization = authorization[0] if authorization else None
         if not authorization:
             raise Unauthenticated("send 'Authorization: Bearer <api key>'", headers=challenge)
         scheme, _, token = authorization.partition(" ")

@@ -10,12 +10,15 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import DateTime, MetaData, Table, event
+from sqlalchemy import DateTime, MetaData, String, Table, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -49,6 +52,42 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class _ExactSumType(TypeDecorator[int]):
+    """What `exact_sum` answers, as a Python int: PostgreSQL's numeric, or SQLite's two partial sums."""
+
+    impl = String
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # SQLite: "high,low", the sums of each amount's upper and lower 32 bits
+            high, _, low = value.partition(",")
+            return (int(high) << 32) + int(low)
+        return int(value)
+
+
+class exact_sum(FunctionElement[int]):
+    """SUM of a column of minor units that cannot overflow: PostgreSQL sums bigints as numeric, but SQLite's
+    SUM fails past 2^63, so there the upper and lower 32 bits of each amount are summed apart (each partial sum
+    fits for billions of rows) and joined in Python."""
+
+    type = _ExactSumType()
+    name = "exact_sum"
+    inherit_cache = True
+
+
+@compiles(exact_sum)
+def _exact_sum(element: exact_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"sum({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(exact_sum, "sqlite")
+def _exact_sum_sqlite(element: exact_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"(sum(({column}) >> 32) || ',' || sum(({column}) & 4294967295))"
 
 
 def utcnow() -> datetime:

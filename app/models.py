@@ -1,6 +1,7 @@
 """Every table, imported in one place so Alembic sees the whole schema."""
 
 from app.audit.models import AuditChainHead, AuditEvent
+from app.console.models import EndedConsoleSession
 from app.customers.models import Customer, FxRate, Invoice, Payment
 from app.db import Base
 from app.decisions.models import Decision, DecisionReason
@@ -24,6 +25,7 @@ __all__ = [
     "CustomerCreditState",
     "Decision",
     "DecisionReason",
+    "EndedConsoleSession",
     "FxRate",
     "IdempotencyRecord",
     "InsurerLimit",

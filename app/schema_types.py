@@ -1,6 +1,6 @@
 """What the OpenAPI document says about the values many bodies share: ISO codes, amounts, dates, cursors.
 
-The validators stay where they are (`app.decisions.schemas`, `app.money`); these types make the document state
+The validators stay where they are (`app.fields`, `app.money`); these types make the document state
 the same rules, so that a generated client or a fuzzer can tell a request the service takes from one it
 refuses: the exact list of codes, an amount's pattern, and per currency how many decimals it may carry."""
 
@@ -13,18 +13,17 @@ from typing import Annotated, Any
 
 import pycountry
 from iso4217 import Currency
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
-# An amount greater than zero, or zero or more, as the API writes them: no sign, no exponent, no spaces.
-POSITIVE_AMOUNT_PATTERN = r"^(0\.[0-9]*[1-9][0-9]*|[1-9][0-9]{0,14}(\.[0-9]+)?)$"
-AMOUNT_PATTERN = r"^(0|[1-9][0-9]{0,14})(\.[0-9]+)?$"
+from app.fields import UtcDatetime
+
+# An amount greater than zero, as app.fields.AMOUNT_PATTERN bounds it (12 digits, 4 decimals at most).
+POSITIVE_AMOUNT_PATTERN = (
+    r"^([1-9][0-9]{0,11}(\.[0-9]{1,4})?|0\.([1-9][0-9]{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9]))$"
+)
 CURSOR_FORMAT = "cursor"
-# An exchange rate: greater than zero, at most 12 decimals.
-RATE_SCHEMA: dict[str, Any] = {
-    "pattern": r"^([1-9][0-9]{0,14}(\.[0-9]{1,12})?|0\.[0-9]{1,12})$",
-    "not": {"pattern": r"^0\.0*$"},
-}
-
+# An exchange rate is at least 0.000001 (app.fields.MIN_RATE): what RATE_PATTERN admits below it, refused.
+RATE_SCHEMA: dict[str, Any] = {"not": {"pattern": r"^0(\.0{1,5})?$|^0\.0{6}"}}
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_TIME = re.compile(
@@ -46,7 +45,13 @@ def _iso_date_time(value: Any) -> Any:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_date_time)]
+IsoDateTime = Annotated[UtcDatetime, BeforeValidator(_iso_date_time)]
+# A provider's own time stamp, which may come without an offset: RFC 3339 but for the optional offset.
+ProviderDateTime = Annotated[
+    datetime,
+    BeforeValidator(_iso_date_time),
+    WithJsonSchema({"type": "string", "pattern": f"^{_DATE_TIME.pattern}$"}),
+]
 
 
 @cache
@@ -81,8 +86,8 @@ CountryCode = Annotated[
 
 
 def _decimals_pattern(exponent: int) -> str:
-    """An amount with at most `exponent` significant decimals (trailing zeros beyond them are exact)."""
-    fraction = r"(\.0+)?" if exponent == 0 else rf"(\.[0-9]{{1,{exponent}}}0*)?"
+    """An amount with at most `exponent` decimals."""
+    fraction = "" if exponent == 0 else rf"(\.[0-9]{{1,{exponent}}})?"
     return rf"^[0-9]+{fraction}$"
 
 

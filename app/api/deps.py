@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Request, Response, Security
 from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.api.json import duplicate_keys
 from app.auth import KeyRing, Principal
 from app.customers.credit_file import CreditFileService
 from app.customers.service import CustomerService
@@ -51,7 +52,7 @@ IdempotencyKey = Annotated[
 
 def _authenticate(request: Request) -> Principal:
     keys: KeyRing = request.app.state.keys
-    principal = keys.authenticate(request.headers.get("authorization"))
+    principal = keys.authenticate(request.headers.getlist("authorization"))
     bind(key_id=principal.key_id)
     return principal
 
@@ -121,6 +122,7 @@ async def require_json(request: Request) -> None:
     if b"\\u0000" in await request.body():  # a JSON-escaped NUL: PostgreSQL cannot store it in text
         message = "strings must not contain a NUL character (\\u0000)"
         raise InvalidRequest(message, errors=[FieldError(field="body", message=message)])
+    duplicate_keys(await request.body())
 
 
 class IdempotentWrite:

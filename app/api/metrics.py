@@ -21,7 +21,7 @@ logger = logging.getLogger("creditgate.metrics")
 async def scrape(request: Request, settings: SettingsDep, database: DatabaseDep) -> Response:
     if settings.metrics_scope:
         keys: KeyRing = request.app.state.keys
-        keys.authenticate(request.headers.get("authorization")).require(settings.metrics_scope)
+        keys.authenticate(request.headers.getlist("authorization")).require(settings.metrics_scope)
     open_reviews: int | None = None
     try:
         # A slow database must not hang the scrape: the gauge then keeps its last value.

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Request, Response, status
 
+from app.api import json as strict_json
 from app.api.deps import JsonBody, from_state, require_any_scope, require_scope
 from app.auth import Principal
 from app.decisions.repository import Cursor
@@ -25,7 +24,7 @@ from app.errors import (
 )
 from app.policies.repository import ReplayFilters
 from app.policies.schemas import PolicyVersionList, PolicyVersionOut, SimulationOut, SimulationRequest
-from app.policies.service import PolicyService
+from app.policies.service import PolicyCannotBeActivated, PolicyService
 from app.policy.schema import PolicyDocument, PolicyDocumentError, load_policy_text, parse_policy
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
@@ -94,7 +93,7 @@ async def create_policy(
 
 @router.post(
     "/{version}/activate",
-    responses=problem_responses(Unauthenticated, Forbidden, NotFound),
+    responses=problem_responses(Unauthenticated, Forbidden, NotFound, PolicyCannotBeActivated),
     summary="Make a stored version the one every new decision uses",
 )
 async def activate_policy(version: str, principal: Admin, service: PolicyServiceDep) -> PolicyVersionOut:
@@ -119,8 +118,8 @@ async def simulate_policy(
     filters = ReplayFilters(
         customer_id=body.customer_id,
         outcome=body.outcome,
-        decided_from=_aware("decided_from", body.decided_from),
-        decided_to=_aware("decided_to", body.decided_to),
+        decided_from=body.decided_from,
+        decided_to=body.decided_to,
         policy_version=body.policy_version,
     )
     if body.cursor is not None:
@@ -137,8 +136,8 @@ async def _document(request: Request) -> PolicyDocument:
         if media_type != "application/json" and not media_type.endswith("+json"):
             raise UnsupportedMediaType(f"send the policy as application/json or application/yaml, not {media_type}")
         try:
-            data: Any = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
+            data: Any = strict_json.loads(raw)
+        except ValueError as exc:
             raise MalformedRequest(
                 "the body is not valid JSON",
                 errors=[FieldError(field="body", message=f"not valid JSON: {exc}", type="json_invalid")],
@@ -162,10 +161,3 @@ def _cursor(token: str) -> Cursor:
     except InvalidRequest:
         message = "not a cursor this API returned"
         raise InvalidRequest(message, errors=[FieldError(field="cursor", message=message)]) from None
-
-
-def _aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        message = "times need a UTC offset (RFC 3339), e.g. 2026-11-23T10:00:00Z"
-        raise InvalidRequest(message, errors=[FieldError(field=name, message=message)])
-    return value

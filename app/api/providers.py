@@ -21,6 +21,7 @@ from app.errors import (
     UnsupportedMediaType,
     problem_responses,
 )
+from app.fields import days_before
 from app.providers.insurer_limits import import_insurer_limits
 from app.providers.reports import ReportService
 from app.providers.usage import UsagePage, provider_usage
@@ -57,7 +58,7 @@ async def usage(
     reports: ReportService = request.app.state.reports
     await reports.cache_hits.flush()  # this replica's latest hits; the others' are at most a second behind
     last = day_to or _default_last_day(day_from, utcnow().date())
-    first = day_from or last - timedelta(days=30)
+    first = day_from or days_before(last, 30)
     if first > last or (last - first).days >= MAX_DAYS:
         message = f"day_from must not be after day_to, and the range at most {MAX_DAYS} days"
         raise InvalidRequest(message, errors=[FieldError(field="query.day_from", message=message)])

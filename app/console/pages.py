@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
@@ -15,6 +15,7 @@ from app.console.web import ConsoleRoute, ConsoleUser, needs, render
 from app.db import utcnow
 from app.decisions.repository import DecisionFilters
 from app.decisions.service import DecisionService
+from app.fields import days_before
 from app.providers.reports import ReportService
 from app.providers.usage import provider_usage
 
@@ -50,7 +51,7 @@ async def decisions(
         order_id.strip() or None,
         outcome or None,
         start_of_day(first),
-        start_of_day(last + timedelta(days=1)) if last else None,
+        start_of_day(last + timedelta(days=1)) if last and last < date.max else None,
     )
     service: DecisionService = request.app.state.decisions
     page = None if errors else await service.history(filters, limit, cursor or None)
@@ -116,7 +117,7 @@ async def spend(
 ) -> Response:
     errors: dict[str, str] = {}
     last = parse_day(day_to, "day_to", errors) or utcnow().date()
-    first = parse_day(day_from, "day_from", errors) or last - timedelta(days=30)
+    first = parse_day(day_from, "day_from", errors) or days_before(last, 30)
     if first > last or (last - first).days > 366:
         errors["day_from"] = "The first day must not be after the last, and the range at most 366 days."
     page = None

@@ -1,4 +1,4 @@
-"""The console's own reads: a customer's exposure over time and the ageing of its open invoices."""
+"""The console's own queries: a customer's exposure over time, the ageing of its open invoices, ended sessions."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.console.models import EndedConsoleSession
 from app.customers.models import Invoice
+from app.db import exact_sum
 from app.decisions.models import Decision
 
 AGEING_BUCKETS = ("not due", "1-30", "31-60", "61-90", "90+")
@@ -41,8 +43,19 @@ async def ageing(session: AsyncSession, customer_id: str, today: date) -> Sequen
         else_="90+",
     ).label("bucket")
     query = (
-        select(bucket, Invoice.currency, func.sum(Invoice.open_amount_minor))
+        select(bucket, Invoice.currency, exact_sum(Invoice.open_amount_minor))
         .where(Invoice.customer_id == customer_id, Invoice.open_amount_minor > 0)
         .group_by(bucket, Invoice.currency)
     )
     return (await session.execute(query)).all()
+
+
+async def end_session(session: AsyncSession, nonce: str, expires_at: datetime, now: datetime) -> None:
+    """List the session as ended until its cookie would have expired; forget those that have."""
+    await session.execute(delete(EndedConsoleSession).where(EndedConsoleSession.expires_at <= now))
+    if not await session.scalar(select(exists().where(EndedConsoleSession.nonce == nonce))):
+        await session.execute(insert(EndedConsoleSession).values(nonce=nonce, expires_at=expires_at))
+
+
+async def session_ended(session: AsyncSession, nonce: str) -> bool:
+    return bool(await session.scalar(select(exists().where(EndedConsoleSession.nonce == nonce))))

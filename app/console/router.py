@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request, Response
@@ -9,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.auth import KeyRing
-from app.console import pages, policy_pages, review_pages
+from app.console import pages, policy_pages, repository, review_pages
 from app.console.session import SESSION_COOKIE, SIGN_IN_COOKIE, SIGN_IN_SECONDS
 from app.console.web import (
     HERE,
@@ -23,6 +24,7 @@ from app.console.web import (
     signer_for,
 )
 from app.console.web import console_user as console_user_dep
+from app.db import Database, utcnow
 from app.settings import Settings
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -94,7 +96,12 @@ async def sign_in(
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, _user: Annotated[ConsoleUser, Depends(checked_form())]) -> Response:
+async def sign_out(request: Request, user: Annotated[ConsoleUser, Depends(checked_form())]) -> Response:
+    """Ends the session on the server too: the cookie, even a copy of it, is refused from now on."""
+    database: Database = request.app.state.database
+    expires_at = datetime.fromtimestamp(user.session.expires, UTC)
+    async with database.transaction() as session:
+        await repository.end_session(session, user.session.nonce, expires_at, utcnow())
     response = RedirectResponse("/console/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/console", httponly=True, samesite="strict")
     response.headers.update(SECURITY_HEADERS)

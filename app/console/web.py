@@ -16,8 +16,9 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from app.auth import KeyRing, Principal
-from app.console import views
+from app.console import repository, views
 from app.console.session import SESSION_COOKIE, ConsoleSession, SessionSigner
+from app.db import Database
 from app.errors import ProblemError
 from app.settings import Settings
 
@@ -88,6 +89,10 @@ async def console_user(request: Request) -> ConsoleUser:
     principal = keys.by_id(session.key_id) if session is not None else None
     if session is None or principal is None:
         raise SignInRequired
+    database: Database = request.app.state.database
+    async with database.read() as db_session:
+        if await repository.session_ended(db_session, session.nonce):  # signed out, on any replica
+            raise SignInRequired
     return ConsoleUser(principal, session, signer(request).csrf_token(session))
 
 

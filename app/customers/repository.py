@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer, FxRate, Invoice, Payment
-from app.db import dialect_insert, dialect_name, insert_for, table_of
+from app.db import dialect_insert, dialect_name, exact_sum, insert_for, table_of
 from app.orders.models import Reservation
 
 ORDER_FIELDS = ("name", "country", "registration_number")
@@ -238,7 +238,7 @@ def _exposure_statement(by_customer: bool, excluding_order: bool) -> Any:
             Invoice.customer_id,
             literal("overdue").label("kind"),
             Invoice.currency,
-            func.sum(Invoice.open_amount_minor).label("amount"),
+            exact_sum(Invoice.open_amount_minor).label("amount"),
             func.min(Invoice.due_date).label("oldest_due"),
         )
         .where(*invoice_where, Invoice.due_date < today)
@@ -249,7 +249,7 @@ def _exposure_statement(by_customer: bool, excluding_order: bool) -> Any:
             Invoice.customer_id,
             literal("receivable"),
             Invoice.currency,
-            func.sum(Invoice.open_amount_minor),
+            exact_sum(Invoice.open_amount_minor),
             no_date,
         )
         .where(*invoice_where)
@@ -260,7 +260,7 @@ def _exposure_statement(by_customer: bool, excluding_order: bool) -> Any:
             Reservation.customer_id,
             literal("reserved"),
             Reservation.currency,
-            func.sum(Reservation.amount_minor),
+            exact_sum(Reservation.amount_minor),
             no_date,
         )
         .where(*reserved_where)
@@ -271,7 +271,7 @@ def _exposure_statement(by_customer: bool, excluding_order: bool) -> Any:
 
 async def sales_since(session: AsyncSession, customer_id: str | None, since: date) -> Sequence[Any]:
     """(currency, amount_minor) of invoices issued from `since` on: the sales DSO divides by."""
-    query = select(Invoice.currency, func.sum(Invoice.amount_minor)).where(Invoice.issue_date >= since)
+    query = select(Invoice.currency, exact_sum(Invoice.amount_minor)).where(Invoice.issue_date >= since)
     if customer_id is not None:
         query = query.where(Invoice.customer_id == customer_id)
     return (await session.execute(query.group_by(Invoice.currency))).all()
@@ -287,7 +287,7 @@ async def overdue_buckets(session: AsyncSession, today: date) -> Sequence[Any]:
         else_="90+",
     ).label("bucket")
     query = (
-        select(bucket, Invoice.currency, func.sum(Invoice.open_amount_minor))
+        select(bucket, Invoice.currency, exact_sum(Invoice.open_amount_minor))
         .where(Invoice.open_amount_minor > 0, Invoice.due_date < today)
         .group_by(bucket, Invoice.currency)
     )

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from app.decisions.schemas import Identifier, Money, _Body, check_currency, parse_amount
+from app.decisions.schemas import Identifier, Money, _Body, check_currency
+from app.fields import AMOUNT_PATTERN, RATE_PATTERN, Name, Text, parse_amount, parse_rate
 from app.money import is_country
 from app.schema_types import (
-    AMOUNT_PATTERN,
     POSITIVE_AMOUNT_PATTERN,
     RATE_SCHEMA,
     CountryCode,
@@ -21,15 +21,14 @@ from app.schema_types import (
 )
 
 Currency = CurrencyCode
-Reason = Annotated[str, Field(min_length=1, max_length=500)]
+Reason = Annotated[Text, Field(min_length=1, max_length=500)]
+Amount = Annotated[str, Field(pattern=AMOUNT_PATTERN, examples=["1250.00"])]
+PositiveAmount = Annotated[Amount, Field(json_schema_extra={"pattern": POSITIVE_AMOUNT_PATTERN})]
+Rate = Annotated[str, Field(pattern=RATE_PATTERN, examples=["1.0850"], json_schema_extra=RATE_SCHEMA)]
 
 
 class ManualLimitIn(_Body):
-    amount: str = Field(
-        description="In the customer's limit currency.",
-        examples=["20000.00"],
-        json_schema_extra={"pattern": AMOUNT_PATTERN},
-    )
+    amount: Amount = Field(description="In the customer's limit currency.", examples=["20000.00"])
     reason: Reason
     expires_at: IsoDateTime | None = Field(default=None, description="RFC 3339; the override ends then.")
 
@@ -38,13 +37,6 @@ class ManualLimitIn(_Body):
     def _amount(cls, value: Any) -> str:
         parse_amount(value, None, allow_zero=True)
         return str(value)
-
-    @field_validator("expires_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("needs a UTC offset (RFC 3339), e.g. 2027-01-01T00:00:00Z")
-        return value
 
 
 class CreditBlockIn(_Body):
@@ -60,7 +52,7 @@ class CustomerMasterData(_Body):
         )
     )
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     country: CountryCode
     registration_number: str | None = Field(
         default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$"
@@ -69,11 +61,8 @@ class CustomerMasterData(_Body):
     parent_id: Identifier | None = Field(default=None, description="The group's root customer.")
     limit_currency: Currency | None = Field(default=None, description="Currency of the limits; needed with one.")
     manual_limit: ManualLimitIn | None = None
-    group_limit: str | None = Field(
-        default=None,
-        description="On a group's root: the limit of the whole group.",
-        examples=["100000.00"],
-        json_schema_extra={"pattern": AMOUNT_PATTERN},
+    group_limit: Amount | None = Field(
+        default=None, description="On a group's root: the limit of the whole group.", examples=["100000.00"]
     )
     credit_block: CreditBlockIn | None = None
     payment_terms_days: int | None = Field(default=None, ge=0, le=365)
@@ -144,11 +133,9 @@ class InvoiceIn(_Body):
     model_config = ConfigDict(json_schema_extra=minor_units_rule("currency", ("amount",), ("open_amount",)))
 
     currency: Currency
-    amount: str = Field(examples=["1250.00"], json_schema_extra={"pattern": POSITIVE_AMOUNT_PATTERN})
-    open_amount: str = Field(
-        description="What is still owed; zero when paid; at most `amount`.",
-        examples=["1250.00"],
-        json_schema_extra={"pattern": AMOUNT_PATTERN},
+    amount: PositiveAmount
+    open_amount: Amount = Field(
+        description="What is still owed; zero when paid; at most `amount`.", examples=["1250.00"]
     )
     issue_date: IsoDate
     due_date: IsoDate
@@ -210,8 +197,14 @@ class BatchResult(BaseModel):
 
 class PaymentIn(_Body):
     id: Identifier = Field(description="The payment's id in the ERP; unique per customer.")
-    amount: str = Field(description="In the invoice's currency.", examples=["250.00"])
+    amount: PositiveAmount = Field(description="In the invoice's currency.", examples=["250.00"])
     paid_on: IsoDate
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, value: Any) -> str:
+        parse_amount(value, None)  # the invoice's currency's decimals are checked against the stored invoice
+        return str(value)
 
 
 class PaymentOut(BaseModel):
@@ -224,26 +217,27 @@ class PaymentOut(BaseModel):
 
 class RatesIn(_Body):
     base: Currency
-    rates: dict[Currency, Annotated[str, Field(json_schema_extra=RATE_SCHEMA)]] = Field(
+    rates: dict[Currency, Rate] = Field(
         min_length=1, description="Units of each currency per one unit of base.", examples=[{"USD": "1.0850"}]
     )
     as_of: IsoDate | None = None
 
     _base = field_validator("base")(check_currency)
 
-    @field_validator("rates")
+    @field_validator("rates", mode="before")
     @classmethod
-    def _rates(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+    def _rates(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, dict):
+            return value  # the type check names it
         for currency, rate in value.items():
-            check_currency(currency)
+            if len(currency) == 3 and currency.isupper():
+                check_currency(currency)  # any other key fails its pattern
             if currency == info.data.get("base"):
                 raise ValueError(f"{currency}: a currency has no rate to itself")
             try:
-                parsed = parse_amount(rate, None)
+                parse_rate(rate)
             except ValueError as exc:
                 raise ValueError(f"{currency}: {exc}") from None
-            if parsed.as_tuple().exponent < -12:  # type: ignore[operator]
-                raise ValueError(f"{currency}: at most 12 decimals")
         return value
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from app.customers.models import Customer
 from app.db import table_of
 from app.decisions.models import Decision, DecisionReason
 from app.errors import FieldError, InvalidRequest
+from app.fields import in_utc
 from app.reviews.models import OpenCase, Review
 
 Columns = TypeVarTuple("Columns")
@@ -49,6 +51,9 @@ class DecisionFilters:
     reviewed: bool | None = None
 
 
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # a decision's uuid4
+
+
 @dataclass(frozen=True, slots=True)
 class Cursor:
     """Position after the last row of a page: (decided_at, id), newest first."""
@@ -64,7 +69,10 @@ class Cursor:
     def decode(cls, token: str) -> Cursor:
         try:
             decided_at, decision_id = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            return cls(datetime.fromisoformat(decided_at), str(decision_id))
+            if not isinstance(decided_at, str) or not isinstance(decision_id, str) or not _ID.fullmatch(decision_id):
+                raise ValueError("not a cursor's position")
+            # A position with an offset, in the calendar once in UTC: the keyset comparison needs one.
+            return cls(in_utc(datetime.fromisoformat(decided_at)), decision_id)
         except (ValueError, TypeError, orjson.JSONDecodeError):
             raise InvalidRequest(
                 "the cursor is not one this API returned",

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from app.money import is_country, minor_units, to_minor
+from app.fields import AMOUNT_PATTERN, Name, parse_amount
+from app.money import is_country, minor_units
 from app.schema_types import POSITIVE_AMOUNT_PATTERN, CountryCode, CurrencyCode, minor_units_rule
 
-MONEY_PATTERN = r"^(0|[1-9][0-9]{0,14})(\.[0-9]+)?$"
-_MONEY = re.compile(MONEY_PATTERN)
+__all__ = ["AMOUNT_PATTERN", "parse_amount"]  # re-exported: every domain's schemas take amounts this way
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 Money = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["1250.00"])]
 OutcomeName = Literal["accept", "prepayment", "review", "reject"]
@@ -28,29 +27,13 @@ def check_currency(value: str) -> str:
     return value
 
 
-def parse_amount(value: Any, currency: str | None, *, allow_zero: bool = False) -> Decimal:
-    """A money amount as the API takes it: a decimal string, positive, within the currency's minor units."""
-    if not isinstance(value, str):
-        raise ValueError('amounts are decimal strings, e.g. "1250.00"')
-    if not _MONEY.match(value):
-        raise ValueError('not a plain decimal amount such as "1250.00"')
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise ValueError("not a decimal amount") from None
-    if amount <= 0 and not (allow_zero and amount == 0):
-        raise ValueError("must be greater than zero")
-    if currency is not None:
-        to_minor(amount, currency)
-    return amount
-
-
 class OrderIn(_Body):
     model_config = ConfigDict(json_schema_extra=minor_units_rule("currency", ("amount",)))
 
     id: Identifier = Field(description="The order's id in the shop or ERP.")
     currency: CurrencyCode
     amount: str = Field(
+        pattern=AMOUNT_PATTERN,
         description="Order total as a decimal string in the currency's minor units.",
         examples=["1250.00"],
         json_schema_extra={"pattern": POSITIVE_AMOUNT_PATTERN},
@@ -71,7 +54,7 @@ class OrderIn(_Body):
 
 class CustomerIn(_Body):
     id: Identifier = Field(description="The customer's id in the ERP.")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     country: CountryCode
     registration_number: str | None = Field(
         default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$"

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -31,7 +32,7 @@ from app.decisions.schemas import (
     DecisionPage,
     DecisionRequest,
 )
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, FieldError, InvalidRequest, NotFound
 from app.group_commit import GroupCommit
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
@@ -350,9 +351,9 @@ def _row(
         "outcome": evaluation.outcome.value,
         "currency": currency,
         "amount_minor": to_minor(request.order.amount_decimal, currency),
-        "credit_limit_minor": to_minor(evaluation.credit_limit, currency),
-        "exposure_minor": to_minor(evaluation.exposure, currency),
-        "available_credit_minor": to_minor(evaluation.available_credit, currency),
+        "credit_limit_minor": _storable(evaluation.credit_limit, currency),
+        "exposure_minor": _storable(evaluation.exposure, currency),
+        "available_credit_minor": _storable(evaluation.available_credit, currency),
         "approved_credit_minor": to_minor(evaluation.approved_credit_amount, currency),
         "prepayment_minor": to_minor(evaluation.prepayment_amount, currency),
         "payment_terms_days": evaluation.payment_terms_days,
@@ -368,6 +369,20 @@ def _row(
         "api_key_id": principal.key_id,
         "decided_at": decided_at,
     }
+
+
+class FigureOutOfRange(InvalidRequest):
+    code, title = "figure_out_of_range", "A figure of the decision is too large for the order's currency"
+
+
+def _storable(amount: Decimal, currency: str) -> int:
+    """Minor units of a derived figure (a limit or exposure converted into the order's currency), which must fit
+    the 64 bits every stored amount has: receivables and rates far beyond any real ones could pass them."""
+    minor = to_minor(amount, currency)
+    if abs(minor) >= 2**63:
+        message = f"the customer's limit or exposure in {currency} is too large to decide on in {currency}"
+        raise FigureOutOfRange(message, errors=[FieldError(field="order.currency", message=message)])
+    return minor
 
 
 def _rounds(

@@ -16,7 +16,7 @@ from app.monitoring.service import MonitorService
 from app.policies.active import ActivePolicy
 from app.providers import repository as reports_repository
 from app.providers.base import registration_key
-from app.schema_types import IsoDateTime
+from app.schema_types import ProviderDateTime
 
 RATINGS = {"A", "B", "C", "D", "E"}
 
@@ -38,7 +38,7 @@ class NotificationEvent(BaseModel):
     company: NotifiedCompany
     eventId: StrictInt | None = None
     notificationEventId: StrictInt | None = None
-    eventDate: IsoDateTime | None = None
+    eventDate: ProviderDateTime | None = None
     ruleCode: StrictInt | None = None
     ruleName: str = Field(max_length=200)
     oldValue: str | None = None

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from app.decisions.schemas import Identifier, Money, _Body, parse_amount
+from app.decisions.schemas import Identifier, Money, _Body
+from app.fields import AMOUNT_PATTERN, Text, parse_amount
 from app.schema_types import IsoDate
 
 
@@ -24,12 +25,14 @@ class InvoicedEvent(_Body):
 
 class CancelledEvent(_Body):
     type: Literal["cancelled"]
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Text | None = Field(default=None, max_length=500)
 
 
 class AmendedEvent(_Body):
     type: Literal["amended"]
-    amount: str = Field(description="The order's new total, in the order's currency.", examples=["900.00"])
+    amount: str = Field(
+        pattern=AMOUNT_PATTERN, description="The order's new total, in the order's currency.", examples=["900.00"]
+    )
 
     @field_validator("amount", mode="before")
     @classmethod

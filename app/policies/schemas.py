@@ -38,8 +38,8 @@ class SimulationRequest(BaseModel):
 
     customer_id: str | None = Field(default=None, max_length=64)
     outcome: OutcomeName | None = Field(default=None, description="Only decisions that had this outcome.")
-    decided_from: IsoDateTime | None = Field(default=None, description="Inclusive, RFC 3339.")
-    decided_to: IsoDateTime | None = Field(default=None, description="Exclusive, RFC 3339.")
+    decided_from: IsoDateTime | None = Field(default=None, description="Inclusive, RFC 3339 with an offset.")
+    decided_to: IsoDateTime | None = Field(default=None, description="Exclusive, RFC 3339 with an offset.")
     policy_version: str | None = Field(default=None, max_length=64, description="Only decisions taken under it.")
     limit: int = Field(default=50, ge=1, le=500, description="Changed decisions per page.")
     cursor: str | None = Field(

@@ -17,13 +17,13 @@ from app.audit.service import EventType, append
 from app.auth import Principal
 from app.db import Database, utcnow
 from app.decisions.repository import Cursor
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, FieldError, InvalidRequest, NotFound
 from app.policies import repository
 from app.policies.models import PolicyVersion
 from app.policies.replay import ReplayTally, replay
 from app.policies.repository import ReplayFilters
 from app.policies.schemas import PolicyVersionList, PolicyVersionOut, PolicyVersionSummary, SimulationOut
-from app.policy.schema import PolicyDocument, load_policy_file, parse_policy
+from app.policy.schema import PolicyDocument, load_policy_file, parse_policy, upload_errors
 
 logger = logging.getLogger("creditgate.policies")
 
@@ -34,6 +34,14 @@ def digest(document: PolicyDocument) -> str:
     """SHA-256 of the canonical JSON: the same content gives the same digest whatever its layout or format."""
     canonical = orjson.dumps(document.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
+
+
+class PolicyCannotBeActivated(Conflict):
+    code, title = "policy_invalid", "The stored policy version cannot decide and cannot be activated"
+
+
+def _field_errors(errors: list[dict[str, Any]]) -> list[FieldError]:
+    return [FieldError(field=error["field"], message=error["message"], type="policy_invalid") for error in errors]
 
 
 class PolicyService:
@@ -101,7 +109,7 @@ class PolicyService:
         row = await repository.get_version(session, version)
         if row is None:
             raise NotFound(f"no policy version {version}")
-        document = parse_policy(row.document)
+        document = parse_policy(row.document, stored=True)
         self._documents[version] = document
         return document
 
@@ -154,8 +162,15 @@ class PolicyService:
 
     async def activate(self, version: str, principal: Principal) -> PolicyVersionOut:
         async with self.db.transaction() as session:
-            if await repository.get_version(session, version) is None:
+            row = await repository.get_version(session, version)
+            if row is None:
                 raise NotFound(f"no policy version {version}")
+            errors = upload_errors(parse_policy(row.document, stored=True))
+            if errors:  # stored before the check: every decision it would take in that cell would fail
+                raise PolicyCannotBeActivated(
+                    f"policy version {version} cannot decide: {errors[0]['field']}: {errors[0]['message']}",
+                    errors=_field_errors(errors),
+                )
             previous = await repository.active_version(session)
             if previous != version:
                 activated_at = utcnow()
@@ -179,6 +194,12 @@ class PolicyService:
         progress: Callable[[int], None] | None = None,
     ) -> SimulationOut:
         policy = await self.document(version)
+        errors = upload_errors(policy)
+        if errors:  # what activation would refuse, shown before anyone tries
+            raise InvalidRequest(
+                f"policy version {version} cannot decide: {errors[0]['field']}: {errors[0]['message']}",
+                errors=_field_errors(errors),
+            )
         tally = ReplayTally(policy, page_size, Cursor.decode(cursor) if cursor else None)
         return await replay(self.db, tally, filters, progress)
 
@@ -213,4 +234,4 @@ def _summary(row: PolicyVersion, active: str | None, activated_at: datetime | No
 
 
 def _out(row: PolicyVersion, active: str | None, activated_at: datetime | None) -> PolicyVersionOut:
-    return PolicyVersionOut(**_summary(row, active, activated_at), document=parse_policy(row.document))
+    return PolicyVersionOut(**_summary(row, active, activated_at), document=parse_policy(row.document, stored=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -10,13 +11,15 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app.fields import MAX_AMOUNT
 from app.money import minor_units
 
 RATED_CLASSES: tuple[str, ...] = ("A", "B", "C", "D", "E")
 # The grid's rows: the rated classes from best to worst, and "unknown" (no usable rating).
 GRID_CLASSES: tuple[str, ...] = (*RATED_CLASSES, "unknown")
 
-Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
+# In the policy's currency; its decimals are checked against that currency when the document is stored.
+Amount = Annotated[Decimal, Field(ge=0, lt=MAX_AMOUNT, decimal_places=4)]
 Share = Annotated[Decimal, Field(ge=0, le=1, decimal_places=4)]
 
 
@@ -213,6 +216,42 @@ class PolicyDocument(_Strict):
     def cell(self, risk_class: str, segment: str) -> Cell:
         return self.grid[risk_class][segment]
 
+    def amounts(self) -> Iterator[tuple[str, Decimal]]:
+        """Every amount of the document with its field, all in the policy's currency."""
+        for risk_class, row in self.grid.items():
+            for segment, cell in row.items():
+                where = f"grid.{risk_class}.{segment}"
+                yield from _given(
+                    (f"{where}.limit.amount", cell.limit.amount),
+                    (f"{where}.cap", cell.cap),
+                    (f"{where}.review_above", cell.review_above),
+                )
+        yield from _given(
+            ("stop.overdue_amount_tolerance", self.stop.overdue_amount_tolerance),
+            ("small_orders.threshold", self.small_orders.threshold),
+            ("new_customers.first_order_cap", self.new_customers.first_order_cap),
+            ("provider_unavailable.accept_up_to", self.provider_unavailable.accept_up_to),
+            ("review.four_eyes_above", self.review.four_eyes_above),
+        )
+
+
+def _given(*pairs: tuple[str, Decimal | None]) -> Iterator[tuple[str, Decimal]]:
+    return ((field, amount) for field, amount in pairs if amount is not None)
+
+
+def upload_errors(document: PolicyDocument) -> list[dict[str, Any]]:
+    """What a document must also meet to be stored or activated: every amount within its currency's decimals.
+
+    Not checked on reading a stored version, so that one stored before the check can still be shown."""
+    places = minor_units(document.currency)
+    errors = []
+    for field, amount in document.amounts():
+        exponent = amount.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > places:
+            message = f"more decimals than {document.currency} has ({places})"
+            errors.append({"field": field, "message": message})
+    return errors
+
 
 def _looser(worse: Decimal | None, better: Decimal | None) -> bool:
     """True when `worse` allows more than `better` (None means no bound)."""
@@ -229,11 +268,16 @@ class PolicyDocumentError(ValueError):
         self.errors = errors
 
 
-def parse_policy(document: Any) -> PolicyDocument:
+def parse_policy(document: Any, *, stored: bool = False) -> PolicyDocument:
+    """A document to store (every check), or, with `stored`, one read back from the database."""
     try:
-        return PolicyDocument.model_validate(document)
+        parsed = PolicyDocument.model_validate(document)
     except ValidationError as exc:
         raise PolicyDocumentError([_field_error(error) for error in exc.errors(include_url=False)]) from None
+    errors = [] if stored else upload_errors(parsed)
+    if errors:
+        raise PolicyDocumentError(errors)
+    return parsed
 
 
 def _field_error(error: Any) -> dict[str, Any]:

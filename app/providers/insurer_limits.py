@@ -14,6 +14,7 @@ from typing import Any
 
 from app.db import Database, utcnow
 from app.errors import FieldError, InvalidRequest
+from app.fields import MAX_AMOUNT
 from app.money import from_minor, is_country, minor_units, to_minor
 from app.providers import repository
 from app.providers.base import CompanyNotFound, CompanyQuery, CreditReport, payload_hash, registration_key
@@ -183,8 +184,8 @@ def _limit_minor(text: str, currency: str, problems: list[tuple[str, str]]) -> i
     except InvalidOperation:
         problems.append(("limit_amount", "is not a decimal amount such as 50000.00"))
         return None
-    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e15"):
-        problems.append(("limit_amount", "must be zero or a positive amount"))
+    if not amount.is_finite() or amount < 0 or amount >= MAX_AMOUNT:
+        problems.append(("limit_amount", f"must be zero or a positive amount less than {MAX_AMOUNT:,.0f}"))
         return None
     try:
         return to_minor(amount, currency)

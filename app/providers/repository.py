@@ -11,7 +11,7 @@ from sqlalchemy import CursorResult, bindparam, case, delete, func, insert, or_,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import table_of
+from app.db import exact_sum, table_of
 from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCacheHits, ProviderCall, ReportLease
 
 ERROR_OUTCOMES = ("unavailable", "bad_response")
@@ -175,7 +175,7 @@ async def call_totals(
             ProviderCall.day,
             ProviderCall.cost_currency,
             func.count(),
-            func.sum(ProviderCall.cost_minor),
+            exact_sum(ProviderCall.cost_minor),
             errors,
             not_found,
         )

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.decisions.schemas import DecisionDetail, DecisionOut, Money, _Body, parse_amount
-from app.schema_types import AMOUNT_PATTERN
+from app.decisions.schemas import DecisionDetail, DecisionOut, Money, _Body
+from app.fields import AMOUNT_PATTERN, Text, parse_amount
 
 
 class ReviewIn(_Body):
@@ -17,7 +17,7 @@ class ReviewIn(_Body):
         json_schema_extra={
             "if": {"properties": {"outcome": {"const": "reject"}}, "required": ["outcome"]},
             "then": {
-                "properties": {"approved_credit_amount": {"anyOf": [{"type": "null"}, {"pattern": r"^0(\.0+)?$"}]}}
+                "properties": {"approved_credit_amount": {"anyOf": [{"type": "null"}, {"pattern": r"^0(\.0{1,4})?$"}]}}
             },
         }
     )
@@ -27,12 +27,12 @@ class ReviewIn(_Body):
     )
     approved_credit_amount: str | None = Field(
         default=None,
+        pattern=AMOUNT_PATTERN,
         description="For prepayment: the part on credit (default 0.00, the whole order up front), less than the "
         "order; for accept: the order's amount, if given; for reject: zero, if given. In the order's currency.",
         examples=["500.00"],
-        json_schema_extra={"pattern": AMOUNT_PATTERN},
     )
-    reason: str = Field(min_length=1, max_length=2000, description="Why: required, kept in the audit trail.")
+    reason: Text = Field(min_length=1, max_length=2000, description="Why: required, kept in the audit trail.")
 
     @field_validator("approved_credit_amount", mode="before")
     @classmethod

@@ -7,10 +7,12 @@ import re
 from decimal import Decimal
 
 import httpx
+import pytest
 
 from tests.conftest import auth, key_for, order_body
 from tests.console.console import csrf_token, decide, sign_in
 from tests.erp import put_customer, put_invoice
+from tests.test_input_edges import cursor
 
 
 def decision_links(page: httpx.Response) -> list[str]:
@@ -188,3 +190,28 @@ class TestSpendPage:
         shown = {column: int(row[label]) for column, label in COUNT_COLUMNS.items()}
         assert shown == {column: day[column] for column in COUNT_COLUMNS}
         assert costs(row["Cost"]) == [(Decimal(cost["amount"]), cost["currency"]) for cost in day["cost"]]
+
+
+class TestCalendarEdges:
+    """The first and last days of the calendar, and forged cursors, are a page (or its error page), never a 500."""
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "decided_to=9999-12-31",
+            "decided_from=0001-01-01&decided_to=0001-01-01",
+            "cursor=" + cursor("0001-01-01T00:00:00+01:00", "00000000-0000-4000-8000-000000000000"),
+            "cursor=" + cursor("2026-11-01T00:00:00", "00000000-0000-4000-8000-000000000000"),
+        ],
+    )
+    async def test_decisions(self, client: httpx.AsyncClient, query: str) -> None:
+        await sign_in(client)
+        response = await client.get(f"/console/decisions?{query}")
+        assert response.status_code in (200, 422), response.text
+        assert response.headers["content-type"].startswith("text/html")
+
+    @pytest.mark.parametrize("query", ["day_to=0001-01-01", "day_from=9999-12-31&day_to=9999-12-31"])
+    async def test_spend(self, client: httpx.AsyncClient, query: str) -> None:
+        await sign_in(client)
+        response = await client.get(f"/console/spend?{query}")
+        assert response.status_code == 200, response.text

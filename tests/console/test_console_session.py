@@ -7,6 +7,7 @@ import pytest
 from pydantic import SecretStr
 
 from app.console.session import SESSION_COOKIE, SessionSigner
+from app.main import create_app
 from app.settings import Settings
 from tests.conftest import ALL_KEY, key_for
 from tests.console.console import csrf_token, decide, sign_in
@@ -198,3 +199,41 @@ class TestScopes:
         )
         assert response.status_code == 303
         assert response.headers["location"].endswith("?activated=1")
+
+
+class TestSigningOutEndsTheSessionOnTheServer:
+    """A cookie copied before signing out (a shared computer, a proxy log) is refused afterwards, by every
+    replica that shares the console secret and the database."""
+
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.model_copy(update={"console_secret": SecretStr("a-shared-console-secret-0000000000")})
+
+    async def test_a_copied_cookie_no_longer_signs_in(self, client: httpx.AsyncClient, settings: Settings) -> None:
+        await sign_in(client)
+        page = await client.get("/console/decisions")
+        copied = client.cookies[SESSION_COOKIE]
+        other = create_app(settings)  # a second replica
+        async with other.router.lifespan_context(other):
+            transport = httpx.ASGITransport(app=other)
+            async with httpx.AsyncClient(transport=transport, base_url="http://creditgate.test") as replica:
+                replica.cookies.set(SESSION_COOKIE, copied, domain="creditgate.test", path="/console")
+                assert (await replica.get("/console/decisions")).status_code == 200
+                response = await client.post("/console/sign-out", data={"csrf_token": csrf_token(page)})
+                assert response.status_code == 303
+                client.cookies.set(SESSION_COOKIE, copied, domain="creditgate.test", path="/console")
+                assert (await client.get("/console/decisions")).status_code == 303
+                assert (await replica.get("/console/decisions")).status_code == 303
+
+    async def test_another_sign_in_is_not_ended(self, client: httpx.AsyncClient) -> None:
+        await sign_in(client)
+        first = client.cookies[SESSION_COOKIE]
+        client.cookies.clear()
+        await sign_in(client)
+        second = client.cookies[SESSION_COOKIE]
+        page = await client.get("/console/decisions")
+        await client.post("/console/sign-out", data={"csrf_token": csrf_token(page)})
+        client.cookies.set(SESSION_COOKIE, first, domain="creditgate.test", path="/console")
+        assert (await client.get("/console/decisions")).status_code == 200
+        client.cookies.set(SESSION_COOKIE, second, domain="creditgate.test", path="/console")
+        assert (await client.get("/console/decisions")).status_code == 303
