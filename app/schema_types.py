@@ -25,6 +25,12 @@ CURSOR_FORMAT = "cursor"
 # An exchange rate is at least 0.000001 (app.fields.MIN_RATE): what RATE_PATTERN admits below it, refused.
 RATE_SCHEMA: dict[str, Any] = {"not": {"pattern": r"^0(\.0{1,5})?$|^0\.0{6}"}}
 
+# A calendar day (29 February aside, which the pattern leaves out), a time, an optional offset.
+PROVIDER_DATE_TIME_PATTERN = (
+    r"^([0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)-"
+    r"((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])?$"
+)
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})?"
@@ -44,13 +50,25 @@ def _iso_date_time(value: Any) -> Any:
     raise ValueError("must be an RFC 3339 date-time, e.g. 2026-11-23T10:00:00Z")
 
 
+def json_integer(value: Any) -> Any:
+    """A JSON integer (198 or 198.0, as JSON Schema counts them); not true, not "198" (pydantic alone takes both)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    return value
+
+
+# Bounds go before the validator (`Annotated[int, Field(ge=...), BeforeValidator(json_integer)]`), or the
+# document loses them.
+JsonInt = Annotated[int, BeforeValidator(json_integer)]
+
+
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 IsoDateTime = Annotated[UtcDatetime, BeforeValidator(_iso_date_time)]
 # A provider's own time stamp, which may come without an offset: RFC 3339 but for the optional offset.
 ProviderDateTime = Annotated[
     datetime,
     BeforeValidator(_iso_date_time),
-    WithJsonSchema({"type": "string", "pattern": f"^{_DATE_TIME.pattern}$"}),
+    WithJsonSchema({"type": "string", "pattern": PROVIDER_DATE_TIME_PATTERN}),
 ]
 
 

@@ -80,8 +80,10 @@ def _default_last_day(first: date | None, today: date) -> date:
         "requestBody": {
             "required": True,
             "description": "Header: country, registration_number, buyer_name, limit_amount, currency, "
-            "valid_from, insurer_reference; optional valid_to, risk_class. Comma or semicolon separated.",
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "valid_from, insurer_reference; optional valid_to, risk_class. Comma or semicolon separated, UTF-8; "
+            "at least one row, each buyer and insurer reference once, every field valid (`format: "
+            "insurer-limits-csv`: each problem is named by line and column).",
+            "content": {"text/csv": {"schema": {"type": "string", "format": "insurer-limits-csv"}}},
         }
     },
 )

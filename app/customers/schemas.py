@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.decisions.schemas import Identifier, Money, _Body, check_currency
 from app.fields import AMOUNT_PATTERN, RATE_PATTERN, Name, Text, parse_amount, parse_rate
@@ -17,10 +17,12 @@ from app.schema_types import (
     CurrencyCode,
     IsoDate,
     IsoDateTime,
+    json_integer,
     minor_units_rule,
 )
 
 Currency = CurrencyCode
+PaymentTermsDays = Annotated[int, Field(ge=0, le=365), BeforeValidator(json_integer)]
 Reason = Annotated[Text, Field(min_length=1, max_length=500)]
 Amount = Annotated[str, Field(pattern=AMOUNT_PATTERN, examples=["1250.00"])]
 PositiveAmount = Annotated[Amount, Field(json_schema_extra={"pattern": POSITIVE_AMOUNT_PATTERN})]
@@ -65,7 +67,7 @@ class CustomerMasterData(_Body):
         default=None, description="On a group's root: the limit of the whole group.", examples=["100000.00"]
     )
     credit_block: CreditBlockIn | None = None
-    payment_terms_days: int | None = Field(default=None, ge=0, le=365)
+    payment_terms_days: PaymentTermsDays | None = None
 
     @field_validator("country")
     @classmethod

@@ -113,12 +113,13 @@ class CustomerService:
                 raise PaymentExists(f"payment {body.id} of customer {customer_id} is already recorded")
             try:
                 amount = to_minor(Decimal(body.amount), invoice.currency)
+            # A well-formed amount the stored invoice refuses (its currency's decimals, its open amount): 409.
             except ValueError as exc:
-                raise InvalidRequest(str(exc), errors=[FieldError(field="amount", message=str(exc))]) from None
+                raise Conflict(str(exc), errors=[FieldError(field="amount", message=str(exc))]) from None
             if amount > invoice.open_amount_minor:
                 open_amount = format_minor(invoice.open_amount_minor, invoice.currency)
                 message = f"exceeds the open amount {open_amount} {invoice.currency}"
-                raise InvalidRequest(message, errors=[FieldError(field="amount", message=message)])
+                raise Conflict(message, errors=[FieldError(field="amount", message=message)])
             payment = {
                 "customer_id": customer_id,
                 "payment_id": body.id,

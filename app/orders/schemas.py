@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from app.decisions.schemas import Identifier, Money, _Body
 from app.fields import AMOUNT_PATTERN, Text, parse_amount
-from app.schema_types import IsoDate
+from app.schema_types import POSITIVE_AMOUNT_PATTERN, IsoDate
 
 
 class ShippedEvent(_Body):
@@ -31,7 +31,10 @@ class CancelledEvent(_Body):
 class AmendedEvent(_Body):
     type: Literal["amended"]
     amount: str = Field(
-        pattern=AMOUNT_PATTERN, description="The order's new total, in the order's currency.", examples=["900.00"]
+        pattern=AMOUNT_PATTERN,
+        description="The order's new total, in the order's currency (at most its decimals).",
+        examples=["900.00"],
+        json_schema_extra={"pattern": POSITIVE_AMOUNT_PATTERN},
     )
 
     @field_validator("amount", mode="before")

@@ -59,13 +59,17 @@ class TestPayments:
         assert again.status_code == 409
         assert again.json()["code"] == "payment_exists"
 
-    async def test_refuses_a_payment_above_the_open_amount(self, client: httpx.AsyncClient) -> None:
+    async def test_refuses_a_payment_the_stored_invoice_does_not_allow_with_409(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        """Well-formed amounts, refused by the invoice as stored: above its open amount, or finer than its currency."""
         await put_customer(client)
         await put_invoice(client, "INV-1", "500.00")
-        body = {"id": "PAY-1", "amount": "600.00", "paid_on": str(date.today())}
-        response = await client.post("/v1/customers/C-42/invoices/INV-1/payments", json=body, headers=auth())
-        assert response.status_code == 422
-        assert response.json()["errors"][0]["field"] == "amount"
+        for amount in ("600.00", "1.001"):
+            body = {"id": "PAY-1", "amount": amount, "paid_on": str(date.today())}
+            response = await client.post("/v1/customers/C-42/invoices/INV-1/payments", json=body, headers=auth())
+            assert response.status_code == 409, amount
+            assert response.json()["errors"][0]["field"] == "amount"
 
 
 class TestBatch:

@@ -124,6 +124,15 @@ class TestOrderEvents:
         assert higher.json()["code"] == "amendment_needs_decision"
         assert (await _exposure(client))["reserved"] == "600.00"
 
+    async def test_an_amount_finer_than_the_orders_currency_conflicts_with_it(self, client: httpx.AsyncClient) -> None:
+        """ "600.001" is a well-formed amount (the document cannot know the order's currency): 409, naming it."""
+        await put_customer(client, **manual_limit("3000.00"))
+        await decide(client, "1000.00", "SO-1")
+        response = await event(client, "SO-1", {"type": "amended", "amount": "600.001"})
+        assert response.status_code == 409
+        assert response.json()["errors"][0]["field"] == "amount"
+        assert (await _exposure(client))["reserved"] == "1000.00"
+
     async def test_an_event_that_does_not_apply_is_a_conflict(self, client: httpx.AsyncClient) -> None:
         await put_customer(client, **manual_limit("3000.00"))
         await decide(client, "1000.00", "SO-1")

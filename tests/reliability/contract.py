@@ -55,6 +55,9 @@ def run_schemathesis(base_url: str, report_dir: Path, max_examples: int, timeout
         "--max-examples",
         str(max_examples),
         "--generation-deterministic",
+        # The document's description: no string may contain U+0000 (PostgreSQL cannot store one).
+        "--generation-allow-x00",
+        "false",
         "--workers",
         "1",
         "--request-timeout",

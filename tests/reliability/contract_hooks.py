@@ -24,7 +24,9 @@ from hypothesis import strategies as st
 
 from app.decisions.repository import Cursor
 from app.money import minor_units
+from app.policy.schema import load_policy_file
 from app.schema_types import CURSOR_FORMAT
+from app.settings import DEFAULT_POLICY_FILE
 
 _keys = itertools.count(1)
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -35,6 +37,32 @@ schemathesis.openapi.format(
         lambda moment, decision_id: Cursor(moment, decision_id).encode(),
         st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
         st.uuids().map(str),
+    ),
+)
+
+
+def _insurer_row(index: int, country: str, digits: str, amount: int, currency: str, day: date) -> str:
+    return f"{country},{digits}{index},Buyer {index},{amount},{currency},{day.isoformat()},REF-{index}"
+
+
+# The insurer's CSV: a header and valid rows, each buyer and reference once.
+schemathesis.openapi.format(
+    "insurer-limits-csv",
+    st.lists(
+        st.tuples(
+            st.sampled_from(["NL", "DE", "BE", "FR"]),
+            st.from_regex(r"[0-9]{6,8}", fullmatch=True),
+            st.integers(min_value=0, max_value=10**9),
+            st.sampled_from(["EUR", "USD", "JPY"]),
+            st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)),
+        ),
+        min_size=1,
+        max_size=5,
+    ).map(
+        lambda rows: (
+            "country,registration_number,buyer_name,limit_amount,currency,valid_from,insurer_reference\n"
+            + "".join(_insurer_row(index, *row) + "\n" for index, row in enumerate(rows))
+        )
     ),
 )
 
@@ -106,6 +134,27 @@ def _rates(case: Any) -> None:
             case.body["rates"] = {"USD" if case.body.get("base") != "USD" else "EUR": "1.0850"}
 
 
+def _invoiced_event(case: Any) -> None:
+    """An invoiced event's due date is not before its issue date (today when not given)."""
+    body = case.body
+    if isinstance(body, dict) and body.get("type") == "invoiced" and body.get("due_date") is not None:
+        issued = _day(body.get("issue_date")) or date.today()
+        due = _day(body.get("due_date"))
+        if due is not None and due < issued:
+            body["due_date"] = issued.isoformat()
+
+
+def _policy(case: Any) -> None:
+    """A policy's parts must agree (segments and grid cells, classes in order, bands descending): the shipped
+    policy is sent, under the generated version and description."""
+    if isinstance(case.body, dict):
+        document = load_policy_file(DEFAULT_POLICY_FILE).model_dump(mode="json")
+        for name in ("version", "description"):
+            if isinstance(case.body.get(name), str) and case.body[name] != "active":
+                document[name] = case.body[name]
+        case.body = document
+
+
 def _anchor(case: Any) -> None:
     """anchor_seq and anchor_hash go together."""
     query = case.query or {}
@@ -125,10 +174,11 @@ def _usage_days(case: Any) -> None:
 def _amount_bounds(case: Any) -> None:
     """An amount bound needs its currency, and has at most the currency's decimals."""
     query = case.query or {}
-    bounds = [_decimal(query.get(name)) for name in ("amount_min", "amount_max") if name in query]
-    if not bounds:
+    if not ("amount_min" in query or "amount_max" in query):
         return
-    needed = max((max(0, -int(bound.normalize().as_tuple().exponent)) for bound in bounds if bound), default=0)
+    needed = max(
+        (len(query[name].partition(".")[2]) for name in ("amount_min", "amount_max") if name in query), default=0
+    )
     currency = query.get("currency")
     if not isinstance(currency, str) or minor_units(currency) < needed:
         query["currency"] = {0: "JPY", 1: "EUR", 2: "EUR", 3: "KWD"}.get(needed, "CLF")
@@ -139,6 +189,8 @@ CROSS_FIELD_RULES = {
     ("POST", "/v1/receivables/batch"): _batch,
     ("PUT", "/v1/customers/{customer_id}"): _customer,
     ("PUT", "/v1/rates"): _rates,
+    ("POST", "/v1/orders/{order_id}/events"): _invoiced_event,
+    ("POST", "/v1/policies"): _policy,
     ("GET", "/v1/audit/verify"): _anchor,
     ("GET", "/v1/providers/usage"): _usage_days,
     ("GET", "/v1/decisions"): _amount_bounds,
