@@ -303,3 +303,16 @@ class TestAuthorizationHeaders:
         headers = [("Authorization", f"Bearer {ALL_KEY}"), ("Authorization", f"Bearer {ALL_KEY}")]
         send = lambda: client.post("/v1/decisions", json=order_body(), headers=headers)  # noqa: E731
         await refused(engine, send, "header.authorization", status=401)
+
+
+class TestFiguresBeyond64Bits:
+    async def test_an_exposure_too_large_for_the_orders_currency(
+        self, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> None:
+        """The largest invoice in EUR at the largest rate is 10^20 minor units of IDR: a 422, not a failed insert."""
+        await put_customer(client)
+        await put_invoice(client, "INV-1", "999999999999.99")
+        rates = await client.put("/v1/rates", json={"base": "EUR", "rates": {"IDR": "999999"}}, headers=auth())
+        assert rates.status_code == 200, rates.text
+        body = order_body("1000.00", currency="IDR")
+        await refused(engine, lambda: client.post("/v1/decisions", json=body, headers=auth()), "order.currency")
