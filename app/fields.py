@@ -111,6 +111,14 @@ def _multiline(value: str) -> str:
     return check_text(value, multiline=True)
 
 
+# What check_text refuses, as the document's patterns: controls (C0, DEL, C1) and bidi controls (a lone
+# surrogate cannot be written in a pattern, and no UTF-8 body can carry one).
+_REFUSED = r"\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+TEXT_PATTERN = rf"^[^\u0000-\u001f{_REFUSED}]*$"
+MULTILINE_TEXT_PATTERN = rf"^[^\u0000-\u0008\u000b-\u001f{_REFUSED}]*$"
+
 UtcDatetime = Annotated[datetime, AfterValidator(in_utc)]
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(check_text)]
-Text = Annotated[str, AfterValidator(_multiline)]
+Name = Annotated[
+    str, Field(min_length=1, max_length=200, json_schema_extra={"pattern": TEXT_PATTERN}), AfterValidator(check_text)
+]
+Text = Annotated[str, Field(json_schema_extra={"pattern": MULTILINE_TEXT_PATTERN}), AfterValidator(_multiline)]

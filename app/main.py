@@ -62,7 +62,12 @@ logger = logging.getLogger("creditgate")
 DESCRIPTION = """B2B trade-credit decisions: accept on credit, ask prepayment, review or reject — with reasons.
 
 Money is a decimal string in the currency's minor units. Errors are RFC 9457 problem details.
-Authenticate with `Authorization: Bearer <api key>`."""
+Authenticate with `Authorization: Bearer <api key>`.
+
+No string anywhere (body, query, path) may contain U+0000. A request that is well formed but that the stored
+state refuses (an unknown customer in a batch, a payment above the open amount, review terms that do not fit
+the decided order) is 409 with the fields named; 422 means the request itself breaks the rules stated here.
+A `cursor` (`format: cursor`) is only ever a `next_cursor` this API returned."""
 
 
 def create_app(

@@ -99,14 +99,20 @@ class TestReviewing:
 
     async def test_refuses_terms_that_do_not_add_up(self, client: httpx.AsyncClient) -> None:
         case = await decide(client, "1000.00", "00000000", "SO-5")
+        response = await review(client, case["id"], outcome="reject", approved_credit_amount="1.00")
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "approved_credit_amount"
+
+    async def test_refuses_terms_that_do_not_fit_the_decided_order_with_409(self, client: httpx.AsyncClient) -> None:
+        """The body is well formed; the decided order's amount and currency refuse it (the document cannot)."""
+        case = await decide(client, "1000.00", "00000000", "SO-5")
         for body in (
             {"outcome": "accept", "approved_credit_amount": "500.00"},
             {"outcome": "prepayment", "approved_credit_amount": "1000.00"},
-            {"outcome": "reject", "approved_credit_amount": "1.00"},
             {"outcome": "prepayment", "approved_credit_amount": "1.001"},
         ):
             response = await review(client, case["id"], **body)
-            assert response.status_code == 422, body
+            assert response.status_code == 409, body
             assert response.json()["errors"][0]["field"] == "approved_credit_amount"
 
     async def test_a_settled_case_takes_no_second_review(self, client: httpx.AsyncClient) -> None:

@@ -38,12 +38,14 @@ from app.errors import (
     Unauthenticated,
     problem_responses,
 )
-from app.fields import AMOUNT_PATTERN, UtcDatetime
+from app.fields import AMOUNT_PATTERN
 from app.money import to_minor
 from app.orders.service import OrderAlreadyInvoiced
 from app.reviews.schemas import ReviewedDecision
+from app.schema_types import CurrencyCode, IsoDateTime, cursor_schema
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+CURSOR_HELP = "The `next_cursor` of the page before."
 
 
 @router.post(
@@ -69,16 +71,14 @@ async def decision_filters(
     customer_id: Annotated[str | None, Query(max_length=64)] = None,
     order_id: Annotated[str | None, Query(max_length=64)] = None,
     outcome: OutcomeName | None = None,
-    decided_from: Annotated[UtcDatetime | None, Query(description="Inclusive, RFC 3339 with an offset.")] = None,
-    decided_to: Annotated[UtcDatetime | None, Query(description="Exclusive, RFC 3339 with an offset.")] = None,
+    decided_from: Annotated[IsoDateTime | None, Query(description="Inclusive, RFC 3339 with an offset.")] = None,
+    decided_to: Annotated[IsoDateTime | None, Query(description="Exclusive, RFC 3339 with an offset.")] = None,
     reason_code: Annotated[
         str | None, Query(max_length=64, pattern=r"^[A-Z][A-Z0-9_]*$", description="Decisions that carry this code.")
     ] = None,
     provider: Annotated[str | None, Query(max_length=64, description="The report's provider.")] = None,
     policy_version: Annotated[str | None, Query(max_length=64)] = None,
-    currency: Annotated[
-        str | None, Query(pattern=r"^[A-Z]{3}$", description="ISO 4217; required with an amount bound.")
-    ] = None,
+    currency: Annotated[CurrencyCode | None, Query(description="ISO 4217; required with an amount bound.")] = None,
     amount_min: Annotated[
         str | None, Query(max_length=32, pattern=AMOUNT_PATTERN, description='Inclusive, e.g. "1000.00".')
     ] = None,
@@ -119,7 +119,7 @@ async def list_decisions(
     service: DecisionServiceDep,
     filters: Filters,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(max_length=512, json_schema_extra=cursor_schema(CURSOR_HELP))] = None,
 ) -> DecisionPage:
     return await service.history(filters, limit, cursor)
 

@@ -33,10 +33,13 @@ router = APIRouter(prefix="/v1/policies", tags=["policies"])
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
 DOCUMENT_BODY = {
     "required": True,
-    "description": "The policy document as JSON (or, as a convenience, YAML text).",
+    "description": "The policy document as JSON (or, as a convenience, the same document as YAML). Beyond its "
+    "schema, its parts must agree: default_segment is one of the segments; the grid has a row for each class "
+    "(A-E, unknown) with a cell for each segment; unknown cells use the fixed rule; a worse class never gets more "
+    "than a better one; score bands descend; amounts have at most the currency's decimals.",
     "content": {
         "application/json": {"schema": {"$ref": "#/components/schemas/PolicyDocument"}},
-        "application/yaml": {"schema": {"type": "string"}},
+        "application/yaml": {"schema": {"$ref": "#/components/schemas/PolicyDocument"}},
     },
 }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -25,6 +25,7 @@ from app.fields import days_before
 from app.providers.insurer_limits import import_insurer_limits
 from app.providers.reports import ReportService
 from app.providers.usage import UsagePage, provider_usage
+from app.schema_types import IsoDate
 
 router = APIRouter(prefix="/v1/providers", tags=["providers"])
 Admin = Annotated[Principal, Depends(require_scope("admin"))]
@@ -45,18 +46,30 @@ async def usage(
     request: Request,
     _principal: Read,
     database: DatabaseDep,
-    day_from: Annotated[date | None, Query(description="First UTC day, inclusive; default 30 days ago.")] = None,
-    day_to: Annotated[date | None, Query(description="Last UTC day, inclusive; default today.")] = None,
+    day_from: Annotated[
+        IsoDate | None, Query(description="First UTC day, inclusive; default 30 days before day_to.")
+    ] = None,
+    day_to: Annotated[
+        IsoDate | None,
+        Query(description=f"Last UTC day, inclusive, at most {MAX_DAYS} days after day_from; default today (or less)."),
+    ] = None,
     provider: Annotated[str | None, Query(max_length=64)] = None,
 ) -> UsagePage:
     reports: ReportService = request.app.state.reports
     await reports.cache_hits.flush()  # this replica's latest hits; the others' are at most a second behind
-    last = day_to or utcnow().date()
+    last = day_to or _default_last_day(day_from, utcnow().date())
     first = day_from or days_before(last, 30)
     if first > last or (last - first).days >= MAX_DAYS:
         message = f"day_from must not be after day_to, and the range at most {MAX_DAYS} days"
         raise InvalidRequest(message, errors=[FieldError(field="query.day_from", message=message)])
     return await provider_usage(database, first, last, provider)
+
+
+def _default_last_day(first: date | None, today: date) -> date:
+    """Today, or the last day of the longest range from day_from that can be asked for, if that is earlier."""
+    if first is None or first >= today:
+        return today if first is None else first
+    return min(today, first + timedelta(days=MAX_DAYS - 1))
 
 
 @router.post(
@@ -67,8 +80,10 @@ async def usage(
         "requestBody": {
             "required": True,
             "description": "Header: country, registration_number, buyer_name, limit_amount, currency, "
-            "valid_from, insurer_reference; optional valid_to, risk_class. Comma or semicolon separated.",
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "valid_from, insurer_reference; optional valid_to, risk_class. Comma or semicolon separated, UTF-8; "
+            "at least one row, each buyer and insurer reference once, every field valid (`format: "
+            "insurer-limits-csv`: each problem is named by line and column).",
+            "content": {"text/csv": {"schema": {"type": "string", "format": "insurer-limits-csv"}}},
         }
     },
 )

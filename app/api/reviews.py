@@ -19,6 +19,7 @@ from app.errors import (
 )
 from app.reviews.schemas import ReviewIn, ReviewOut, ReviewQueue
 from app.reviews.service import FourEyesRequired, NotUnderReview, ReviewerRequestedDecision, Superseded
+from app.schema_types import cursor_schema
 
 router = APIRouter(tags=["reviews"])
 
@@ -34,7 +35,9 @@ async def review_queue(
     _principal: Reviewer,
     service: ReviewServiceDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=512, json_schema_extra=cursor_schema("The `next_cursor` of the page before."))
+    ] = None,
 ) -> ReviewQueue:
     """Decisions sent to review and not yet settled, each with its facts and any first review."""
     return await service.queue(limit, cursor)

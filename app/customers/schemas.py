@@ -5,22 +5,34 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.decisions.schemas import Identifier, Money, _Body, check_currency
-from app.fields import AMOUNT_PATTERN, RATE_PATTERN, Name, Text, UtcDatetime, parse_amount, parse_rate
+from app.fields import AMOUNT_PATTERN, RATE_PATTERN, Name, Text, parse_amount, parse_rate
 from app.money import is_country
+from app.schema_types import (
+    POSITIVE_AMOUNT_PATTERN,
+    RATE_SCHEMA,
+    CountryCode,
+    CurrencyCode,
+    IsoDate,
+    IsoDateTime,
+    json_integer,
+    minor_units_rule,
+)
 
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.", examples=["EUR"])]
+Currency = CurrencyCode
+PaymentTermsDays = Annotated[int, Field(ge=0, le=365), BeforeValidator(json_integer)]
 Reason = Annotated[Text, Field(min_length=1, max_length=500)]
 Amount = Annotated[str, Field(pattern=AMOUNT_PATTERN, examples=["1250.00"])]
-Rate = Annotated[str, Field(pattern=RATE_PATTERN, examples=["1.0850"])]
+PositiveAmount = Annotated[Amount, Field(json_schema_extra={"pattern": POSITIVE_AMOUNT_PATTERN})]
+Rate = Annotated[str, Field(pattern=RATE_PATTERN, examples=["1.0850"], json_schema_extra=RATE_SCHEMA)]
 
 
 class ManualLimitIn(_Body):
     amount: Amount = Field(description="In the customer's limit currency.", examples=["20000.00"])
     reason: Reason
-    expires_at: UtcDatetime | None = Field(default=None, description="RFC 3339; the override ends then.")
+    expires_at: IsoDateTime | None = Field(default=None, description="RFC 3339; the override ends then.")
 
     @field_validator("amount", mode="before")
     @classmethod
@@ -36,8 +48,14 @@ class CreditBlockIn(_Body):
 class CustomerMasterData(_Body):
     """What the ERP knows of a customer; a PUT replaces all of it."""
 
+    model_config = ConfigDict(
+        json_schema_extra=minor_units_rule(
+            "limit_currency", ("manual_limit", "amount"), ("group_limit",), required_with_amounts=True
+        )
+    )
+
     name: Name | None = None
-    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code.", examples=["NL"])
+    country: CountryCode
     registration_number: str | None = Field(
         default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$"
     )
@@ -49,7 +67,7 @@ class CustomerMasterData(_Body):
         default=None, description="On a group's root: the limit of the whole group.", examples=["100000.00"]
     )
     credit_block: CreditBlockIn | None = None
-    payment_terms_days: int | None = Field(default=None, ge=0, le=365)
+    payment_terms_days: PaymentTermsDays | None = None
 
     @field_validator("country")
     @classmethod
@@ -114,11 +132,15 @@ class CustomerOut(BaseModel):
 
 
 class InvoiceIn(_Body):
+    model_config = ConfigDict(json_schema_extra=minor_units_rule("currency", ("amount",), ("open_amount",)))
+
     currency: Currency
-    amount: Amount
-    open_amount: Amount = Field(description="What is still owed; zero when paid.", examples=["1250.00"])
-    issue_date: date
-    due_date: date
+    amount: PositiveAmount
+    open_amount: Amount = Field(
+        description="What is still owed; zero when paid; at most `amount`.", examples=["1250.00"]
+    )
+    issue_date: IsoDate
+    due_date: IsoDate
     order_id: Identifier | None = Field(default=None, description="Ends the order's reservation: it is invoiced.")
 
     _check_currency = field_validator("currency")(check_currency)
@@ -177,8 +199,8 @@ class BatchResult(BaseModel):
 
 class PaymentIn(_Body):
     id: Identifier = Field(description="The payment's id in the ERP; unique per customer.")
-    amount: Amount = Field(description="In the invoice's currency.", examples=["250.00"])
-    paid_on: date
+    amount: PositiveAmount = Field(description="In the invoice's currency.", examples=["250.00"])
+    paid_on: IsoDate
 
     @field_validator("amount", mode="before")
     @classmethod
@@ -200,7 +222,7 @@ class RatesIn(_Body):
     rates: dict[Currency, Rate] = Field(
         min_length=1, description="Units of each currency per one unit of base.", examples=[{"USD": "1.0850"}]
     )
-    as_of: date | None = None
+    as_of: IsoDate | None = None
 
     _base = field_validator("base")(check_currency)
 

@@ -79,11 +79,12 @@ class CustomerService:
         if body.parent_id == customer_id:
             errors.append(FieldError(field="parent_id", message="a customer cannot be its own parent"))
         policy = await self.active_policy()
-        if body.segment is not None and body.segment not in policy.segments:
-            message = f"not a segment of the credit policy: {', '.join(policy.segments)}"
-            errors.append(FieldError(field="segment", message=message))
         if errors:
             raise InvalidRequest("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+        if body.segment is not None and body.segment not in policy.segments:
+            # Well formed, but not one of the active policy's segments: the stored state refuses it.
+            message = f"not a segment of the credit policy: {', '.join(policy.segments)}"
+            raise Conflict(f"segment: {message}", errors=[FieldError(field="segment", message=message)])
 
     async def put_invoice(
         self, customer_id: str, invoice_id: str, body: InvoiceIn, recorder: Recorder
@@ -112,12 +113,13 @@ class CustomerService:
                 raise PaymentExists(f"payment {body.id} of customer {customer_id} is already recorded")
             try:
                 amount = to_minor(Decimal(body.amount), invoice.currency)
+            # A well-formed amount the stored invoice refuses (its currency's decimals, its open amount): 409.
             except ValueError as exc:
-                raise InvalidRequest(str(exc), errors=[FieldError(field="amount", message=str(exc))]) from None
+                raise Conflict(str(exc), errors=[FieldError(field="amount", message=str(exc))]) from None
             if amount > invoice.open_amount_minor:
                 open_amount = format_minor(invoice.open_amount_minor, invoice.currency)
                 message = f"exceeds the open amount {open_amount} {invoice.currency}"
-                raise InvalidRequest(message, errors=[FieldError(field="amount", message=message)])
+                raise Conflict(message, errors=[FieldError(field="amount", message=message)])
             payment = {
                 "customer_id": customer_id,
                 "payment_id": body.id,
@@ -153,13 +155,22 @@ class CustomerService:
         async with self.db.transaction() as session:
             customer_ids = sorted({row["customer_id"] for row in rows})
             known = await repository.existing_customer_ids(session, customer_ids)
-            for index, row in enumerate(rows):
-                if row["customer_id"] not in known:
-                    message = f"no customer {row['customer_id']}: push its master data first"
-                    errors.append(FieldError(field=f"invoices[{index}].customer_id", message=message))
+            unknown = [
+                FieldError(
+                    field=f"invoices[{index}].customer_id",
+                    message=f"no customer {row['customer_id']}: push its master data first",
+                )
+                for index, row in enumerate(rows)
+                if row["customer_id"] not in known
+            ]
             if errors:
                 errors.sort(key=lambda error: _row_index(error.field))
                 raise InvalidRequest(f"{len(errors)} invoices are not valid; none was stored", errors=errors[:1000])
+            if unknown:
+                # Well formed, but naming customers the ERP has not pushed yet: the stored state refuses it.
+                raise Conflict(
+                    f"{len(unknown)} invoices name unknown customers; none was stored", errors=unknown[:1000]
+                )
             existing = await repository.count_existing_invoices(
                 session, [(row["customer_id"], row["invoice_id"]) for row in rows]
             )

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from app.fields import AMOUNT_PATTERN, Name, parse_amount
 from app.money import is_country, minor_units
+from app.schema_types import POSITIVE_AMOUNT_PATTERN, CountryCode, CurrencyCode, minor_units_rule
 
 __all__ = ["AMOUNT_PATTERN", "parse_amount"]  # re-exported: every domain's schemas take amounts this way
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
@@ -27,12 +28,15 @@ def check_currency(value: str) -> str:
 
 
 class OrderIn(_Body):
+    model_config = ConfigDict(json_schema_extra=minor_units_rule("currency", ("amount",)))
+
     id: Identifier = Field(description="The order's id in the shop or ERP.")
-    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.", examples=["EUR"])
+    currency: CurrencyCode
     amount: str = Field(
         pattern=AMOUNT_PATTERN,
         description="Order total as a decimal string in the currency's minor units.",
         examples=["1250.00"],
+        json_schema_extra={"pattern": POSITIVE_AMOUNT_PATTERN},
     )
 
     _currency = field_validator("currency")(check_currency)
@@ -51,7 +55,7 @@ class OrderIn(_Body):
 class CustomerIn(_Body):
     id: Identifier = Field(description="The customer's id in the ERP.")
     name: Name | None = None
-    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code.", examples=["NL"])
+    country: CountryCode
     registration_number: str | None = Field(
         default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$"
     )

@@ -8,8 +8,6 @@ budget.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.db import Database, utcnow
@@ -18,6 +16,7 @@ from app.monitoring.service import MonitorService
 from app.policies.active import ActivePolicy
 from app.providers import repository as reports_repository
 from app.providers.base import registration_key
+from app.schema_types import JsonInt, ProviderDateTime
 
 RATINGS = {"A", "B", "C", "D", "E"}
 
@@ -37,10 +36,10 @@ class NotificationEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     company: NotifiedCompany
-    eventId: int | None = None
-    notificationEventId: int | None = None
-    eventDate: datetime | None = None
-    ruleCode: int | None = None
+    eventId: JsonInt | None = None
+    notificationEventId: JsonInt | None = None
+    eventDate: ProviderDateTime | None = None
+    ruleCode: JsonInt | None = None
     ruleName: str = Field(max_length=200)
     oldValue: str | None = None
     newValue: str | None = None

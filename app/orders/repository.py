@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import dialect_name, insert_for, table_of
@@ -76,7 +76,8 @@ async def mark_invoiced(session: AsyncSession, links: Sequence[dict[str, Any]], 
         .where(
             Reservation.order_id == bindparam("link_order_id"),
             Reservation.customer_id == bindparam("link_customer_id"),
-            Reservation.status.in_(COUNTED_STATUSES),
+            # Not IN (...): an expanding list cannot take part in an executemany.
+            or_(*(Reservation.status == status for status in COUNTED_STATUSES)),
         )
         .values(status="invoiced", invoice_id=bindparam("link_invoice_id"), updated_at=now)
         .execution_options(synchronize_session=False)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from app.decisions.schemas import Identifier, Money, _Body
 from app.fields import AMOUNT_PATTERN, Text, parse_amount
+from app.schema_types import POSITIVE_AMOUNT_PATTERN, IsoDate
 
 
 class ShippedEvent(_Body):
@@ -18,8 +19,8 @@ class ShippedEvent(_Body):
 class InvoicedEvent(_Body):
     type: Literal["invoiced"]
     invoice_id: Identifier = Field(description="The invoice that now carries the order's amount.")
-    issue_date: date | None = Field(default=None, description="Default: today.")
-    due_date: date | None = Field(default=None, description="Default: issue date + the decision's payment terms.")
+    issue_date: IsoDate | None = Field(default=None, description="Default: today.")
+    due_date: IsoDate | None = Field(default=None, description="Default: issue date + the decision's payment terms.")
 
 
 class CancelledEvent(_Body):
@@ -30,7 +31,10 @@ class CancelledEvent(_Body):
 class AmendedEvent(_Body):
     type: Literal["amended"]
     amount: str = Field(
-        pattern=AMOUNT_PATTERN, description="The order's new total, in the order's currency.", examples=["900.00"]
+        pattern=AMOUNT_PATTERN,
+        description="The order's new total, in the order's currency (at most its decimals).",
+        examples=["900.00"],
+        json_schema_extra={"pattern": POSITIVE_AMOUNT_PATTERN},
     )
 
     @field_validator("amount", mode="before")

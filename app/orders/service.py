@@ -171,8 +171,8 @@ class OrderService:
         currency = reservation.currency
         try:
             amount = to_minor(parse_amount(event.amount, currency), currency)
-        except ValueError as exc:
-            raise InvalidRequest(str(exc), errors=[FieldError(field="amount", message=str(exc))]) from None
+        except ValueError as exc:  # more decimals than the order's currency: the stored order refuses it
+            raise Conflict(str(exc), errors=[FieldError(field="amount", message=str(exc))]) from None
         if amount > reservation.order_amount_minor:
             raise AmendmentNeedsDecision(
                 f"the order was decided for {format_minor(reservation.order_amount_minor, currency)} {currency}; "

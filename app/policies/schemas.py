@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.decisions.schemas import Money, OutcomeName, ReasonOut
-from app.fields import UtcDatetime
 from app.policy.schema import PolicyDocument
+from app.schema_types import IsoDateTime, cursor_schema, json_integer
 
 
 class PolicyVersionSummary(BaseModel):
@@ -31,6 +32,9 @@ class PolicyVersionList(BaseModel):
     items: list[PolicyVersionSummary] = Field(description="Newest first.")
 
 
+PageSize = Annotated[int, Field(ge=1, le=500), BeforeValidator(json_integer)]
+
+
 class SimulationRequest(BaseModel):
     """Which stored decisions to replay, and which page of the changed ones to return."""
 
@@ -38,11 +42,13 @@ class SimulationRequest(BaseModel):
 
     customer_id: str | None = Field(default=None, max_length=64)
     outcome: OutcomeName | None = Field(default=None, description="Only decisions that had this outcome.")
-    decided_from: UtcDatetime | None = Field(default=None, description="Inclusive, RFC 3339 with an offset.")
-    decided_to: UtcDatetime | None = Field(default=None, description="Exclusive, RFC 3339 with an offset.")
+    decided_from: IsoDateTime | None = Field(default=None, description="Inclusive, RFC 3339 with an offset.")
+    decided_to: IsoDateTime | None = Field(default=None, description="Exclusive, RFC 3339 with an offset.")
     policy_version: str | None = Field(default=None, max_length=64, description="Only decisions taken under it.")
-    limit: int = Field(default=50, ge=1, le=500, description="Changed decisions per page.")
-    cursor: str | None = Field(default=None, max_length=512, description="`next_cursor` of the previous page.")
+    limit: PageSize = Field(default=50, description="Changed decisions per page.")
+    cursor: str | None = Field(
+        default=None, max_length=512, json_schema_extra=cursor_schema("`next_cursor` of the previous page.")
+    )
 
 
 class Transition(BaseModel):

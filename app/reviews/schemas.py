@@ -5,20 +5,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.decisions.schemas import DecisionDetail, DecisionOut, Money, _Body
 from app.fields import AMOUNT_PATTERN, Text, parse_amount
 
 
 class ReviewIn(_Body):
+    # A reject approves no credit; what accept and prepayment approve depends on the decided order (409).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"outcome": {"const": "reject"}}, "required": ["outcome"]},
+            "then": {
+                "properties": {"approved_credit_amount": {"anyOf": [{"type": "null"}, {"pattern": r"^0(\.0{1,4})?$"}]}}
+            },
+        }
+    )
+
     outcome: Literal["accept", "prepayment", "reject"] = Field(
         description="accept: the whole order on credit; prepayment: part or all up front; reject."
     )
     approved_credit_amount: str | None = Field(
         default=None,
         pattern=AMOUNT_PATTERN,
-        description="For prepayment: the part on credit (default 0.00, the whole order up front).",
+        description="For prepayment: the part on credit (default 0.00, the whole order up front), less than the "
+        "order; for accept: the order's amount, if given; for reject: zero, if given. In the order's currency.",
         examples=["500.00"],
     )
     reason: Text = Field(min_length=1, max_length=2000, description="Why: required, kept in the audit trail.")

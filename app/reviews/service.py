@@ -168,15 +168,19 @@ def _terms(body: ReviewIn, decision: Decision) -> tuple[int, int]:
         try:
             given = to_minor(Decimal(body.approved_credit_amount), decision.currency)
         except ValueError as exc:
-            raise _invalid("approved_credit_amount", str(exc)) from None
+            raise _against_order("approved_credit_amount", str(exc)) from None
     if body.outcome == "accept":
         if given is not None and given != amount:
-            raise _invalid("approved_credit_amount", "accept puts the whole order on credit; use prepayment for less")
+            raise _against_order(
+                "approved_credit_amount", "accept puts the whole order on credit; use prepayment for less"
+            )
         return amount, 0
     if body.outcome == "prepayment":
         approved = given or 0
         if approved >= amount:
-            raise _invalid("approved_credit_amount", "must be less than the order amount; use accept for all of it")
+            raise _against_order(
+                "approved_credit_amount", "must be less than the order amount; use accept for all of it"
+            )
         return approved, amount - approved
     if given:
         raise _invalid("approved_credit_amount", "a reject approves no credit")
@@ -195,6 +199,11 @@ def _needs_four_eyes(decision: Decision, policy: PolicyDocument, rates: RateTabl
 
 def _invalid(field: str, message: str) -> InvalidRequest:
     return InvalidRequest(message, errors=[FieldError(field=field, message=message)])
+
+
+def _against_order(field: str, message: str) -> Conflict:
+    """Terms that do not fit the decided order (its amount, its currency): the body alone is well formed."""
+    return Conflict(message, errors=[FieldError(field=field, message=message)])
 
 
 def _out(values: dict[str, Any]) -> ReviewOut:

@@ -14,13 +14,25 @@ EventType = Literal[
     "customer.blocked",
     "customer.unblocked",
 ]
+# scheme://host[:port][/path][?query]: no user info, a port from 1 to 65535.
+URL_PATTERN = (
+    r"^https?://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*"
+    r"(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+    r"(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?(\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$"
+)
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
 
 
 class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=8, max_length=2000, description="Where events are POSTed (https in production).")
+    url: str = Field(
+        min_length=8,
+        max_length=2000,
+        description="Where events are POSTed: https and a public host, unless the service allows private targets "
+        "(CREDITGATE_WEBHOOKS_ALLOW_PRIVATE_TARGETS: http, loopback and private addresses too); no credentials.",
+        json_schema_extra={"format": "uri", "pattern": URL_PATTERN},
+    )
     event_types: list[EventType] = Field(min_length=1)
     description: str | None = Field(default=None, max_length=500)
 

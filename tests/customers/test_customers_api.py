@@ -42,9 +42,10 @@ class TestMasterData:
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "manual_limit"
 
-    async def test_rejects_a_segment_the_policy_does_not_have(self, client: httpx.AsyncClient) -> None:
+    async def test_refuses_a_segment_the_active_policy_does_not_have(self, client: httpx.AsyncClient) -> None:
+        """Any name is well formed; the active policy's segments refuse it: 409, naming the field."""
         response = await client.put("/v1/customers/C-1", json={"country": "NL", "segment": "vip"}, headers=auth())
-        assert response.status_code == 422
+        assert response.status_code == 409
         assert response.json()["errors"][0]["field"] == "segment"
 
     async def test_an_unknown_customer_is_not_found(self, client: httpx.AsyncClient) -> None:

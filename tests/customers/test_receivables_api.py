@@ -59,13 +59,17 @@ class TestPayments:
         assert again.status_code == 409
         assert again.json()["code"] == "payment_exists"
 
-    async def test_refuses_a_payment_above_the_open_amount(self, client: httpx.AsyncClient) -> None:
+    async def test_refuses_a_payment_the_stored_invoice_does_not_allow_with_409(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        """Well-formed amounts, refused by the invoice as stored: above its open amount, or finer than its currency."""
         await put_customer(client)
         await put_invoice(client, "INV-1", "500.00")
-        body = {"id": "PAY-1", "amount": "600.00", "paid_on": str(date.today())}
-        response = await client.post("/v1/customers/C-42/invoices/INV-1/payments", json=body, headers=auth())
-        assert response.status_code == 422
-        assert response.json()["errors"][0]["field"] == "amount"
+        for amount in ("600.00", "1.001"):
+            body = {"id": "PAY-1", "amount": amount, "paid_on": str(date.today())}
+            response = await client.post("/v1/customers/C-42/invoices/INV-1/payments", json=body, headers=auth())
+            assert response.status_code == 409, amount
+            assert response.json()["errors"][0]["field"] == "amount"
 
 
 class TestBatch:
@@ -94,15 +98,24 @@ class TestBatch:
         assert fields == ["invoices[3].amount", "invoices[17].due_date"]
         assert await count_rows(engine, "invoices") == 0
 
-    async def test_unknown_customers_and_duplicates_are_named_per_row(
-        self, client: httpx.AsyncClient, engine: AsyncEngine
-    ) -> None:
+    async def test_duplicates_are_named_per_row(self, client: httpx.AsyncClient, engine: AsyncEngine) -> None:
         await put_customer(client)
         rows = [batch_row(0), batch_row(1, "C-404"), batch_row(0)]
         response = await client.post("/v1/receivables/batch", json={"invoices": rows}, headers=auth())
         assert response.status_code == 422
+        assert [error["field"] for error in response.json()["errors"]] == ["invoices[2].invoice_id"]
+        assert await count_rows(engine, "invoices") == 0
+
+    async def test_unknown_customers_conflict_with_the_stored_ones_per_row(
+        self, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> None:
+        """Well formed, so not 422: what refuses the rows is which customers are stored (409, each named)."""
+        await put_customer(client)
+        rows = [batch_row(0), batch_row(1, "C-404"), batch_row(2, "C-405")]
+        response = await client.post("/v1/receivables/batch", json={"invoices": rows}, headers=auth())
+        assert response.status_code == 409
         fields = [error["field"] for error in response.json()["errors"]]
-        assert fields == ["invoices[1].customer_id", "invoices[2].invoice_id"]
+        assert fields == ["invoices[1].customer_id", "invoices[2].customer_id"]
         assert await count_rows(engine, "invoices") == 0
 
     async def test_a_second_sync_updates(self, client: httpx.AsyncClient) -> None:

@@ -74,6 +74,31 @@ class TestOrderEvents:
         assert reservation.json()["status"] == "invoiced"
         assert reservation.json()["invoice_id"] == "INV-9"
 
+    async def test_a_batch_of_invoices_with_order_ids_ends_each_reservation(self, client: httpx.AsyncClient) -> None:
+        """Found by schemathesis: two such invoices in one batch were a 500 (an IN list in an executemany)."""
+        await put_customer(client, **manual_limit("3000.00"))
+        await decide(client, "1000.00", "SO-1")
+        await decide(client, "500.00", "SO-2")
+        rows = [
+            {
+                "customer_id": "C-42",
+                "invoice_id": f"INV-{n}",
+                "currency": "EUR",
+                "amount": amount,
+                "open_amount": amount,
+                "issue_date": "2026-11-01",
+                "due_date": "2026-12-01",
+                "order_id": f"SO-{n}",
+            }
+            for n, amount in ((1, "1000.00"), (2, "500.00"))
+        ]
+        response = await client.post("/v1/receivables/batch", json={"invoices": rows}, headers=auth())
+        assert response.status_code == 200, response.text
+        for order_id in ("SO-1", "SO-2"):
+            reservation = await client.get(f"/v1/orders/{order_id}/reservation", headers=auth())
+            assert reservation.json()["status"] == "invoiced"
+        assert (await _exposure(client))["reserved"] == "0.00"
+
     async def test_cancelled_releases_the_reservation(self, client: httpx.AsyncClient) -> None:
         await put_customer(client, **manual_limit("3000.00"))
         await decide(client, "1000.00", "SO-1")
@@ -98,6 +123,15 @@ class TestOrderEvents:
         assert higher.status_code == 409
         assert higher.json()["code"] == "amendment_needs_decision"
         assert (await _exposure(client))["reserved"] == "600.00"
+
+    async def test_an_amount_finer_than_the_orders_currency_conflicts_with_it(self, client: httpx.AsyncClient) -> None:
+        """ "600.001" is a well-formed amount (the document cannot know the order's currency): 409, naming it."""
+        await put_customer(client, **manual_limit("3000.00"))
+        await decide(client, "1000.00", "SO-1")
+        response = await event(client, "SO-1", {"type": "amended", "amount": "600.001"})
+        assert response.status_code == 409
+        assert response.json()["errors"][0]["field"] == "amount"
+        assert (await _exposure(client))["reserved"] == "1000.00"
 
     async def test_an_event_that_does_not_apply_is_a_conflict(self, client: httpx.AsyncClient) -> None:
         await put_customer(client, **manual_limit("3000.00"))

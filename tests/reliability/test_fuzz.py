@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from schemathesis.python import asgi
@@ -12,11 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.main import create_app
 from app.settings import Settings
 from tests.reliability.fuzz import fuzz, load_schema
-from tests.reliability.server import Server
 
 MAX_EXAMPLES = 12
-# Against a real uvicorn server in each slow pass (SQLite, then PostgreSQL), with more examples per operation.
-SERVER_MAX_EXAMPLES = 30
+# Against a real uvicorn server, with every phase (stateful included): tests/reliability/test_contract.py.
 
 
 @pytest.fixture
@@ -31,18 +28,4 @@ class TestFuzzInProcess:
     def test_every_operation_survives_generated_requests(self, settings: Settings) -> None:
         schema = load_schema(app=create_app(settings))
         failures = fuzz(schema, MAX_EXAMPLES)
-        assert failures == {}, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
-
-
-@pytest.mark.slow
-class TestFuzzAgainstTheServer:
-    def test_every_operation_survives_generated_requests_over_http(
-        self, database_url: str, engine: AsyncEngine, tmp_path: Path
-    ) -> None:
-        server = Server(database_url, tmp_path / "server.log")
-        server.start()
-        try:
-            failures = fuzz(load_schema(base_url=server.base_url), SERVER_MAX_EXAMPLES)
-        finally:
-            server.stop()
         assert failures == {}, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
