@@ -144,17 +144,29 @@ class TestDatabaseFaults:
             )
             _report("sqlite file locked", load)
             return
+        await self._through_proxy(database_url, tmp_path, "unreachable", DatabaseProxy.cut, DatabaseProxy.start)
+
+    async def _through_proxy(
+        self,
+        database_url: str,
+        tmp_path: Path,
+        name: str,
+        break_database: Callable[[DatabaseProxy], Awaitable[None]],
+        mend_database: Callable[[DatabaseProxy], Awaitable[None]],
+        **settings: str,
+    ) -> None:
+        """A PostgreSQL server reached through a proxy that the outages break and mend."""
         url = make_url(database_url)
         proxy = DatabaseProxy(PROXY_PORT, url.host or "127.0.0.1", url.port or 5432)
         await proxy.start()
         proxied = url.set(host="127.0.0.1", port=PROXY_PORT).render_as_string(hide_password=False)
         try:
-            load = await self._run(
-                Server(proxied, tmp_path / "server.log", decision_rate_limit="0"), proxy.cut, proxy.start
-            )
+            server = Server(proxied, tmp_path / "server.log", decision_rate_limit="0", **settings)
+            load = await self._run(server, lambda: break_database(proxy), lambda: mend_database(proxy))
         finally:
+            await proxy.thaw()
             await proxy.cut()
-        _report(f"postgresql unreachable ({proxy.connections} proxied connections)", load)
+        _report(f"postgresql {name} ({proxy.connections} proxied connections)", load)
 
     async def _run(
         self,
@@ -175,7 +187,6 @@ class TestDatabaseFaults:
         self, database_url: str, engine: AsyncEngine, tmp_path: Path
     ) -> None:
         """The database stops answering but closes nothing: statement and connect timeouts end each request."""
-        bounds = {"database_statement_timeout_seconds": "2", "database_connect_timeout_seconds": "2"}
         if database_url.startswith("sqlite"):
             # A local file cannot be partitioned; its nearest kin is a writer that never lets go.
             lock = SqliteLock(database_url)
@@ -185,14 +196,7 @@ class TestDatabaseFaults:
             load = await self._run(server, lock.hold, lock.release)
             _report("sqlite writer that never lets go", load)
             return
-        url = make_url(database_url)
-        proxy = DatabaseProxy(PROXY_PORT, url.host or "127.0.0.1", url.port or 5432)
-        await proxy.start()
-        proxied = url.set(host="127.0.0.1", port=PROXY_PORT).render_as_string(hide_password=False)
-        try:
-            server = Server(proxied, tmp_path / "server.log", decision_rate_limit="0", **bounds)
-            load = await self._run(server, proxy.freeze, proxy.thaw)
-        finally:
-            await proxy.thaw()
-            await proxy.cut()
-        _report(f"postgresql partitioned ({proxy.connections} proxied connections)", load)
+        bounds = {"database_statement_timeout_seconds": "2", "database_connect_timeout_seconds": "2"}
+        await self._through_proxy(
+            database_url, tmp_path, "partitioned", DatabaseProxy.freeze, DatabaseProxy.thaw, **bounds
+        )
