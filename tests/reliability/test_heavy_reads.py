@@ -172,7 +172,7 @@ class TestHeavyReadsAreBounded:
             simulated = await client.post("/v1/policies/default-2026.11/simulate", json={}, headers=auth())
             assert simulated.status_code == 503
             assert simulated.headers["retry-after"]
-            decided = await client.post("/v1/decisions", json=order_body(), headers=auth())
+            decided = await client.post("/v1/decisions", json=order_body(order_id="SO-NEW"), headers=auth())
             assert decided.status_code == 201
 
         running.released.set()
