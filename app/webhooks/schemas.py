@@ -14,9 +14,13 @@ EventType = Literal[
     "customer.blocked",
     "customer.unblocked",
 ]
-# scheme://host[:port][/path][?query]: no user info, a port from 1 to 65535.
+# scheme://host[:port][/path][?query]: no user info, a port from 1 to 65535. The host is an IPv4 address in four
+# decimal numbers, or a DNS name whose last label starts with a letter (so no legacy IPv4 spelling such as
+# 2130706433, 0x7f.1 or 127.1 can pass as a name).
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 URL_PATTERN = (
-    r"^https?://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*"
+    rf"^https?://({_OCTET}(\.{_OCTET}){{3}}|({_LABEL}\.)*[A-Za-z]([A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?)"
     r"(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
     r"(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?(\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$"
 )

@@ -18,7 +18,8 @@ import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Lookup = Callable[[str, int], Awaitable[list[str]]]
-HOSTNAME = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*$")
+# A DNS name: labels of 1 to 63 characters, the last (the top-level domain) starting with a letter.
+HOSTNAME = re.compile(r"^((?!-)[a-z0-9_-]{1,63}(?<!-)\.)*[a-z][a-z0-9_-]{0,62}(?<!-)$")
 LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa")
 # IPv6 forms that carry an IPv4 address, which is what they reach: IPv4-compatible (deprecated) and NAT64.
 IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.webhooks.schemas import URL_PATTERN
 from app.webhooks.targets import TargetRefused, check_url, refusal, resolve
 from tests.conftest import auth, count_rows
 
@@ -50,6 +52,8 @@ NEVER_DELIVERABLE = [
     "https://exa mple.com/x",
     "https://-hooks.example.com/x",
     "https:///x",
+    "https://1.2.3.4.5/x",  # not an address, and no DNS name ends in a number
+    "https://hooks.123/x",
 ]
 
 
@@ -147,3 +151,21 @@ class TestResolution:
         )
         assert target.addresses == ("2606:2800:21f:cb07:6820:80da:af6b:8b2c",)
         assert answers.lookups == []
+
+
+class TestTheDocumentedPattern:
+    """The URL pattern in the OpenAPI document refuses what the service always refuses and takes what it takes."""
+
+    @pytest.mark.parametrize("url", [*LEGACY_IPV4, *NEVER_DELIVERABLE, "https://0/x", "https://0x7f/x"])
+    def test_refuses_what_is_never_deliverable(self, url: str) -> None:
+        assert re.fullmatch(URL_PATTERN, url) is None
+        with pytest.raises(TargetRefused):
+            check_url(url, allow_private=True)
+
+    @pytest.mark.parametrize(
+        "url",
+        ["https://hooks.example.com/creditgate", "http://127.0.0.1:18711/hooks", "https://a/x", "http://h0.x-1/"],
+    )
+    def test_takes_what_the_service_takes(self, url: str) -> None:
+        assert re.fullmatch(URL_PATTERN, url) is not None
+        check_url(url, allow_private=True)
