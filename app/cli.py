@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 
 from app.audit.commands import audit_cli
 from app.monitoring.cli import monitor, webhooks_cli
-from app.policies.cli import policy_cli
+from app.policy_versions.cli import policy_cli
 from app.retention.commands import retention_cli
 
 if TYPE_CHECKING:

@@ -48,8 +48,8 @@ from app.monitoring.service import MonitorService
 from app.observability.logging import configure_logging
 from app.observability.requests import RequestContext
 from app.orders.service import OrderService
-from app.policies.service import PolicyService
 from app.policy.schema import load_policy_file
+from app.policy_versions.service import PolicyService
 from app.providers.registry import build_report_service
 from app.ratelimit.service import RateLimiter
 from app.reviews.service import ReviewService

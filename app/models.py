@@ -8,7 +8,7 @@ from app.decisions.models import Decision, DecisionReason
 from app.idempotency.models import IdempotencyRecord
 from app.monitoring.models import CreditLimitChange, CustomerCreditState, MonitorLease
 from app.orders.models import Reservation
-from app.policies.models import PolicyActivation, PolicyVersion
+from app.policy_versions.models import PolicyActivation, PolicyVersion
 from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCacheHits, ProviderCall, ReportLease
 from app.ratelimit.models import RateLimitWindow
 from app.reviews.models import OpenCase, Review

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import Database
 from app.main import create_app
-from app.policies.service import PolicyService
+from app.policy_versions.service import PolicyService
 from app.settings import DEFAULT_POLICY_FILE, Settings
 from tests.conftest import auth, count_rows, key_for, order_body
 

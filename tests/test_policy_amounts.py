@@ -11,9 +11,9 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import utcnow
-from app.policies.models import PolicyVersion
-from app.policies.service import digest
 from app.policy.schema import parse_policy
+from app.policy_versions.models import PolicyVersion
+from app.policy_versions.service import digest
 from tests.conftest import auth, count_rows, key_for, order_body
 from tests.test_policies_api import active_document
 

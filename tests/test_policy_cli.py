@@ -17,8 +17,8 @@ from app.auth import Principal
 from app.cli import cli
 from app.db import Database, create_engine
 from app.decisions.models import Decision
-from app.policies.service import PolicyService
 from app.policy.schema import load_policy_file
+from app.policy_versions.service import PolicyService
 from app.settings import DEFAULT_POLICY_FILE, get_settings
 from tests.conftest import truncate_all
 from tests.policy.history import synthetic_rows

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.decisions.models import Decision
 from app.main import create_app
 from app.money import from_minor
-from app.policies.replay import replay_decision
 from app.policy.schema import load_policy_file
+from app.policy_versions.replay import replay_decision
 from app.settings import DEFAULT_POLICY_FILE, Settings
 from tests.conftest import KEYS, auth, count_rows, key_for, order_body
 from tests.policy.history import synthetic_rows

@@ -23,10 +23,10 @@ from app.errors import (
     UnsupportedMediaType,
     problem_responses,
 )
-from app.policies.repository import ReplayFilters
-from app.policies.schemas import PolicyVersionList, PolicyVersionOut, SimulationOut, SimulationRequest
-from app.policies.service import PolicyCannotBeActivated, PolicyService
 from app.policy.schema import PolicyDocument, PolicyDocumentError, load_policy_text, parse_policy
+from app.policy_versions.repository import ReplayFilters
+from app.policy_versions.schemas import PolicyVersionList, PolicyVersionOut, SimulationOut, SimulationRequest
+from app.policy_versions.service import PolicyCannotBeActivated, PolicyService
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
 

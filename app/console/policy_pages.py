@@ -10,9 +10,9 @@ from fastapi.responses import RedirectResponse
 
 from app.console.views import parse_day, start_of_day
 from app.console.web import ConsoleRoute, ConsoleUser, checked_form, needs, render
-from app.policies.repository import ReplayFilters
-from app.policies.schemas import SimulationOut
-from app.policies.service import PolicyService
+from app.policy_versions.repository import ReplayFilters
+from app.policy_versions.schemas import SimulationOut
+from app.policy_versions.service import PolicyService
 
 router = APIRouter(prefix="/console/policies", route_class=ConsoleRoute, include_in_schema=False)
 Viewer = Annotated[ConsoleUser, Depends(needs("read", "admin"))]

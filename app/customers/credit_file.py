@@ -20,7 +20,7 @@ from app.decisions.repository import DecisionFilters
 from app.decisions.schemas import DecisionOut, Money
 from app.errors import NotFound
 from app.money import from_minor, quantize
-from app.policies.active import ActivePolicy
+from app.policy_versions.active import ActivePolicy
 
 DecisionView = Callable[[Decision], DecisionOut]
 WINDOW_DAYS = 90

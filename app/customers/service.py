@@ -32,7 +32,7 @@ from app.errors import Conflict, FieldError, InvalidRequest, NotFound
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
 from app.orders import repository as orders
-from app.policies.active import ActivePolicy
+from app.policy_versions.active import ActivePolicy
 from app.webhooks.service import enqueue_event
 
 

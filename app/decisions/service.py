@@ -42,10 +42,10 @@ from app.observability.metrics import record_decision
 from app.orders import repository as orders
 from app.orders.models import Reservation
 from app.orders.service import OrderOfAnotherCustomer, credit_reservation, undecidable
-from app.policies.active import ActivePolicy
 from app.policy.evaluator import evaluate
 from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
 from app.policy.schema import PolicyDocument
+from app.policy_versions.active import ActivePolicy
 from app.providers.base import CompanyQuery, CreditReport
 from app.providers.reports import ObtainedReport, ReportService
 

@@ -19,7 +19,7 @@ def monitor(
     from app.db import Database
     from app.monitoring.scheduler import PassRunning, run_leased_pass
     from app.monitoring.service import MonitorService
-    from app.policies.service import PolicyService
+    from app.policy_versions.service import PolicyService
     from app.providers.registry import build_report_service
     from app.settings import get_settings
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.db import Database, utcnow
 from app.monitoring import repository
 from app.monitoring.service import MonitorService
-from app.policies.active import ActivePolicy
+from app.policy_versions.active import ActivePolicy
 from app.providers import repository as reports_repository
 from app.providers.base import registration_key
 from app.schema_types import JsonInt, ProviderDateTime

@@ -23,8 +23,8 @@ from app.monitoring import repository
 from app.monitoring.changes import Change, CreditFacts, blocks, detect
 from app.monitoring.limits import limit_currency, policy_limit
 from app.monitoring.models import CustomerCreditState
-from app.policies.active import ActivePolicy
 from app.policy.schema import PolicyDocument, Reports
+from app.policy_versions.active import ActivePolicy
 from app.providers import repository as reports_repository
 from app.providers.base import CompanyQuery
 from app.providers.reports import ReportService

@@ -22,8 +22,8 @@ from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, from_minor, to_minor
 from app.orders import repository as orders
 from app.orders.service import credit_reservation, reserve_credit
-from app.policies.service import PolicyService
 from app.policy.schema import PolicyDocument
+from app.policy_versions.service import PolicyService
 from app.reviews import repository
 from app.reviews.models import Review
 from app.reviews.schemas import ReviewCase, ReviewIn, ReviewOut, ReviewQueue

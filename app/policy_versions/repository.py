@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.decisions.models import Decision
 from app.decisions.repository import Cursor
-from app.policies.models import PolicyActivation, PolicyVersion
+from app.policy_versions.models import PolicyActivation, PolicyVersion
 
 # Any fixed number: the key of the advisory lock that serialises the first policy's bootstrap.
 BOOTSTRAP_LOCK_KEY = 0x63726564

@@ -12,8 +12,8 @@ import typer
 if TYPE_CHECKING:  # imported when a command runs: `creditgate --help` stays fast
     from rich.console import Console
 
-    from app.policies.repository import ReplayFilters
-    from app.policies.schemas import SimulationOut
+    from app.policy_versions.repository import ReplayFilters
+    from app.policy_versions.schemas import SimulationOut
 
 policy_cli = typer.Typer(
     help="Credit policy documents: validate a file, replay history (what-if).", no_args_is_help=True
@@ -69,7 +69,7 @@ def simulate(
 ) -> None:
     """Replay stored decisions through VERSION: no report is bought, nothing is written."""
     from app.errors import NotFound
-    from app.policies.repository import ReplayFilters
+    from app.policy_versions.repository import ReplayFilters
 
     filters = ReplayFilters(
         customer_id, outcome, _when("--from", decided_from), _when("--to", decided_to), decided_under
@@ -91,7 +91,7 @@ async def _simulate(version: str, filters: ReplayFilters, show: int, console: Co
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from app.db import Database
-    from app.policies.service import PolicyService
+    from app.policy_versions.service import PolicyService
     from app.settings import get_settings
 
     settings = get_settings()

@@ -18,12 +18,12 @@ from app.auth import Principal
 from app.db import Database, utcnow
 from app.decisions.repository import Cursor
 from app.errors import Conflict, FieldError, InvalidRequest, NotFound
-from app.policies import repository
-from app.policies.models import PolicyVersion
-from app.policies.replay import ReplayTally, replay
-from app.policies.repository import ReplayFilters
-from app.policies.schemas import PolicyVersionList, PolicyVersionOut, PolicyVersionSummary, SimulationOut
 from app.policy.schema import PolicyDocument, load_policy_file, parse_policy, upload_errors
+from app.policy_versions import repository
+from app.policy_versions.models import PolicyVersion
+from app.policy_versions.replay import ReplayTally, replay
+from app.policy_versions.repository import ReplayFilters
+from app.policy_versions.schemas import PolicyVersionList, PolicyVersionOut, PolicyVersionSummary, SimulationOut
 
 logger = logging.getLogger("creditgate.policies")
 

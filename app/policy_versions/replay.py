@@ -12,9 +12,12 @@ from typing import Any
 from app.db import Database
 from app.decisions.repository import Cursor
 from app.money import from_minor, quantize
-from app.policies import repository
-from app.policies.repository import ReplayFilters
-from app.policies.schemas import (
+from app.policy.evaluator import evaluate
+from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
+from app.policy.schema import PolicyDocument
+from app.policy_versions import repository
+from app.policy_versions.repository import ReplayFilters
+from app.policy_versions.schemas import (
     ChangedDecision,
     ChangedPage,
     CreditExtended,
@@ -23,9 +26,6 @@ from app.policies.schemas import (
     SimulationOut,
     Transition,
 )
-from app.policy.evaluator import evaluate
-from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
-from app.policy.schema import PolicyDocument
 
 CHUNK_SIZE = 400
 SLICE = 100
