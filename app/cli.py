@@ -22,8 +22,6 @@ from app.policy_versions.cli import policy_cli
 from app.retention.commands import retention_cli
 
 if TYPE_CHECKING:
-    from alembic.config import Config
-
     from app.settings import Settings
 
 SERVICE, CREDIT_DATA, OPERATIONS, DEVELOPMENT = "Service", "Credit data", "Operations", "Development"
@@ -139,6 +137,8 @@ def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> 
     """Bring the database schema up to date (alembic upgrade)."""
     from alembic import command
 
+    from app.db import alembic_config
+
     settings = load_settings()
     command.upgrade(alembic_config(settings.database_url), revision)
     typer.echo(f"database at {revision}: {_safe_url(settings.database_url)}")
@@ -236,19 +236,6 @@ def load_settings() -> Settings:
     from app.settings import get_settings
 
     return get_settings()
-
-
-def alembic_config(database_url: str | None = None) -> Config:
-    from alembic.config import Config
-
-    # The checkout (or the image's working directory) holds alembic.ini and migrations/.
-    candidates = (Path(__file__).resolve().parent.parent, Path.cwd())
-    root = next((path for path in candidates if (path / "alembic.ini").exists()), candidates[0])
-    config = Config(str(root / "alembic.ini"))
-    config.set_main_option("script_location", str(root / "migrations"))
-    if database_url:
-        config.attributes["database_url"] = database_url
-    return config
 
 
 def _dev_key() -> str:

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import DateTime, MetaData, String, Table, event
@@ -25,6 +26,9 @@ from sqlalchemy.types import TypeDecorator
 
 from app.errors import ServiceUnavailable
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -440,3 +444,16 @@ def dialect_name(session: AsyncSession) -> str:
 def dialect_insert(session: AsyncSession) -> Any:
     """The session's dialect's INSERT construct."""
     return insert_for(dialect_name(session))
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    from alembic.config import Config
+
+    # The checkout (or the image's working directory) holds alembic.ini and migrations/.
+    candidates = (Path(__file__).resolve().parent.parent, Path.cwd())
+    root = next((path for path in candidates if (path / "alembic.ini").exists()), candidates[0])
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "migrations"))
+    if database_url:
+        config.attributes["database_url"] = database_url
+    return config

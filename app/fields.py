@@ -14,12 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
-from app.money import minor_units
+from app.money import MAX_AMOUNT, MAX_AMOUNT_DIGITS, minor_units
 
-# Every amount has at most 12 digits before the point (less than a trillion units) and at most 4 after it
-# (ISO 4217's largest exponent): at most 10^16 minor units, so any realistic sum of amounts fits 64 bits.
-MAX_AMOUNT_DIGITS = 12
-MAX_AMOUNT = Decimal(10) ** MAX_AMOUNT_DIGITS
 AMOUNT_PATTERN = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,4})?$"
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 

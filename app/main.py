@@ -35,10 +35,10 @@ from app.api.deps import reject_unknown_query
 from app.api.version import router as version_router
 from app.auth import KeyRing
 from app.console.router import install_console
-from app.customers.credit_file import CreditFileService
 from app.customers.service import CustomerService
 from app.db import Database, DatabaseTimeout
-from app.decisions.service import DecisionService, decision_out
+from app.decisions.schemas import decision_out
+from app.decisions.service import DecisionService
 from app.errors import PROBLEM_JSON, InvalidRequest, ServiceUnavailable, install_error_handlers, problem_response
 from app.idempotency.service import IdempotencyService
 from app.middleware import BodySizeLimit, JsonDepthLimit
@@ -52,9 +52,10 @@ from app.policy.schema import load_policy_file
 from app.policy_versions.service import PolicyService
 from app.providers.registry import build_report_service
 from app.ratelimit.service import RateLimiter
+from app.readside.credit_file import CreditFileService
 from app.reviews.service import ReviewService
 from app.settings import Settings, get_settings
-from app.webhooks.dispatcher import Dispatcher, RetryRules
+from app.webhooks.dispatcher import Dispatcher, retry_rules
 from app.webhooks.service import WebhookService
 
 logger = logging.getLogger("creditgate")
@@ -178,16 +179,6 @@ def create_app(
     app.include_router(webhooks.router)
     install_console(app, settings)
     return app
-
-
-def retry_rules(settings: Settings) -> RetryRules:
-    return RetryRules(
-        max_attempts=settings.webhooks_max_attempts,
-        backoff_base_seconds=settings.webhooks_backoff_base_seconds,
-        backoff_max_seconds=settings.webhooks_backoff_max_seconds,
-        timeout_seconds=settings.webhooks_timeout_seconds,
-        allow_private_targets=settings.webhooks_allow_private_targets,
-    )
 
 
 def _background_tasks(app: FastAPI, settings: Settings) -> list[asyncio.Task[None]]:

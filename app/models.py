@@ -4,14 +4,13 @@ from app.audit.models import AuditChainHead, AuditEvent
 from app.console.models import EndedConsoleSession
 from app.customers.models import Customer, FxRate, Invoice, Payment
 from app.db import Base
-from app.decisions.models import Decision, DecisionReason
+from app.decisions.models import Decision, DecisionReason, OpenCase, Review
 from app.idempotency.models import IdempotencyRecord
 from app.monitoring.models import CreditLimitChange, CustomerCreditState, MonitorLease
 from app.orders.models import Reservation
 from app.policy_versions.models import PolicyActivation, PolicyVersion
 from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCacheHits, ProviderCall, ReportLease
 from app.ratelimit.models import RateLimitWindow
-from app.reviews.models import OpenCase, Review
 from app.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 metadata = Base.metadata

@@ -8,6 +8,11 @@ from functools import lru_cache
 import pycountry
 from iso4217 import Currency
 
+# Every amount has at most 12 digits before the point (less than a trillion units) and at most 4 after it
+# (ISO 4217's largest exponent): at most 10^16 minor units, so any realistic sum of amounts fits 64 bits.
+MAX_AMOUNT_DIGITS = 12
+MAX_AMOUNT = Decimal(10) ** MAX_AMOUNT_DIGITS
+
 
 @lru_cache(maxsize=512)
 def minor_units(currency: str) -> int:

@@ -25,8 +25,7 @@ from sqlalchemy.engine import make_url
 
 from app.audit.canonical import GENESIS_HASH, canonical_bytes, event_hash, rfc3339
 from app.audit.verify import verify_chain
-from app.cli import alembic_config
-from app.db import Database
+from app.db import Database, alembic_config
 
 BATCH = 20_000
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -31,9 +31,8 @@ from pydantic import SecretStr
 from sqlalchemy import delete, select
 
 from app.db import Database
-from app.decisions.models import Decision
+from app.decisions.models import Decision, OpenCase, Review
 from app.main import create_app
-from app.reviews.models import OpenCase, Review
 from app.settings import Settings
 from bench.databases import BenchDatabase, count_decisions, fresh_postgres, fresh_sqlite
 from bench.seed import insert_rows, seed_decisions

@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 from alembic import command
 
-from app.cli import alembic_config
+from app.db import alembic_config
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,7 @@ from alembic import command
 from pydantic import SecretStr
 from sqlalchemy import delete, insert
 
-from app.cli import alembic_config
-from app.db import create_engine
+from app.db import alembic_config, create_engine
 from app.decisions.models import Decision, DecisionReason
 from app.main import create_app
 from app.settings import Settings

@@ -21,12 +21,11 @@ from sqlalchemy import insert, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.cli import alembic_config  # noqa: E402
-from app.db import Database  # noqa: E402
+from app.db import Database, alembic_config  # noqa: E402
 from app.decisions.models import Decision  # noqa: E402
 from app.policy.evaluator import evaluate  # noqa: E402
 from app.policy.schema import load_policy_file  # noqa: E402
-from app.policy_versions.repository import ReplayFilters  # noqa: E402
+from app.policy_versions.query import ReplayFilters  # noqa: E402
 from app.policy_versions.service import PolicyService  # noqa: E402
 from app.settings import DEFAULT_POLICY_FILE  # noqa: E402
 from tests.policy.history import synthetic_facts, synthetic_rows  # noqa: E402

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from app.cli import alembic_config
+from app.db import alembic_config
 from app.main import create_app
 from app.settings import Settings
 

@@ -20,7 +20,7 @@ import httpx
 from alembic import command
 from pydantic import SecretStr
 
-from app.cli import alembic_config
+from app.db import alembic_config
 from app.main import create_app
 from app.settings import Settings
 

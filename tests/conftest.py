@@ -15,8 +15,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.cli import alembic_config
-from app.db import create_engine
+from app.db import alembic_config, create_engine
 from app.main import create_app
 from app.models import metadata
 from app.settings import ALL_SCOPES, Settings

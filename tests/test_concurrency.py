@@ -16,8 +16,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.cli import alembic_config
-from app.db import create_engine
+from app.db import alembic_config, create_engine
 from app.main import create_app
 from app.settings import Settings
 from tests.concurrency import rush

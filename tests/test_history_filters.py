@@ -9,7 +9,7 @@ import httpx
 
 from app.db import Database
 from app.decisions.export import decisions_csv
-from app.decisions.repository import DecisionFilters
+from app.decisions.query import DecisionFilters
 from tests.conftest import auth, key_for, order_body
 
 

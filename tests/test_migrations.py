@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.cli import alembic_config
+from app.db import alembic_config
 from tests.test_reviews import decide, queue, review
 
 

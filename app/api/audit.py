@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from app.api.deps import DatabaseDep, require_scope
-from app.audit.repository import Head
+from app.audit.canonical import Head
 from app.audit.schemas import VerificationOut
 from app.audit.verify import verify_chain
 from app.auth import Principal

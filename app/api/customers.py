@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from app.api.deps import CreditFileServiceDep, CustomerServiceDep, Idempotent, JsonBody, Read, Receivables
-from app.customers.credit_file import CreditFile
 from app.customers.schemas import CustomerMasterData, CustomerOut, InvoiceIn, InvoiceOut, PaymentIn, PaymentOut
 from app.customers.service import PaymentExists
 from app.errors import (
@@ -18,6 +17,7 @@ from app.errors import (
     Unauthenticated,
     problem_responses,
 )
+from app.readside.credit_file import CreditFile
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 

@@ -18,14 +18,12 @@ from app.api.deps import (
 )
 from app.db import HeavyReadsBusy
 from app.decisions.export import open_decisions_csv
-from app.decisions.repository import DecisionFilters
+from app.decisions.query import DecisionFilters
 from app.decisions.schemas import (
     DecisionOut,
     DecisionPage,
     DecisionRequest,
     OutcomeName,
-    check_currency,
-    parse_amount,
 )
 from app.errors import (
     JSON_WRITE_PROBLEMS,
@@ -43,6 +41,7 @@ from app.money import to_minor
 from app.orders.service import OrderAlreadyInvoiced
 from app.reviews.schemas import ReviewedDecision
 from app.schema_types import CurrencyCode, IsoDateTime, cursor_schema
+from app.schemas import check_currency, parse_amount
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 CURSOR_HELP = "The `next_cursor` of the page before."

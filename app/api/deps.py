@@ -12,7 +12,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.json import duplicate_keys
 from app.auth import KeyRing, Principal
-from app.customers.credit_file import CreditFileService
 from app.customers.service import CustomerService
 from app.db import Database
 from app.decisions.service import DecisionService
@@ -21,6 +20,7 @@ from app.idempotency.service import Handler, IdempotencyService, fingerprint
 from app.observability.logging import bind
 from app.orders.service import OrderService
 from app.ratelimit.service import RateLimiter
+from app.readside.credit_file import CreditFileService
 from app.reviews.service import ReviewService
 from app.settings import Settings
 

@@ -69,6 +69,6 @@ def head_revisions() -> frozenset[str]:
     """The head revisions of the migrations shipped with this release (read once from migrations/)."""
     from alembic.script import ScriptDirectory
 
-    from app.cli import alembic_config
+    from app.db import alembic_config
 
     return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())

@@ -11,9 +11,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.deps import DatabaseDep, SettingsDep
 from app.auth import KeyRing
-from app.decisions import repository as decisions
 from app.observability import metrics
-from app.webhooks import repository as webhooks
+from app.readside import gauges
 
 router = APIRouter(tags=["operations"])
 logger = logging.getLogger("creditgate.metrics")
@@ -28,9 +27,9 @@ async def scrape(request: Request, settings: SettingsDep, database: DatabaseDep)
     try:
         # A slow database must not hang the scrape: the gauge then keeps its last value.
         async with asyncio.timeout(1), database.read() as session:
-            open_reviews = await decisions.count_awaiting_review(session)
+            open_reviews = await gauges.open_reviews(session)
             now = datetime.now(UTC)
-            pending, oldest_due = await webhooks.backlog(session, now)
+            pending, oldest_due = await gauges.webhook_backlog(session, now)
             metrics.set_webhook_backlog(pending, (now - oldest_due).total_seconds() if oldest_due else 0.0)
     except (TimeoutError, SQLAlchemyError, OSError):
         logger.warning("open reviews or the webhook backlog not counted: the database did not answer in time")

@@ -10,7 +10,7 @@ from app.api import json as strict_json
 from app.api.deps import JsonBody, from_state, require_any_scope, require_scope
 from app.auth import Principal
 from app.db import HeavyReadsBusy
-from app.decisions.repository import Cursor
+from app.decisions.query import Cursor
 from app.errors import (
     JSON_WRITE_PROBLEMS,
     Conflict,
@@ -24,7 +24,7 @@ from app.errors import (
     problem_responses,
 )
 from app.policy.schema import PolicyDocument, PolicyDocumentError, load_policy_text, parse_policy
-from app.policy_versions.repository import ReplayFilters
+from app.policy_versions.query import ReplayFilters
 from app.policy_versions.schemas import PolicyVersionList, PolicyVersionOut, SimulationOut, SimulationRequest
 from app.policy_versions.service import PolicyCannotBeActivated, PolicyService
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.api.deps import CreditFileServiceDep, CustomerServiceDep, Idempotent, JsonBody, Read, Receivables
-from app.customers.credit_file import Portfolio
 from app.customers.schemas import BatchResult, RatesIn, RatesOut, ReceivablesBatch
 from app.errors import (
     JSON_WRITE_PROBLEMS,
@@ -14,6 +13,7 @@ from app.errors import (
     Unauthenticated,
     problem_responses,
 )
+from app.readside.credit_file import Portfolio
 
 router = APIRouter(prefix="/v1", tags=["receivables"])
 

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -94,3 +94,10 @@ def event_hash(
         )
     )
     return hashlib.sha256(envelope).hexdigest()
+
+
+class Head(NamedTuple):
+    """The chain's end: the last event's sequence number and hash (or an anchor a verification starts from)."""
+
+    seq: int
+    hash: str

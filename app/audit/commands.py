@@ -11,14 +11,14 @@ import typer
 if TYPE_CHECKING:  # imported when a command runs: `creditgate --help` stays fast
     from rich.console import Console
 
-    from app.audit.repository import Head
+    from app.audit.canonical import Head
     from app.audit.verify import Verification
 
 audit_cli = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
 
 def _anchor(value: str | None) -> Head | None:
-    from app.audit.repository import Head
+    from app.audit.canonical import Head
 
     if value is None:
         return None

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Text, bindparam, cast, func, insert, selec
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.canonical import GENESIS_HASH
+from app.audit.canonical import GENESIS_HASH, Head
 from app.audit.models import AuditChainHead, AuditEvent
 from app.db import table_of
 
@@ -24,11 +24,6 @@ MOVE_HEAD = (
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
 LOCK_HEAD = select(AuditChainHead.seq, AuditChainHead.hash).where(AuditChainHead.id == HEAD_ID).with_for_update()
-
-
-class Head(NamedTuple):
-    seq: int
-    hash: str
 
 
 class StoredEvent(NamedTuple):

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import repository
-from app.audit.canonical import canonical_bytes, event_hash, normalise, rfc3339
+from app.audit.canonical import Head, canonical_bytes, event_hash, normalise, rfc3339
 from app.db import utcnow
 
 
@@ -91,5 +91,5 @@ async def append_many(session: AsyncSession, events: Sequence[NewEvent]) -> list
         appended.append(AppendedEvent(seq, digest))
         prev_hash = digest
     await repository.insert_events(session, rows)
-    await repository.move_head(session, repository.Head(seq, prev_hash))
+    await repository.move_head(session, Head(seq, prev_hash))
     return appended

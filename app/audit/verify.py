@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 from app.audit import repository
-from app.audit.canonical import GENESIS_HASH, event_hash
-from app.audit.repository import Head, StoredEvent
+from app.audit.canonical import GENESIS_HASH, Head, event_hash
+from app.audit.repository import StoredEvent
 from app.db import Database
 
 Problem = Literal["missing", "altered", "unlinked", "head_mismatch", "anchor_mismatch"]

@@ -12,10 +12,10 @@ from markupsafe import Markup
 from app.console import repository
 from app.console.charts import Point, ageing_chart, exposure_chart
 from app.customers import repository as customers
-from app.customers.credit_file import CreditFile, CreditFileService
 from app.customers.rates import RateTable, convert_sums
 from app.db import Database, utcnow
 from app.money import from_minor, quantize
+from app.readside.credit_file import CreditFile, CreditFileService
 
 PERIOD_DAYS = 90
 MAX_POINTS = 200

@@ -13,7 +13,7 @@ from app.console.credit_view import credit_file_view
 from app.console.views import parse_day, start_of_day
 from app.console.web import ConsoleRoute, ConsoleUser, needs, render
 from app.db import utcnow
-from app.decisions.repository import DecisionFilters
+from app.decisions.query import DecisionFilters
 from app.decisions.service import DecisionService
 from app.fields import days_before
 from app.providers.reports import ReportService

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from app.console.views import parse_day, start_of_day
 from app.console.web import ConsoleRoute, ConsoleUser, checked_form, needs, render
-from app.policy_versions.repository import ReplayFilters
+from app.policy_versions.query import ReplayFilters
 from app.policy_versions.schemas import SimulationOut
 from app.policy_versions.service import PolicyService
 

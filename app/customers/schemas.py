@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
-from app.decisions.schemas import Identifier, Money, _Body, check_currency
 from app.fields import AMOUNT_PATTERN, RATE_PATTERN, Name, Text, parse_amount, parse_rate
 from app.money import is_country
 from app.schema_types import (
@@ -20,6 +19,7 @@ from app.schema_types import (
     json_integer,
     minor_units_rule,
 )
+from app.schemas import Body, Identifier, Money, check_currency
 
 Currency = CurrencyCode
 PaymentTermsDays = Annotated[int, Field(ge=0, le=365), BeforeValidator(json_integer)]
@@ -29,7 +29,7 @@ PositiveAmount = Annotated[Amount, Field(json_schema_extra={"pattern": POSITIVE_
 Rate = Annotated[str, Field(pattern=RATE_PATTERN, examples=["1.0850"], json_schema_extra=RATE_SCHEMA)]
 
 
-class ManualLimitIn(_Body):
+class ManualLimitIn(Body):
     amount: Amount = Field(description="In the customer's limit currency.", examples=["20000.00"])
     reason: Reason
     expires_at: IsoDateTime | None = Field(default=None, description="RFC 3339; the override ends then.")
@@ -41,11 +41,11 @@ class ManualLimitIn(_Body):
         return str(value)
 
 
-class CreditBlockIn(_Body):
+class CreditBlockIn(Body):
     reason: Reason
 
 
-class CustomerMasterData(_Body):
+class CustomerMasterData(Body):
     """What the ERP knows of a customer; a PUT replaces all of it."""
 
     model_config = ConfigDict(
@@ -131,7 +131,7 @@ class CustomerOut(BaseModel):
     updated_at: datetime
 
 
-class InvoiceIn(_Body):
+class InvoiceIn(Body):
     model_config = ConfigDict(json_schema_extra=minor_units_rule("currency", ("amount",), ("open_amount",)))
 
     currency: Currency
@@ -174,7 +174,7 @@ class BatchInvoiceIn(InvoiceIn):
     invoice_id: Identifier
 
 
-class ReceivablesBatch(_Body):
+class ReceivablesBatch(Body):
     invoices: list[BatchInvoiceIn] = Field(min_length=1)
 
 
@@ -197,7 +197,7 @@ class BatchResult(BaseModel):
     updated: int
 
 
-class PaymentIn(_Body):
+class PaymentIn(Body):
     id: Identifier = Field(description="The payment's id in the ERP; unique per customer.")
     amount: PositiveAmount = Field(description="In the invoice's currency.", examples=["250.00"])
     paid_on: IsoDate
@@ -217,7 +217,7 @@ class PaymentOut(BaseModel):
     invoice: InvoiceOut
 
 
-class RatesIn(_Body):
+class RatesIn(Body):
     base: Currency
     rates: dict[Currency, Rate] = Field(
         min_length=1, description="Units of each currency per one unit of base.", examples=[{"USD": "1.0850"}]

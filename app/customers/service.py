@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.active_policy import ActivePolicy
 from app.audit.service import EventType, append
 from app.customers import repository
 from app.customers.models import Customer, FxRate, Invoice
@@ -32,7 +33,6 @@ from app.errors import Conflict, FieldError, InvalidRequest, NotFound
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
 from app.orders import repository as orders
-from app.policy_versions.active import ActivePolicy
 from app.webhooks.service import enqueue_event
 
 

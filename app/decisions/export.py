@@ -11,7 +11,7 @@ from sqlalchemy import Row
 
 from app.db import Database
 from app.decisions import repository
-from app.decisions.repository import Cursor, DecisionFilters
+from app.decisions.query import Cursor, DecisionFilters
 from app.money import format_minor
 
 HEADER = (

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVarTuple
 
-import orjson
 from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, delete, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
 from app.db import table_of
-from app.decisions.models import Decision, DecisionReason
-from app.errors import FieldError, InvalidRequest
-from app.fields import in_utc
-from app.reviews.models import OpenCase, Review
+from app.decisions.models import Decision, DecisionReason, OpenCase, Review
+from app.decisions.query import Cursor, DecisionFilters
 
 Columns = TypeVarTuple("Columns")
 
@@ -44,53 +38,6 @@ ORDER_CUSTOMERS = (
     .group_by(Decision.order_id, Decision.customer_id)
     .order_by(Decision.order_id, func.max(Decision.decided_at).desc())
 )
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionFilters:
-    customer_id: str | None = None
-    order_id: str | None = None
-    outcome: str | None = None
-    decided_from: datetime | None = None
-    decided_to: datetime | None = None
-    reason_code: str | None = None
-    provider: str | None = None
-    policy_version: str | None = None
-    currency: str | None = None
-    # Inclusive bounds in minor units of `currency` (the API refuses them without a currency).
-    amount_min_minor: int | None = None
-    amount_max_minor: int | None = None
-    # True: settled by a review; False: not (yet) reviewed.
-    reviewed: bool | None = None
-
-
-_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # a decision's uuid4
-
-
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    """Position after the last row of a page: (decided_at, id), newest first."""
-
-    decided_at: datetime
-    id: str
-
-    def encode(self) -> str:
-        raw = orjson.dumps([self.decided_at.isoformat(), self.id])
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str) -> Cursor:
-        try:
-            decided_at, decision_id = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            if not isinstance(decided_at, str) or not isinstance(decision_id, str) or not _ID.fullmatch(decision_id):
-                raise ValueError("not a cursor's position")
-            # A position with an offset, in the calendar once in UTC: the keyset comparison needs one.
-            return cls(in_utc(datetime.fromisoformat(decided_at)), decision_id)
-        except (ValueError, TypeError, orjson.JSONDecodeError):
-            raise InvalidRequest(
-                "the cursor is not one this API returned",
-                errors=[FieldError(field="query.cursor", message="not a valid cursor", type="cursor_invalid")],
-            ) from None
 
 
 async def insert_decisions(session: AsyncSession, decisions: Sequence[dict[str, Any]]) -> None:
@@ -268,11 +215,6 @@ async def export_page(
     query = _newest_first_after(select(*EXPORT_COLUMNS).where(*_conditions(filters)), cursor, limit)
     rows: Sequence[Row[Any]] = (await session.execute(query)).all()
     return rows
-
-
-async def count_awaiting_review(session: AsyncSession) -> int:
-    """Decisions sent to review that no review has settled yet."""
-    return int(await session.scalar(select(func.count()).select_from(OpenCase)) or 0)
 
 
 async def oldest_decided_before(session: AsyncSession, cutoff: datetime, limit: int) -> Sequence[Row[str, datetime]]:

@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from sqlalchemy import RowMapping
 
+from app.decisions.models import Decision
 from app.fields import AMOUNT_PATTERN, Name, parse_amount
-from app.money import is_country, minor_units
+from app.money import format_minor, is_country
 from app.schema_types import POSITIVE_AMOUNT_PATTERN, CountryCode, CurrencyCode, minor_units_rule
+from app.schemas import Body, Identifier, Money, check_currency
 
-__all__ = ["AMOUNT_PATTERN", "parse_amount"]  # re-exported: every domain's schemas take amounts this way
-Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
-Money = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["1250.00"])]
 OutcomeName = Literal["accept", "prepayment", "review", "reject"]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
-
-
-def check_currency(value: str) -> str:
-    minor_units(value)  # ValueError for unknown codes and for currencies without minor units
-    return value
-
-
-class OrderIn(_Body):
+class OrderIn(Body):
     model_config = ConfigDict(json_schema_extra=minor_units_rule("currency", ("amount",)))
 
     id: Identifier = Field(description="The order's id in the shop or ERP.")
@@ -52,7 +44,7 @@ class OrderIn(_Body):
         return Decimal(self.amount)
 
 
-class CustomerIn(_Body):
+class CustomerIn(Body):
     id: Identifier = Field(description="The customer's id in the ERP.")
     name: Name | None = None
     country: CountryCode
@@ -68,7 +60,7 @@ class CustomerIn(_Body):
         return value
 
 
-class DecisionRequest(_Body):
+class DecisionRequest(Body):
     order: OrderIn
     customer: CustomerIn
 
@@ -122,3 +114,55 @@ class DecisionDetail(DecisionOut):
 class DecisionPage(BaseModel):
     items: list[DecisionOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+def decision_out_from_columns(
+    values: Mapping[str, Any] | RowMapping, report_inputs: dict[str, Any], fetched_at: Any
+) -> DecisionOut:
+    """A decision as the API shows it, from its row's columns, the report's part of its inputs and the
+    report snapshot's fetch time."""
+    currency = values["currency"]
+    # One validation a decision, the nested reasons and report included (not one a nested model).
+    return DecisionOut.model_validate(
+        {
+            "id": values["id"],
+            "order_id": values["order_id"],
+            "customer_id": values["customer_id"],
+            "outcome": values["outcome"],
+            "amount": format_minor(values["amount_minor"], currency),
+            "currency": currency,
+            "credit_limit": format_minor(values["credit_limit_minor"], currency),
+            "exposure": format_minor(values["exposure_minor"], currency),
+            "available_credit": format_minor(values["available_credit_minor"], currency),
+            "approved_credit_amount": format_minor(values["approved_credit_minor"], currency),
+            "prepayment_amount": format_minor(values["prepayment_minor"], currency),
+            "payment_terms_days": values["payment_terms_days"],
+            "risk_class": values["risk_class"],
+            "segment": values["segment"],
+            "reasons": values["reasons"],
+            "report": {
+                "provider": report_inputs["provider"],
+                "reference": report_inputs["reference"],
+                "risk_class": report_inputs["risk_class"],
+                "score": report_inputs["score"],
+                "source": values["report_source"],
+                "fetched_at": fetched_at,
+            },
+            "policy_version": values["policy_version"],
+            "decided_at": values["decided_at"],
+        }
+    )
+
+
+def written_decision_out(values: dict[str, Any]) -> DecisionOut:
+    """A decision as the API shows it, from the values the decision path has just inserted."""
+    return decision_out_from_columns(values, values["inputs"]["report"], (values["report"] or {}).get("fetched_at"))
+
+
+def decision_out(row: Decision) -> DecisionOut:
+    """A stored decision as the API shows it."""
+    return decision_out_from_columns(
+        {column.key: getattr(row, column.key) for column in Decision.__table__.columns},
+        row.inputs["report"],
+        (row.report or {}).get("fetched_at"),
+    )

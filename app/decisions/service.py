@@ -5,15 +5,15 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.active_policy import ActivePolicy
 from app.audit import events as audit_events
 from app.audit.service import EventType, NewEvent, append_many
 from app.auth import Principal
@@ -24,19 +24,20 @@ from app.customers.rates import RateTable
 from app.db import Database, utcnow
 from app.decisions import repository
 from app.decisions.inputs import customer_facts, exposure_facts, rates_used
-from app.decisions.models import Decision
-from app.decisions.repository import Cursor, DecisionFilters
+from app.decisions.query import Cursor, DecisionFilters
 from app.decisions.schemas import (
     CustomerIn,
     DecisionDetail,
-    DecisionOut,
     DecisionPage,
     DecisionRequest,
+    decision_out,
+    decision_out_from_columns,
+    written_decision_out,
 )
 from app.errors import FieldError, InvalidRequest, NotFound
 from app.group_commit import GroupCommit
 from app.idempotency.service import Recorder, StoredResponse
-from app.money import format_minor, to_minor
+from app.money import to_minor
 from app.observability.logging import bind
 from app.observability.metrics import record_decision
 from app.orders import repository as orders
@@ -45,7 +46,6 @@ from app.orders.service import OrderOfAnotherCustomer, credit_reservation, undec
 from app.policy.evaluator import evaluate
 from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
 from app.policy.schema import PolicyDocument
-from app.policy_versions.active import ActivePolicy
 from app.providers.base import CompanyQuery, CreditReport
 from app.providers.reports import ObtainedReport, ReportService
 
@@ -55,7 +55,7 @@ READERS = 2
 
 
 @dataclass(frozen=True, slots=True)
-class _Before:
+class _ReadBeforeReport:
     """What one decision reads before its report, in a read shared with the decisions arriving with it."""
 
     policy: PolicyDocument
@@ -73,7 +73,7 @@ class _Pending:
     order: OrderFacts
     principal: Principal
     recorder: Recorder
-    before: _Before
+    before: _ReadBeforeReport
     obtained: ObtainedReport
     started: float
 
@@ -104,7 +104,7 @@ class DecisionService:
             db.transaction, self._write, name="decision_writes", writers=1 if db.is_sqlite else WRITERS
         )
         # What comes before the report, read for every decision that arrives at the same moment at once.
-        self.reads: GroupCommit[CustomerIn, _Before] = GroupCommit(
+        self.reads: GroupCommit[CustomerIn, _ReadBeforeReport] = GroupCommit(
             db.read, self._read_before, name="decision_reads", writers=READERS
         )
 
@@ -145,14 +145,14 @@ class DecisionService:
         )
         return stored
 
-    async def _read_before(self, session: AsyncSession, customers_in: Sequence[CustomerIn]) -> list[_Before]:
+    async def _read_before(self, session: AsyncSession, customers_in: Sequence[CustomerIn]) -> list[_ReadBeforeReport]:
         policy = await self.active_policy(session)
         rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
         masters = await customers.customers_by_id(session, [customer_in.id for customer_in in customers_in])
         companies = [_company(customer_in, masters.get(customer_in.id)) for customer_in in customers_in]
         stored = await self.reports.stored_reports_of_many(session, [c for c in companies if c is not None])
         return [
-            _Before(
+            _ReadBeforeReport(
                 policy,
                 rates,
                 company,
@@ -322,7 +322,9 @@ class DecisionService:
             # another replica): this transaction rolls back, and deciding again alone refuses the order.
             raise OrderOfAnotherCustomer(f"order {min(taken)} was decided for another customer meanwhile")
         return [
-            _Written(values, await item.recorder.respond(session, 201, _written_out(values)), item.principal.key_id)
+            _Written(
+                values, await item.recorder.respond(session, 201, written_decision_out(values)), item.principal.key_id
+            )
             for item, values in zip(pending, decided, strict=True)
         ]
 
@@ -345,7 +347,7 @@ class DecisionService:
             rows = await repository.history_page(session, filters, limit + 1, position)
         page = rows[:limit]
         next_cursor = Cursor(page[-1].decided_at, page[-1].id).encode() if len(rows) > limit else None
-        items = [_out(row._mapping, row.report_inputs, row.report_fetched_at) for row in page]
+        items = [decision_out_from_columns(row._mapping, row.report_inputs, row.report_fetched_at) for row in page]
         return DecisionPage(items=items, next_cursor=next_cursor)
 
 
@@ -449,52 +451,3 @@ def _company(customer_in: CustomerIn, master: Customer | None) -> CompanyQuery |
     else:
         country, number, name = customer_in.country, customer_in.registration_number, customer_in.name
     return CompanyQuery(country, number, name) if number else None
-
-
-def _out(values: Mapping[str, Any] | RowMapping, report_inputs: dict[str, Any], fetched_at: Any) -> DecisionOut:
-    """A decision as the API shows it, from its row's columns, the report's part of its inputs and the
-    report snapshot's fetch time."""
-    currency = values["currency"]
-    # One validation a decision, the nested reasons and report included (not one a nested model).
-    return DecisionOut.model_validate(
-        {
-            "id": values["id"],
-            "order_id": values["order_id"],
-            "customer_id": values["customer_id"],
-            "outcome": values["outcome"],
-            "amount": format_minor(values["amount_minor"], currency),
-            "currency": currency,
-            "credit_limit": format_minor(values["credit_limit_minor"], currency),
-            "exposure": format_minor(values["exposure_minor"], currency),
-            "available_credit": format_minor(values["available_credit_minor"], currency),
-            "approved_credit_amount": format_minor(values["approved_credit_minor"], currency),
-            "prepayment_amount": format_minor(values["prepayment_minor"], currency),
-            "payment_terms_days": values["payment_terms_days"],
-            "risk_class": values["risk_class"],
-            "segment": values["segment"],
-            "reasons": values["reasons"],
-            "report": {
-                "provider": report_inputs["provider"],
-                "reference": report_inputs["reference"],
-                "risk_class": report_inputs["risk_class"],
-                "score": report_inputs["score"],
-                "source": values["report_source"],
-                "fetched_at": fetched_at,
-            },
-            "policy_version": values["policy_version"],
-            "decided_at": values["decided_at"],
-        }
-    )
-
-
-def _written_out(values: dict[str, Any]) -> DecisionOut:
-    return _out(values, values["inputs"]["report"], (values["report"] or {}).get("fetched_at"))
-
-
-def decision_out(row: Decision) -> DecisionOut:
-    """A stored decision as the API shows it."""
-    return _out(
-        {column.key: getattr(row, column.key) for column in Decision.__table__.columns},
-        row.inputs["report"],
-        (row.report or {}).get("fetched_at"),
-    )

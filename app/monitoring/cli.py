@@ -64,9 +64,8 @@ def dispatch() -> None:
     import httpx
 
     from app.db import Database
-    from app.main import retry_rules
     from app.settings import get_settings
-    from app.webhooks.dispatcher import Dispatcher
+    from app.webhooks.dispatcher import Dispatcher, retry_rules
 
     settings = get_settings()
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.active_policy import ActivePolicy
 from app.db import Database, utcnow
 from app.monitoring import repository
 from app.monitoring.service import MonitorService
-from app.policy_versions.active import ActivePolicy
 from app.providers import repository as reports_repository
 from app.providers.base import registration_key
 from app.schema_types import JsonInt, ProviderDateTime

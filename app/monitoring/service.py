@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.active_policy import ActivePolicy
 from app.audit.service import EventType, append
 from app.customers import repository as customers
 from app.customers.exposure import ExposureSums, in_currency, sums_by_customer
@@ -24,7 +25,6 @@ from app.monitoring.changes import Change, CreditFacts, blocks, detect
 from app.monitoring.limits import limit_currency, policy_limit
 from app.monitoring.models import CustomerCreditState
 from app.policy.schema import PolicyDocument, Reports
-from app.policy_versions.active import ActivePolicy
 from app.providers import repository as reports_repository
 from app.providers.base import CompanyQuery
 from app.providers.reports import ReportService

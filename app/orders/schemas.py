@@ -7,28 +7,28 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from app.decisions.schemas import Identifier, Money, _Body
 from app.fields import AMOUNT_PATTERN, Text, parse_amount
 from app.schema_types import POSITIVE_AMOUNT_PATTERN, IsoDate
+from app.schemas import Body, Identifier, Money
 
 
-class ShippedEvent(_Body):
+class ShippedEvent(Body):
     type: Literal["shipped"]
 
 
-class InvoicedEvent(_Body):
+class InvoicedEvent(Body):
     type: Literal["invoiced"]
     invoice_id: Identifier = Field(description="The invoice that now carries the order's amount.")
     issue_date: IsoDate | None = Field(default=None, description="Default: today.")
     due_date: IsoDate | None = Field(default=None, description="Default: issue date + the decision's payment terms.")
 
 
-class CancelledEvent(_Body):
+class CancelledEvent(Body):
     type: Literal["cancelled"]
     reason: Text | None = Field(default=None, max_length=500)
 
 
-class AmendedEvent(_Body):
+class AmendedEvent(Body):
     type: Literal["amended"]
     amount: str = Field(
         pattern=AMOUNT_PATTERN,

@@ -9,13 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers import repository as customers
 from app.db import Database, utcnow
-from app.decisions.schemas import parse_amount
 from app.errors import Conflict, FieldError, InvalidRequest, NotFound
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
 from app.orders import repository
 from app.orders.models import Reservation
 from app.orders.schemas import AmendedEvent, CancelledEvent, InvoicedEvent, OrderEvent, ReservationOut, ShippedEvent
+from app.schemas import parse_amount
 
 
 class EventNotApplicable(Conflict):

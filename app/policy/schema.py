@@ -11,8 +11,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from app.fields import MAX_AMOUNT
-from app.money import minor_units
+from app.money import MAX_AMOUNT, minor_units
 
 RATED_CLASSES: tuple[str, ...] = ("A", "B", "C", "D", "E")
 # The grid's rows: the rated classes from best to worst, and "unknown" (no usable rating).

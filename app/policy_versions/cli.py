@@ -12,7 +12,7 @@ import typer
 if TYPE_CHECKING:  # imported when a command runs: `creditgate --help` stays fast
     from rich.console import Console
 
-    from app.policy_versions.repository import ReplayFilters
+    from app.policy_versions.query import ReplayFilters
     from app.policy_versions.schemas import SimulationOut
 
 policy_cli = typer.Typer(
@@ -69,7 +69,7 @@ def simulate(
 ) -> None:
     """Replay stored decisions through VERSION: no report is bought, nothing is written."""
     from app.errors import NotFound
-    from app.policy_versions.repository import ReplayFilters
+    from app.policy_versions.query import ReplayFilters
 
     filters = ReplayFilters(
         customer_id, outcome, _when("--from", decided_from), _when("--to", decided_to), decided_under

@@ -10,13 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 from app.db import Database
-from app.decisions.repository import Cursor
+from app.decisions.query import Cursor
 from app.money import from_minor, quantize
 from app.policy.evaluator import evaluate
 from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
 from app.policy.schema import PolicyDocument
 from app.policy_versions import repository
-from app.policy_versions.repository import ReplayFilters
+from app.policy_versions.query import ReplayFilters
 from app.policy_versions.schemas import (
     ChangedDecision,
     ChangedPage,

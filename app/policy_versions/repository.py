@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,20 +10,12 @@ from sqlalchemy import Row, and_, func, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.decisions.models import Decision
-from app.decisions.repository import Cursor
+from app.decisions.query import Cursor
 from app.policy_versions.models import PolicyActivation, PolicyVersion
+from app.policy_versions.query import ReplayFilters
 
 # Any fixed number: the key of the advisory lock that serialises the first policy's bootstrap.
 BOOTSTRAP_LOCK_KEY = 0x63726564
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayFilters:
-    customer_id: str | None = None
-    outcome: str | None = None
-    decided_from: datetime | None = None
-    decided_to: datetime | None = None
-    policy_version: str | None = None
 
 
 ACTIVE_VERSION = select(PolicyActivation.version).order_by(PolicyActivation.id.desc()).limit(1)

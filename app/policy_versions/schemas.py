@@ -7,9 +7,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from app.decisions.schemas import Money, OutcomeName, ReasonOut
+from app.decisions.schemas import OutcomeName, ReasonOut
 from app.policy.schema import PolicyDocument
 from app.schema_types import IsoDateTime, cursor_schema, json_integer
+from app.schemas import Money
 
 
 class PolicyVersionSummary(BaseModel):

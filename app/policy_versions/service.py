@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.service import EventType, append
 from app.auth import Principal
 from app.db import Database, utcnow
-from app.decisions.repository import Cursor
+from app.decisions.query import Cursor
 from app.errors import Conflict, FieldError, InvalidRequest, NotFound
 from app.policy.schema import PolicyDocument, load_policy_file, parse_policy, upload_errors
 from app.policy_versions import repository
 from app.policy_versions.models import PolicyVersion
+from app.policy_versions.query import ReplayFilters
 from app.policy_versions.replay import ReplayTally, replay
-from app.policy_versions.repository import ReplayFilters
 from app.policy_versions.schemas import PolicyVersionList, PolicyVersionOut, PolicyVersionSummary, SimulationOut
 
 logger = logging.getLogger("creditgate.policies")
@@ -130,7 +130,7 @@ class PolicyService:
             if row is None:
                 raise NotFound(f"no policy version {version}" if version else "no policy is active")
             activated = await repository.last_activations(session, [row.version])
-        return _out(row, active, activated.get(row.version))
+        return _policy_version_out(row, active, activated.get(row.version))
 
     async def create(self, document: PolicyDocument, principal: Principal) -> tuple[PolicyVersionOut, bool]:
         """Store a new inactive version; the same content again is a no-op, other content under its id a conflict."""
@@ -235,5 +235,5 @@ def _summary(row: PolicyVersion, active: str | None, activated_at: datetime | No
     }
 
 
-def _out(row: PolicyVersion, active: str | None, activated_at: datetime | None) -> PolicyVersionOut:
+def _policy_version_out(row: PolicyVersion, active: str | None, activated_at: datetime | None) -> PolicyVersionOut:
     return PolicyVersionOut(**_summary(row, active, activated_at), document=parse_policy(row.document, stored=True))

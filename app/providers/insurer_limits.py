@@ -15,8 +15,7 @@ from typing import Any
 
 from app.db import Database, utcnow
 from app.errors import FieldError, InvalidRequest
-from app.fields import MAX_AMOUNT
-from app.money import from_minor, is_country, minor_units, to_minor
+from app.money import MAX_AMOUNT, from_minor, is_country, minor_units, to_minor
 from app.providers import repository
 from app.providers.base import CompanyNotFound, CompanyQuery, CreditReport, payload_hash, registration_key
 

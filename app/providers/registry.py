@@ -9,9 +9,9 @@ import importlib
 import httpx
 
 from app.db import Database
-from app.observability.providers import InstrumentedProvider
 from app.providers.base import CreditReportProvider
 from app.providers.creditsafe import CreditsafeProvider
+from app.providers.instrumented import InstrumentedProvider
 from app.providers.insurer_limits import InsurerLimitsProvider
 from app.providers.reports import ReportService
 from app.providers.resilience import ProviderGuard

@@ -6,12 +6,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, insert, or_, select
+from sqlalchemy import and_, delete, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.decisions.models import Decision
-from app.decisions.repository import Cursor
-from app.reviews.models import OpenCase, Review
+from app.decisions.models import Decision, OpenCase, Review
+from app.decisions.query import Cursor
 
 
 def _settled() -> Any:
@@ -59,3 +58,8 @@ async def latest_decision_id_for_order(session: AsyncSession, order_id: str) -> 
         .limit(1)
     )
     return await session.scalar(query)
+
+
+async def count_awaiting_review(session: AsyncSession) -> int:
+    """Decisions sent to review that no review has settled yet."""
+    return int(await session.scalar(select(func.count()).select_from(OpenCase)) or 0)

@@ -7,11 +7,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.decisions.schemas import DecisionDetail, DecisionOut, Money, _Body
+from app.decisions.schemas import DecisionDetail, DecisionOut
 from app.fields import AMOUNT_PATTERN, Text, parse_amount
+from app.schemas import Body, Money
 
 
-class ReviewIn(_Body):
+class ReviewIn(Body):
     # A reject approves no credit; what accept and prepayment approve depends on the decided order (409).
     model_config = ConfigDict(
         json_schema_extra={

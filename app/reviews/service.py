@@ -14,9 +14,9 @@ from app.customers import repository as customers
 from app.customers.rates import RateTable
 from app.db import Database, utcnow
 from app.decisions import repository as decisions
-from app.decisions.models import Decision
-from app.decisions.repository import Cursor
-from app.decisions.service import decision_out
+from app.decisions.models import Decision, Review
+from app.decisions.query import Cursor
+from app.decisions.schemas import decision_out
 from app.errors import Conflict, FieldError, Forbidden, InvalidRequest, NotFound
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, from_minor, to_minor
@@ -25,7 +25,6 @@ from app.orders.service import credit_reservation, reserve_credit
 from app.policy.schema import PolicyDocument
 from app.policy_versions.service import PolicyService
 from app.reviews import repository
-from app.reviews.models import Review
 from app.reviews.schemas import ReviewCase, ReviewIn, ReviewOut, ReviewQueue
 from app.webhooks.service import enqueue_event
 
@@ -127,7 +126,7 @@ class ReviewService:
                 if final:
                     await self._settle(session, decision, approved, now)
                     await repository.close_case(session, decision.id)
-                stored = await (recorder or Recorder(None)).respond(session, 201, _out(values))
+                stored = await (recorder or Recorder(None)).respond(session, 201, _review_out(values))
                 event = _event(values)
                 # The ERP hears of the review through the outbox, committed with it.
                 await enqueue_event(
@@ -206,7 +205,7 @@ def _against_order(field: str, message: str) -> Conflict:
     return Conflict(message, errors=[FieldError(field=field, message=message)])
 
 
-def _out(values: dict[str, Any]) -> ReviewOut:
+def _review_out(values: dict[str, Any]) -> ReviewOut:
     currency = values["currency"]
     return ReviewOut(
         id=values["id"],
@@ -224,11 +223,11 @@ def _out(values: dict[str, Any]) -> ReviewOut:
 
 
 def review_out(review: Review) -> ReviewOut:
-    return _out({column.key: getattr(review, column.key) for column in Review.__table__.columns})
+    return _review_out({column.key: getattr(review, column.key) for column in Review.__table__.columns})
 
 
 def _event(values: dict[str, Any]) -> dict[str, Any]:
-    review = _out(values)
+    review = _review_out(values)
     return {
         "review_id": review.id,
         "decision_id": review.decision_id,

@@ -13,6 +13,7 @@ import httpx
 import orjson
 
 from app.db import Database, utcnow
+from app.settings import Settings
 from app.webhooks import repository
 from app.webhooks.models import WebhookDelivery, WebhookEvent
 from app.webhooks.signing import headers
@@ -35,6 +36,16 @@ class RetryRules:
         """Exponential backoff with full jitter on the upper half, so failed receivers are not stampeded."""
         ceiling = min(self.backoff_max_seconds, self.backoff_base_seconds * 2 ** (attempts - 1))
         return timedelta(seconds=ceiling * (0.5 + random.random() / 2))  # noqa: S311 - jitter, not security
+
+
+def retry_rules(settings: Settings) -> RetryRules:
+    return RetryRules(
+        max_attempts=settings.webhooks_max_attempts,
+        backoff_base_seconds=settings.webhooks_backoff_base_seconds,
+        backoff_max_seconds=settings.webhooks_backoff_max_seconds,
+        timeout_seconds=settings.webhooks_timeout_seconds,
+        allow_private_targets=settings.webhooks_allow_private_targets,
+    )
 
 
 class Dispatcher:

@@ -12,9 +12,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-from app.audit.canonical import canonical_bytes, event_hash, rfc3339
+from app.audit.canonical import Head, canonical_bytes, event_hash, rfc3339
 from app.audit.models import AuditChainHead, AuditEvent
-from app.audit.repository import Head
 from app.audit.verify import verify_chain
 from app.cli import cli
 from app.db import Database, create_engine

@@ -22,7 +22,7 @@ from typing import Any
 import schemathesis
 from hypothesis import strategies as st
 
-from app.decisions.repository import Cursor
+from app.decisions.query import Cursor
 from app.money import minor_units
 from app.policy.schema import load_policy_file
 from app.schema_types import CURSOR_FORMAT

@@ -16,8 +16,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from app.cli import alembic_config
-from app.db import create_engine
+from app.db import alembic_config, create_engine
 from tests.conftest import KEYS, _reset_postgres
 from tests.reliability.server import ROOT, SERVER_PORT, Server
 

@@ -14,7 +14,7 @@ from alembic.config import Config
 from pydantic import SecretStr
 
 from app.api.health import head_revisions
-from app.cli import alembic_config
+from app.db import alembic_config
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import KEYS, auth, order_body

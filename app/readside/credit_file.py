@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from app.active_policy import ActivePolicy
 from app.customers import repository
 from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
 from app.customers.models import Customer
@@ -16,11 +17,11 @@ from app.customers.rates import RateTable, convert_sums
 from app.db import Database, utcnow
 from app.decisions import repository as decisions
 from app.decisions.models import Decision
-from app.decisions.repository import DecisionFilters
-from app.decisions.schemas import DecisionOut, Money
+from app.decisions.query import DecisionFilters
+from app.decisions.schemas import DecisionOut
 from app.errors import NotFound
 from app.money import from_minor, quantize
-from app.policy_versions.active import ActivePolicy
+from app.schemas import Money
 
 DecisionView = Callable[[Decision], DecisionOut]
 WINDOW_DAYS = 90
