@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.customers.models import Customer
 from app.db import table_of
 from app.decisions.models import Decision, DecisionReason
-from app.errors import FieldError, InvalidRequest
+from app.errors import InvalidCursor
 from app.fields import in_utc
 from app.reviews.models import OpenCase, Review
 
@@ -87,10 +87,7 @@ class Cursor:
             # A position with an offset, in the calendar once in UTC: the keyset comparison needs one.
             return cls(in_utc(datetime.fromisoformat(decided_at)), decision_id)
         except (ValueError, TypeError, orjson.JSONDecodeError):
-            raise InvalidRequest(
-                "the cursor is not one this API returned",
-                errors=[FieldError(field="query.cursor", message="not a valid cursor", type="cursor_invalid")],
-            ) from None
+            raise InvalidCursor() from None
 
 
 async def insert_decisions(session: AsyncSession, decisions: Sequence[dict[str, Any]]) -> None:
