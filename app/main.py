@@ -12,10 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.api import (
     audit,
@@ -32,21 +30,23 @@ from app.api import (
     webhooks,
 )
 from app.api.deps import reject_unknown_query
+from app.api.exception_handlers import install_database_errors, install_error_handlers
+from app.api.problems import PROBLEM_JSON
 from app.api.version import router as version_router
 from app.auth import KeyRing
 from app.console.router import install_console
 from app.customers.service import CustomerService
-from app.db import Database, DatabaseTimeout
+from app.db import Database
 from app.decisions.schemas import decision_out
 from app.decisions.service import DecisionService
-from app.errors import PROBLEM_JSON, InvalidRequest, ServiceUnavailable, install_error_handlers, problem_response
+from app.errors import InvalidRequest
 from app.idempotency.service import IdempotencyService
 from app.middleware import BodySizeLimit, JsonDepthLimit
 from app.monitoring.notifications import NotificationService
 from app.monitoring.scheduler import run_scheduler
 from app.monitoring.service import MonitorService
 from app.observability.logging import configure_logging
-from app.observability.requests import RequestContext
+from app.api.request_context import RequestContext
 from app.orders.service import OrderService
 from app.policy.schema import load_policy_file
 from app.policy_versions.service import PolicyService
@@ -151,7 +151,7 @@ def create_app(
         dependencies=[Depends(reject_unknown_query)],
     )
     install_error_handlers(app)
-    _install_database_errors(app)
+    install_database_errors(app)
     _document_validation_problems(app)
     app.add_middleware(JsonDepthLimit)  # inside BodySizeLimit, which bounds what it buffers
     app.add_middleware(
@@ -229,44 +229,6 @@ def _document_validation_problems(app: FastAPI) -> None:
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _install_database_errors(app: FastAPI) -> None:
-    """A database that is down or saturated answers 503 fast, never a bare 500."""
-
-    @app.exception_handler(DBAPIError)
-    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
-        if not exc.connection_invalidated and not isinstance(exc, DatabaseTimeout) and not _is_unavailable(exc):
-            raise exc
-        # The driver's own message: it names the cause (refused, locked, terminated), never a row's values.
-        logger.warning("database unavailable: %s: %s", type(exc.orig).__name__, str(exc.orig)[:200])
-        return _unavailable(request)
-
-    @app.exception_handler(PoolTimeout)
-    async def _pool(request: Request, exc: PoolTimeout) -> JSONResponse:
-        logger.warning("no database connection free within the pool timeout")
-        return _unavailable(request)
-
-    @app.exception_handler(ConnectionError)
-    async def _refused(request: Request, exc: ConnectionError) -> JSONResponse:
-        # A new connection to a database that is down fails in the driver, before SQLAlchemy can wrap it.
-        return _unavailable(request)
-
-
-def _is_unavailable(exc: DBAPIError) -> bool:
-    text = str(exc.orig).lower()
-    return any(word in text for word in ("database is locked", "connection", "could not connect", "terminating"))
-
-
-def _unavailable(request: Request) -> JSONResponse:
-    return problem_response(
-        ServiceUnavailable.status,
-        ServiceUnavailable.code,
-        ServiceUnavailable.title,
-        detail="the database is not reachable; retry shortly",
-        instance=request.url.path,
-        headers={"Retry-After": "1"},
-    )
 
 
 def app_factory() -> FastAPI:

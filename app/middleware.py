@@ -7,7 +7,8 @@ from itertools import accumulate
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import FieldError, InvalidRequest, PayloadTooLarge, problem_response
+from app.api.problems import problem_response
+from app.errors import FieldError, InvalidRequest, PayloadTooLarge
 
 # Request bodies of this API are three levels deep; a parser recursing once per level must never see thousands.
 MAX_JSON_DEPTH = 32

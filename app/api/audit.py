@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from app.api.deps import DatabaseDep, require_scope
+from app.api.problems import problem_responses
 from app.audit.canonical import Head
 from app.audit.schemas import VerificationOut
 from app.audit.verify import verify_chain
 from app.auth import Principal
-from app.errors import FieldError, Forbidden, InvalidRequest, Unauthenticated, problem_responses
+from app.errors import FieldError, Forbidden, InvalidRequest, Unauthenticated
 from app.observability.metrics import record_audit_verification
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])

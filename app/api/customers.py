@@ -7,16 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from app.api.deps import CreditFileServiceDep, CustomerServiceDep, Idempotent, JsonBody, Read, Receivables
+from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses
 from app.customers.schemas import CustomerMasterData, CustomerOut, InvoiceIn, InvoiceOut, PaymentIn, PaymentOut
 from app.customers.service import PaymentExists
-from app.errors import (
-    JSON_WRITE_PROBLEMS,
-    Conflict,
-    Forbidden,
-    NotFound,
-    Unauthenticated,
-    problem_responses,
-)
+from app.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from app.readside.credit_file import CreditFile
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])

@@ -16,6 +16,7 @@ from app.api.deps import (
     Read,
     ReviewServiceDep,
 )
+from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses, query_parameters
 from app.db import HeavyReadsBusy
 from app.decisions.export import open_decisions_csv
 from app.decisions.query import DecisionFilters
@@ -25,17 +26,7 @@ from app.decisions.schemas import (
     DecisionRequest,
     OutcomeName,
 )
-from app.errors import (
-    JSON_WRITE_PROBLEMS,
-    Conflict,
-    FieldError,
-    Forbidden,
-    InvalidRequest,
-    NotFound,
-    TooManyRequests,
-    Unauthenticated,
-    problem_responses,
-)
+from app.errors import Conflict, FieldError, Forbidden, InvalidRequest, NotFound, TooManyRequests, Unauthenticated
 from app.fields import AMOUNT_PATTERN
 from app.money import to_minor
 from app.orders.service import OrderAlreadyInvoiced
@@ -120,7 +111,8 @@ async def list_decisions(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512, json_schema_extra=cursor_schema(CURSOR_HELP))] = None,
 ) -> DecisionPage:
-    return await service.history(filters, limit, cursor)
+    with query_parameters("cursor"):
+        return await service.history(filters, limit, cursor)
 
 
 class ClosingStreamingResponse(StreamingResponse):

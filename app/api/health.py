@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.api.deps import DatabaseDep
-from app.errors import ServiceUnavailable, problem_responses
+from app.api.problems import problem_responses
+from app.errors import ServiceUnavailable
 
 router = APIRouter(prefix="/health", tags=["health"])
 

@@ -7,11 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from app.api.deps import JsonBody, from_state, require_scope
+from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses
 from app.auth import Principal
-from app.errors import (
-    JSON_WRITE_PROBLEMS,
-    problem_responses,
-)
 from app.monitoring.notifications import NotificationBatch, NotificationResult, NotificationService
 
 router = APIRouter(prefix="/v1/providers", tags=["providers"])

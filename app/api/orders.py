@@ -7,14 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Response
 
 from app.api.deps import Idempotent, JsonBody, OrderServiceDep, Read, Receivables
-from app.errors import (
-    JSON_WRITE_PROBLEMS,
-    Conflict,
-    Forbidden,
-    NotFound,
-    Unauthenticated,
-    problem_responses,
-)
+from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses
+from app.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from app.orders.schemas import OrderEvent, ReservationOut
 from app.orders.service import AmendmentNeedsDecision, EventNotApplicable
 

@@ -8,20 +8,20 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from app.api import json as strict_json
 from app.api.deps import JsonBody, from_state, require_any_scope, require_scope
+from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses
 from app.auth import Principal
 from app.db import HeavyReadsBusy
 from app.decisions.query import Cursor
 from app.errors import (
-    JSON_WRITE_PROBLEMS,
     Conflict,
     FieldError,
     Forbidden,
+    InvalidCursor,
     InvalidRequest,
     MalformedRequest,
     NotFound,
     Unauthenticated,
     UnsupportedMediaType,
-    problem_responses,
 )
 from app.policy.schema import PolicyDocument, PolicyDocumentError, load_policy_text, parse_policy
 from app.policy_versions.query import ReplayFilters
@@ -163,6 +163,6 @@ async def _document(request: Request) -> PolicyDocument:
 def _cursor(token: str) -> Cursor:
     try:
         return Cursor.decode(token)
-    except InvalidRequest:
+    except InvalidCursor:
         message = "not a cursor this API returned"
         raise InvalidRequest(message, errors=[FieldError(field="cursor", message=message)]) from None

@@ -9,18 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from app.api.deps import DatabaseDep, Read, require_scope
+from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses
 from app.auth import Principal
 from app.db import utcnow
-from app.errors import (
-    JSON_WRITE_PROBLEMS,
-    FieldError,
-    Forbidden,
-    InvalidRequest,
-    MalformedRequest,
-    Unauthenticated,
-    UnsupportedMediaType,
-    problem_responses,
-)
+from app.errors import FieldError, Forbidden, InvalidRequest, MalformedRequest, Unauthenticated, UnsupportedMediaType
 from app.fields import days_before
 from app.providers.insurer_limits import import_insurer_limits
 from app.providers.reports import ReportService

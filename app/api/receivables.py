@@ -5,14 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.api.deps import CreditFileServiceDep, CustomerServiceDep, Idempotent, JsonBody, Read, Receivables
+from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses
 from app.customers.schemas import BatchResult, RatesIn, RatesOut, ReceivablesBatch
-from app.errors import (
-    JSON_WRITE_PROBLEMS,
-    Conflict,
-    Forbidden,
-    Unauthenticated,
-    problem_responses,
-)
+from app.errors import Conflict, Forbidden, Unauthenticated
 from app.readside.credit_file import Portfolio
 
 router = APIRouter(prefix="/v1", tags=["receivables"])

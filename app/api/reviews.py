@@ -7,16 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from app.api.deps import Idempotent, JsonBody, ReviewServiceDep, require_scope
+from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses, query_parameters
 from app.auth import Principal
-from app.errors import (
-    JSON_WRITE_PROBLEMS,
-    Conflict,
-    Forbidden,
-    InvalidRequest,
-    NotFound,
-    Unauthenticated,
-    problem_responses,
-)
+from app.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthenticated
 from app.reviews.schemas import ReviewIn, ReviewOut, ReviewQueue
 from app.reviews.service import FourEyesRequired, NotUnderReview, ReviewerRequestedDecision, Superseded
 from app.schema_types import cursor_schema
@@ -40,7 +33,8 @@ async def review_queue(
     ] = None,
 ) -> ReviewQueue:
     """Decisions sent to review and not yet settled, each with its facts and any first review."""
-    return await service.queue(limit, cursor)
+    with query_parameters("cursor"):
+        return await service.queue(limit, cursor)
 
 
 @router.post(

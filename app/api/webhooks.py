@@ -7,14 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from app.api.deps import JsonBody, from_state, require_scope
+from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses
 from app.auth import Principal
-from app.errors import (
-    JSON_WRITE_PROBLEMS,
-    Forbidden,
-    NotFound,
-    Unauthenticated,
-    problem_responses,
-)
+from app.errors import Forbidden, NotFound, Unauthenticated
 from app.webhooks.schemas import (
     DeliveryList,
     DeliveryOut,

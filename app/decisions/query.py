@@ -10,7 +10,7 @@ from datetime import datetime
 
 import orjson
 
-from app.errors import FieldError, InvalidRequest
+from app.errors import InvalidCursor
 from app.fields import in_utc
 
 
@@ -55,7 +55,4 @@ class Cursor:
             # A position with an offset, in the calendar once in UTC: the keyset comparison needs one.
             return cls(in_utc(datetime.fromisoformat(decided_at)), decision_id)
         except (ValueError, TypeError, orjson.JSONDecodeError):
-            raise InvalidRequest(
-                "the cursor is not one this API returned",
-                errors=[FieldError(field="query.cursor", message="not a valid cursor", type="cursor_invalid")],
-            ) from None
+            raise InvalidCursor() from None

@@ -14,15 +14,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import orjson
-from fastapi import Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database, utcnow
 from app.errors import ProblemError
 from app.idempotency import repository
-
-REPLAY_HEADER = "Idempotent-Replayed"
 
 
 class IdempotencyKeyReused(ProblemError):
@@ -35,14 +32,12 @@ class IdempotentRequestInFlight(ProblemError):
 
 @dataclass(frozen=True, slots=True)
 class StoredResponse:
-    """A write's response as bytes: what is sent now and what a repeat replays."""
+    """A write's response as bytes: what is sent now and what a repeat replays (`replayed`). Plain data: the API
+    layer turns it into the HTTP response."""
 
     status_code: int
     body: bytes
-
-    def response(self, *, replayed: bool = False) -> Response:
-        headers = {REPLAY_HEADER: "true"} if replayed else None
-        return Response(self.body, status_code=self.status_code, media_type="application/json", headers=headers)
+    replayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,19 +74,19 @@ class IdempotencyService:
         self.lease = lease
         self._claims = 0
 
-    async def run(self, api_key_id: str, key: str | None, fingerprint: str, handler: Handler) -> Response:
-        """Run a write once per (API key, Idempotency-Key); repeats get the stored response."""
+    async def run(self, api_key_id: str, key: str | None, fingerprint: str, handler: Handler) -> StoredResponse:
+        """Run a write once per (API key, Idempotency-Key); repeats get the stored response, marked replayed."""
         if key is None:
-            return (await handler(Recorder(None))).response()
+            return await handler(Recorder(None))
         outcome = await self._claim(api_key_id, key, fingerprint)
         if isinstance(outcome, StoredResponse):
-            return outcome.response(replayed=True)
+            return StoredResponse(outcome.status_code, outcome.body, replayed=True)
         try:
             stored = await handler(Recorder(outcome))
         except BaseException:
             await self._release(outcome)
             raise
-        return stored.response()
+        return stored
 
     async def _claim(self, api_key_id: str, key: str, fingerprint: str) -> Claim | StoredResponse:
         now = utcnow()

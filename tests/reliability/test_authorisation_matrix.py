@@ -22,11 +22,11 @@ PUBLIC_PREFIXES = ("/health/", "/version", "/metrics", "/console")
 
 
 def _required_scopes(dependant: Dependant) -> set[str] | None:
-    """The scopes a route's `require_…` dependency accepts (any one of them), or None when it has none."""
+    """The scopes a route's scope check accepts (any one of them, its `.scopes`), or None when it has none."""
     for sub in dependant.dependencies:
-        name = getattr(sub.call, "__name__", "")
-        if name.startswith("require_") and name != "require_json":
-            return set(name.removeprefix("require_").split("_or_"))
+        scopes = getattr(sub.call, "scopes", None)
+        if scopes is not None:
+            return set(scopes)
         found = _required_scopes(sub)
         if found is not None:
             return found

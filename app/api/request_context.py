@@ -8,7 +8,7 @@ import time
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem_response
+from app.api.problems import problem_response
 from app.observability.logging import end_context, request_id_from, start_context
 from app.observability.metrics import record_http_request
 
