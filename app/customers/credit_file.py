@@ -110,7 +110,7 @@ class CreditFileService:
             in_group = root is not None and root.group_limit_minor is not None
             members = await repository.group_member_ids(session, root.id) if root is not None and in_group else []
             rows = await repository.exposure_rows(session, sorted({customer.id, *members}), today=today, now=now)
-            rates = RateTable.of((r.base, r.quote, r.rate) for r in await repository.all_rates(session))
+            rates = await repository.rate_table(session)
             recent = await decisions.list_decisions(session, DecisionFilters(customer_id=customer_id), 10, None)
             sales = await repository.sales_since(session, customer_id, today - timedelta(days=WINDOW_DAYS))
             payments = await repository.payments_since(session, customer_id, today - timedelta(days=WINDOW_DAYS))
@@ -153,7 +153,7 @@ class CreditFileService:
         currency = policy.currency
         async with self.db.read() as session:
             rows = await repository.exposure_rows(session, None, today=today, now=now)
-            rates = RateTable.of((r.base, r.quote, r.rate) for r in await repository.all_rates(session))
+            rates = await repository.rate_table(session)
             buckets = await repository.overdue_buckets(session, today)
             sales = await repository.sales_since(session, None, today - timedelta(days=WINDOW_DAYS))
             blocked = await repository.blocked_customers(session)

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer, FxRate, Invoice, Payment
+from app.customers.rates import RateTable
 from app.db import dialect_insert, dialect_name, exact_sum, insert_for, table_of
 from app.orders.models import Reservation
 
@@ -184,6 +185,11 @@ async def upsert_rates(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
 
 async def all_rates(session: AsyncSession) -> list[FxRate]:
     return list((await session.scalars(ALL_RATES)).all())
+
+
+async def rate_table(session: AsyncSession) -> RateTable:
+    """Every stored rate as the table conversions read (inverse and cross rates derived)."""
+    return RateTable.of((rate.base, rate.quote, rate.rate) for rate in await all_rates(session))
 
 
 async def payments_since(session: AsyncSession, customer_id: str, since: date) -> Sequence[Any]:

@@ -147,7 +147,7 @@ class DecisionService:
 
     async def _read_before(self, session: AsyncSession, customers_in: Sequence[CustomerIn]) -> list[_Before]:
         policy = await self.active_policy(session)
-        rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
+        rates = await customers.rate_table(session)
         masters = await customers.customers_by_id(session, [customer_in.id for customer_in in customers_in])
         companies = [_company(customer_in, masters.get(customer_in.id)) for customer_in in customers_in]
         stored = await self.reports.stored_reports_of_many(session, [c for c in companies if c is not None])

@@ -15,7 +15,6 @@ from app.audit.service import EventType, append
 from app.customers import repository as customers
 from app.customers.exposure import ExposureSums, in_currency, sums_by_customer
 from app.customers.models import Customer
-from app.customers.rates import RateTable
 from app.db import Database, utcnow
 from app.decisions import repository as decisions
 from app.money import format_minor, to_minor
@@ -99,7 +98,7 @@ class MonitorService:
             state = await repository.get_state(session, customer_id)
             snapshot = _newest(snapshot, state)
             currency = limit_currency(customer, policy)
-            rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
+            rates = await customers.rate_table(session)
             rows = await customers.exposure_rows(session, [customer_id], today=now.date(), now=now)
             own = in_currency(sums_by_customer(rows).get(customer_id, ExposureSums()), currency, rates, now.date())
             stop = policy.stop
@@ -207,7 +206,7 @@ class MonitorService:
             rows = await customers.exposure_rows(session, None, today=now.date(), now=now)
             recent = await repository.recently_decided(session, now - timedelta(days=self.recent_days))
             flagged = set(await repository.refresh_requested(session))
-            rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
+            rates = await customers.rate_table(session)
             sums = sums_by_customer(rows)
             ids = sorted({*sums, *recent, *flagged})
             found = await customers.customers_by_id(session, ids)
