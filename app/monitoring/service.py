@@ -17,11 +17,13 @@ from app.customers.exposure import ExposureSums, in_currency, sums_by_customer
 from app.customers.models import Customer
 from app.db import Database, utcnow
 from app.decisions import repository as decisions
+from app.decisions.inputs import rates_used
 from app.money import format_minor, to_minor
 from app.monitoring import repository
 from app.monitoring.changes import Change, CreditFacts, blocks, detect
 from app.monitoring.limits import limit_currency, policy_limit
 from app.monitoring.models import CustomerCreditState
+from app.policy.rules import overdue_check
 from app.policy.schema import PolicyDocument, Reports
 from app.policy_versions.active import ActivePolicy
 from app.providers import repository as reports_repository
@@ -101,10 +103,9 @@ class MonitorService:
             rates = await customers.rate_table(session)
             rows = await customers.exposure_rows(session, [customer_id], today=now.date(), now=now)
             own = in_currency(sums_by_customer(rows).get(customer_id, ExposureSums()), currency, rates, now.date())
-            stop = policy.stop
-            overdue = own.oldest_overdue_days > stop.overdue_days_tolerance or (
-                own.overdue_amount > stop.overdue_amount_tolerance
-            )
+            # The decision's own stop rule, the tolerance converted into the limit currency as a decision would.
+            used = rates_used(currency, rates, (own,), (policy.currency,))
+            overdue = overdue_check(own.overdue_amount, own.oldest_overdue_days, currency, policy, used).beyond
             new = _facts(snapshot, overdue)
             old, old_limit = await _previous(session, state, customer_id, currency)
             changes = detect(old, new, policy.monitoring) if old is not None else []
