@@ -120,12 +120,12 @@ class DecisionService:
         # One read for all that comes before the report: the policy, the customer, the rates, the cached
         # reports. Decisions arriving together share it (one statement per table for all of them).
         before = await self.reads.run(request.customer)
-        policy_rate = before.rates.rate(before.policy.currency, order.currency)
-        amount_in_policy_currency = order.amount * policy_rate if policy_rate is not None else None
+        # The rate the evaluator will convert the small-order threshold at, so both apply the rule alike.
+        threshold_rate = rates_used(order.currency, before.rates, (), (before.policy.currency,))
         # The provider is asked before the transaction opens: no lock is ever held across a paid call.
         obtained = await self.reports.obtain(
             before.company,
-            buy=self.reports.needs_report(amount_in_policy_currency, before.policy),
+            buy=self.reports.needs_report(order, before.policy, threshold_rate),
             policy=before.policy,
             stored=before.cached,
         )

@@ -16,7 +16,7 @@ from app.policy.facts import (
     Reason,
     ReportFacts,
 )
-from app.policy.rules import converted, overdue_check
+from app.policy.rules import converted, overdue_check, small_order
 from app.policy.schema import Cell, PolicyDocument
 
 ZERO = Decimal(0)
@@ -348,13 +348,15 @@ def _reason_blocked(customer: CustomerFacts) -> Reason:
 
 
 def _reason_no_report(ctx: _Context, rates: Mapping[str, Decimal]) -> Reason:
-    threshold = _convert(ctx.policy.small_orders.threshold, ctx.policy.currency, ctx, rates)
-    if ctx.order.amount < threshold:
+    small = small_order(ctx.order.amount, ctx.order.currency, ctx.policy, rates)
+    if small.threshold is None:
+        raise _MissingRate(ctx.policy.currency)
+    if small.below:
         return Reason(
             "SMALL_ORDER_NO_REPORT",
             "The order is below the small-order threshold; no report was bought.",
             "small_orders.threshold",
-            {"threshold": ctx.money(threshold)},
+            {"threshold": ctx.money(small.threshold)},
         )
     return Reason(
         "NO_REGISTRATION_NUMBER",

@@ -1,7 +1,9 @@
 """Policy rules applied outside the evaluator too, each in one place.
 
-The monitor asks the overdue rule when it reassesses a customer; the evaluator asks it for a decision's
-stop. One function, so the monitor flags exactly the customers a decision would stop.
+The decision service asks the small-order rule before it buys a report, and the monitor asks the overdue
+rule when it reassesses a customer; the evaluator asks both for a decision's outcome and reasons. One
+function each, so a report is bought exactly when the decision's reasons say one was needed, and the
+monitor flags exactly the customers a decision would stop.
 
 `rates` is the evaluator's mapping: units of the target currency per one unit of each other currency.
 """
@@ -22,6 +24,19 @@ def converted(amount: Decimal, currency: str, target: str, rates: Mapping[str, D
         return amount
     rate = rates.get(currency)
     return None if rate is None else quantize(amount * rate, target)
+
+
+@dataclass(frozen=True, slots=True)
+class SmallOrder:
+    """The small-order rule for one order: under the threshold no report is bought."""
+
+    threshold: Decimal | None  # `small_orders.threshold` in the order's currency; None: no rate converts it
+    below: bool  # False when the threshold is unknown: without a rate an order is never small
+
+
+def small_order(amount: Decimal, currency: str, policy: PolicyDocument, rates: Mapping[str, Decimal]) -> SmallOrder:
+    threshold = converted(policy.small_orders.threshold, policy.currency, currency, rates)
+    return SmallOrder(threshold, threshold is not None and amount < threshold)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.policy.rules import overdue_check
+from app.policy.rules import overdue_check, small_order
 from app.policy.schema import PolicyDocument, load_policy_file
 from app.settings import DEFAULT_POLICY_FILE
 
@@ -36,3 +36,14 @@ class TestOverdue:
 
     def test_nothing_overdue_is_never_beyond(self, policy: PolicyDocument) -> None:
         assert overdue_check(Decimal(0), 45, "CHF", policy, {}).beyond is False
+
+
+class TestSmallOrder:
+    def test_the_threshold_is_converted_into_the_order_s_currency(self, policy: PolicyDocument) -> None:
+        assert small_order(Decimal("124.99"), "CHF", policy, CHF_PER_EUR).below is True
+        at = small_order(Decimal("125.00"), "CHF", policy, CHF_PER_EUR)
+        assert (at.below, at.threshold) == (False, Decimal("125.00"))
+
+    def test_without_a_rate_no_order_is_small(self, policy: PolicyDocument) -> None:
+        unknown = small_order(Decimal("0.01"), "CHF", policy, {})
+        assert (unknown.below, unknown.threshold) == (False, None)
