@@ -106,9 +106,8 @@ class CreditFileService:
             customer = await repository.get_customer(session, customer_id)
             if customer is None:
                 raise NotFound(f"no customer {customer_id}")
-            root = await repository.get_customer(session, customer.parent_id) if customer.parent_id else customer
-            in_group = root is not None and root.group_limit_minor is not None
-            members = await repository.group_member_ids(session, root.id) if root is not None and in_group else []
+            root = await repository.group_root_of(session, customer)
+            members = await repository.group_member_ids(session, root.id) if root is not None else []
             rows = await repository.exposure_rows(session, sorted({customer.id, *members}), today=today, now=now)
             rates = await repository.rate_table(session)
             recent = await decisions.list_decisions(session, DecisionFilters(customer_id=customer_id), 10, None)

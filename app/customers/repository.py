@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.customers.groups import group_root
 from app.customers.models import Customer, FxRate, Invoice, Payment
 from app.customers.rates import RateTable
 from app.db import dialect_insert, dialect_name, exact_sum, insert_for, table_of
@@ -55,6 +56,12 @@ GROUP_MEMBERS = (
 async def get_customer(session: AsyncSession, customer_id: str, *, fresh: bool = False) -> Customer | None:
     """`fresh` reads the row again even when the session holds it (after an upsert by statement)."""
     return await session.get(Customer, customer_id, populate_existing=fresh)
+
+
+async def group_root_of(session: AsyncSession, customer: Customer) -> Customer | None:
+    """`groups.group_root` with the customer's parent read from the database."""
+    parent = await get_customer(session, customer.parent_id) if customer.parent_id is not None else None
+    return group_root(customer, parent)
 
 
 async def upsert_master_data(session: AsyncSession, values: dict[str, Any]) -> bool:

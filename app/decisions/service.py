@@ -19,6 +19,7 @@ from app.audit.service import EventType, NewEvent, append_many
 from app.auth import Principal
 from app.customers import repository as customers
 from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
+from app.customers.groups import group_root
 from app.customers.models import Customer
 from app.customers.rates import RateTable
 from app.db import Database, utcnow
@@ -254,7 +255,8 @@ class DecisionService:
         if not pending:
             return []
         today = now.date()
-        roots = [_group_root(locked, locked[item.customer_id]) for item in pending]
+        deciding = [locked[item.customer_id] for item in pending]
+        roots = [group_root(row, locked.get(row.parent_id) if row.parent_id else None) for row in deciding]
         groups = await customers.group_members(session, sorted({root.id for root in roots if root is not None}))
         counted = {item.customer_id for item in pending} | {member for group in groups.values() for member in group}
         rows = await customers.exposure_rows(
@@ -420,12 +422,6 @@ def _rounds(pending: Sequence[_Pending], locked: dict[str, Customer]) -> list[li
 
 def _reserved_for(reservations: dict[str, Reservation]) -> dict[str, str]:
     return {order_id: reservation.customer_id for order_id, reservation in reservations.items()}
-
-
-def _group_root(locked: dict[str, Customer], customer: Customer) -> Customer | None:
-    """The root of the customer's group when the group has a limit (a root is in its own group)."""
-    root = customer if customer.parent_id is None else locked.get(customer.parent_id)
-    return root if root is not None and root.group_limit_minor is not None else None
 
 
 def _order_changes(stored: Customer | None, customer_in: CustomerIn) -> bool:

@@ -111,7 +111,7 @@ class MonitorService:
             changes = detect(old, new, policy.monitoring) if old is not None else []
             if changes:
                 customer = await self._act(session, customer, changes, policy, actor, now)
-            root = await _group_root(session, customer)
+            root = await customers.group_root_of(session, customer)
             limit = to_minor(policy_limit(customer, root, snapshot, own, rates, policy, now), currency)
             if changes:
                 await self._record(session, customer, changes, old_limit, limit, currency, policy, actor, now)
@@ -257,13 +257,6 @@ async def _previous(
         report.get("risk_class"), report.get("score"), report.get("status"), report.get("days_beyond_terms")
     )
     return old, latest.credit_limit_minor if latest.currency == currency else None
-
-
-async def _group_root(session: AsyncSession, customer: Customer) -> Customer | None:
-    if customer.parent_id is None:
-        return customer if customer.group_limit_minor is not None else None
-    root = await customers.get_customer(session, customer.parent_id)
-    return root if root is not None and root.group_limit_minor is not None else None
 
 
 def _newest(snapshot: dict[str, Any] | None, state: CustomerCreditState | None) -> dict[str, Any] | None:
