@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.chunks import chunks
 from app.customers.groups import group_root
 from app.customers.models import Customer, FxRate, Invoice, Payment
 from app.customers.rates import RateTable
@@ -123,8 +124,7 @@ async def group_members(session: AsyncSession, root_ids: Sequence[str]) -> dict[
 
 async def existing_customer_ids(session: AsyncSession, customer_ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(customer_ids), 5000):
-        chunk = customer_ids[start : start + 5000]
+    for chunk in chunks(customer_ids):
         found.update((await session.scalars(select(Customer.id).where(Customer.id.in_(chunk)))).all())
     return found
 
@@ -155,10 +155,8 @@ async def count_existing_invoices(session: AsyncSession, keys: Sequence[tuple[st
         by_customer.setdefault(customer_id, []).append(invoice_id)
     total = 0
     for customer_id, invoice_ids in by_customer.items():
-        for start in range(0, len(invoice_ids), 5000):
-            query = select(func.count()).where(
-                Invoice.customer_id == customer_id, Invoice.invoice_id.in_(invoice_ids[start : start + 5000])
-            )
+        for chunk in chunks(invoice_ids):
+            query = select(func.count()).where(Invoice.customer_id == customer_id, Invoice.invoice_id.in_(chunk))
             total += int(await session.scalar(query) or 0)
     return total
 
@@ -314,7 +312,7 @@ async def blocked_customers(session: AsyncSession) -> list[Customer]:
 async def customers_by_id(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, Customer]:
     """The stored customers among `customer_ids`, without locks."""
     found: dict[str, Customer] = {}
-    for start in range(0, len(customer_ids), 5000):
-        rows = await session.scalars(CUSTOMERS_BY_ID, {"ids": list(customer_ids[start : start + 5000])})
+    for chunk in chunks(customer_ids):
+        rows = await session.scalars(CUSTOMERS_BY_ID, {"ids": list(chunk)})
         found.update((row.id, row) for row in rows)
     return found
