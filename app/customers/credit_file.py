@@ -161,7 +161,7 @@ class CreditFileService:
             customers = await repository.customers_by_id(session, customer_ids)
             latest = await decisions.latest_limits(session, customer_ids)
         total = in_currency(combined(sums.values()), currency, rates, today)
-        ages: dict[str, dict[str, int]] = {name: {} for name in ("0-30", "31-60", "61-90", "90+")}
+        ages: dict[str, dict[str, int]] = {name: {} for name in repository.PORTFOLIO_BUCKETS}
         for bucket, code, amount in buckets:
             ages[bucket][code] = ages[bucket].get(code, 0) + int(amount)
         aged = {name: convert_sums(amounts, currency, rates) for name, amounts in ages.items()}

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Date,
+    Label,
     and_,
     bindparam,
     case,
@@ -288,15 +289,23 @@ async def sales_since(session: AsyncSession, customer_id: str | None, since: dat
     return (await session.execute(query.group_by(Invoice.currency))).all()
 
 
+# Days past due at which an open invoice moves on to the next ageing bucket (the portfolio's, the console's).
+AGEING_DAYS = (30, 60, 90)
+PORTFOLIO_BUCKETS = ("0-30", "31-60", "61-90", "90+")
+
+
+def ageing_bucket(today: date, names: Sequence[str]) -> Label[str]:
+    """An open invoice's ageing bucket, as the column "bucket". `names` name each bucket: not yet due, then
+    up to each of AGEING_DAYS days past due, then beyond the last."""
+    *bounded, beyond = names
+    bounds = (today, *(today - timedelta(days=days) for days in AGEING_DAYS))
+    whens = [(Invoice.due_date >= bound, name) for bound, name in zip(bounds, bounded, strict=True)]
+    return case(*whens, else_=beyond).label("bucket")
+
+
 async def overdue_buckets(session: AsyncSession, today: date) -> Sequence[Any]:
-    """(bucket, currency, open_amount_minor) of overdue invoices by days past due: 0-30, 31-60, 61-90, 90+."""
-    days_30, days_60, days_90 = (today - timedelta(days=n) for n in (30, 60, 90))
-    bucket = case(
-        (Invoice.due_date >= days_30, "0-30"),
-        (Invoice.due_date >= days_60, "31-60"),
-        (Invoice.due_date >= days_90, "61-90"),
-        else_="90+",
-    ).label("bucket")
+    """(bucket, currency, open_amount_minor) of overdue invoices by days past due: PORTFOLIO_BUCKETS."""
+    bucket = ageing_bucket(today, ("not due", *PORTFOLIO_BUCKETS))  # none is: only overdue invoices are read
     query = (
         select(bucket, Invoice.currency, exact_sum(Invoice.open_amount_minor))
         .where(Invoice.open_amount_minor > 0, Invoice.due_date < today)
