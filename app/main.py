@@ -32,6 +32,7 @@ from app.api import (
 from app.api.deps import reject_unknown_query
 from app.api.exception_handlers import install_database_errors, install_error_handlers
 from app.api.problems import PROBLEM_JSON
+from app.api.request_context import RequestContext
 from app.api.version import router as version_router
 from app.auth import KeyRing
 from app.console.router import install_console
@@ -46,7 +47,6 @@ from app.monitoring.notifications import NotificationService
 from app.monitoring.scheduler import run_scheduler
 from app.monitoring.service import MonitorService
 from app.observability.logging import configure_logging
-from app.api.request_context import RequestContext
 from app.orders.service import OrderService
 from app.policy.schema import load_policy_file
 from app.policy_versions.service import PolicyService

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from app.console import repository
 from app.console.charts import Point, ageing_chart, exposure_chart
 from app.customers import repository as customers
-from app.customers.rates import RateTable, convert_sums
+from app.customers.rates import convert_sums
 from app.db import Database, utcnow
 from app.money import from_minor, quantize
 from app.readside.credit_file import CreditFile, CreditFileService
@@ -37,7 +37,7 @@ async def credit_file_view(database: Database, credit_files: CreditFileService, 
     async with database.read() as session:
         rows = await repository.exposure_points(session, customer_id, now - timedelta(days=PERIOD_DAYS), MAX_POINTS)
         aged = await repository.ageing(session, customer_id, now.date())
-        rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
+        rates = await customers.rate_table(session)
     currency = file.currency
     unpriced: set[str] = set()
     points = []

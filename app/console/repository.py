@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, delete, exists, insert, select
+from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.models import EndedConsoleSession
 from app.customers.models import Invoice
+from app.customers.repository import ageing_bucket
 from app.db import exact_sum
 from app.decisions.models import Decision
 
@@ -34,14 +35,7 @@ async def exposure_points(session: AsyncSession, customer_id: str, since: dateti
 
 async def ageing(session: AsyncSession, customer_id: str, today: date) -> Sequence[Any]:
     """(bucket, currency, open_amount_minor) of the customer's open invoices by days past due."""
-    days_30, days_60, days_90 = (today - timedelta(days=n) for n in (30, 60, 90))
-    bucket = case(
-        (Invoice.due_date >= today, "not due"),
-        (Invoice.due_date >= days_30, "1-30"),
-        (Invoice.due_date >= days_60, "31-60"),
-        (Invoice.due_date >= days_90, "61-90"),
-        else_="90+",
-    ).label("bucket")
+    bucket = ageing_bucket(today, AGEING_BUCKETS)
     query = (
         select(bucket, Invoice.currency, exact_sum(Invoice.open_amount_minor))
         .where(Invoice.customer_id == customer_id, Invoice.open_amount_minor > 0)

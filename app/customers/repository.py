@@ -11,6 +11,7 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Date,
+    Label,
     and_,
     bindparam,
     case,
@@ -26,7 +27,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.chunks import chunks
+from app.customers.groups import group_root
 from app.customers.models import Customer, FxRate, Invoice, Payment
+from app.customers.rates import RateTable
 from app.db import dialect_insert, dialect_name, exact_sum, insert_for, table_of
 from app.orders.models import Reservation
 
@@ -54,6 +58,12 @@ GROUP_MEMBERS = (
 async def get_customer(session: AsyncSession, customer_id: str, *, fresh: bool = False) -> Customer | None:
     """`fresh` reads the row again even when the session holds it (after an upsert by statement)."""
     return await session.get(Customer, customer_id, populate_existing=fresh)
+
+
+async def group_root_of(session: AsyncSession, customer: Customer) -> Customer | None:
+    """`groups.group_root` with the customer's parent read from the database."""
+    parent = await get_customer(session, customer.parent_id) if customer.parent_id is not None else None
+    return group_root(customer, parent)
 
 
 async def upsert_master_data(session: AsyncSession, values: dict[str, Any]) -> bool:
@@ -115,8 +125,7 @@ async def group_members(session: AsyncSession, root_ids: Sequence[str]) -> dict[
 
 async def existing_customer_ids(session: AsyncSession, customer_ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(customer_ids), 5000):
-        chunk = customer_ids[start : start + 5000]
+    for chunk in chunks(customer_ids):
         found.update((await session.scalars(select(Customer.id).where(Customer.id.in_(chunk)))).all())
     return found
 
@@ -147,10 +156,8 @@ async def count_existing_invoices(session: AsyncSession, keys: Sequence[tuple[st
         by_customer.setdefault(customer_id, []).append(invoice_id)
     total = 0
     for customer_id, invoice_ids in by_customer.items():
-        for start in range(0, len(invoice_ids), 5000):
-            query = select(func.count()).where(
-                Invoice.customer_id == customer_id, Invoice.invoice_id.in_(invoice_ids[start : start + 5000])
-            )
+        for chunk in chunks(invoice_ids):
+            query = select(func.count()).where(Invoice.customer_id == customer_id, Invoice.invoice_id.in_(chunk))
             total += int(await session.scalar(query) or 0)
     return total
 
@@ -184,6 +191,11 @@ async def upsert_rates(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
 
 async def all_rates(session: AsyncSession) -> list[FxRate]:
     return list((await session.scalars(ALL_RATES)).all())
+
+
+async def rate_table(session: AsyncSession) -> RateTable:
+    """Every stored rate as the table conversions read (inverse and cross rates derived)."""
+    return RateTable.of((rate.base, rate.quote, rate.rate) for rate in await all_rates(session))
 
 
 async def payments_since(session: AsyncSession, customer_id: str, since: date) -> Sequence[Any]:
@@ -277,15 +289,23 @@ async def sales_since(session: AsyncSession, customer_id: str | None, since: dat
     return (await session.execute(query.group_by(Invoice.currency))).all()
 
 
+# Days past due at which an open invoice moves on to the next ageing bucket (the portfolio's, the console's).
+AGEING_DAYS = (30, 60, 90)
+PORTFOLIO_BUCKETS = ("0-30", "31-60", "61-90", "90+")
+
+
+def ageing_bucket(today: date, names: Sequence[str]) -> Label[str]:
+    """An open invoice's ageing bucket, as the column "bucket". `names` name each bucket: not yet due, then
+    up to each of AGEING_DAYS days past due, then beyond the last."""
+    *bounded, beyond = names
+    bounds = (today, *(today - timedelta(days=days) for days in AGEING_DAYS))
+    whens = [(Invoice.due_date >= bound, name) for bound, name in zip(bounds, bounded, strict=True)]
+    return case(*whens, else_=beyond).label("bucket")
+
+
 async def overdue_buckets(session: AsyncSession, today: date) -> Sequence[Any]:
-    """(bucket, currency, open_amount_minor) of overdue invoices by days past due: 0-30, 31-60, 61-90, 90+."""
-    days_30, days_60, days_90 = (today - timedelta(days=n) for n in (30, 60, 90))
-    bucket = case(
-        (Invoice.due_date >= days_30, "0-30"),
-        (Invoice.due_date >= days_60, "31-60"),
-        (Invoice.due_date >= days_90, "61-90"),
-        else_="90+",
-    ).label("bucket")
+    """(bucket, currency, open_amount_minor) of overdue invoices by days past due: PORTFOLIO_BUCKETS."""
+    bucket = ageing_bucket(today, ("not due", *PORTFOLIO_BUCKETS))  # none is: only overdue invoices are read
     query = (
         select(bucket, Invoice.currency, exact_sum(Invoice.open_amount_minor))
         .where(Invoice.open_amount_minor > 0, Invoice.due_date < today)
@@ -301,7 +321,7 @@ async def blocked_customers(session: AsyncSession) -> list[Customer]:
 async def customers_by_id(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, Customer]:
     """The stored customers among `customer_ids`, without locks."""
     found: dict[str, Customer] = {}
-    for start in range(0, len(customer_ids), 5000):
-        rows = await session.scalars(CUSTOMERS_BY_ID, {"ids": list(customer_ids[start : start + 5000])})
+    for chunk in chunks(customer_ids):
+        rows = await session.scalars(CUSTOMERS_BY_ID, {"ids": list(chunk)})
         found.update((row.id, row) for row in rows)
     return found

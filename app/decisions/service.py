@@ -19,6 +19,7 @@ from app.audit.service import EventType, NewEvent, append_many
 from app.auth import Principal
 from app.customers import repository as customers
 from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
+from app.customers.groups import group_root
 from app.customers.models import Customer
 from app.customers.rates import RateTable
 from app.db import Database, utcnow
@@ -120,12 +121,12 @@ class DecisionService:
         # One read for all that comes before the report: the policy, the customer, the rates, the cached
         # reports. Decisions arriving together share it (one statement per table for all of them).
         before = await self.reads.run(request.customer)
-        policy_rate = before.rates.rate(before.policy.currency, order.currency)
-        amount_in_policy_currency = order.amount * policy_rate if policy_rate is not None else None
+        # The rate the evaluator will convert the small-order threshold at, so both apply the rule alike.
+        threshold_rate = rates_used(order.currency, before.rates, (), (before.policy.currency,))
         # The provider is asked before the transaction opens: no lock is ever held across a paid call.
         obtained = await self.reports.obtain(
             before.company,
-            buy=self.reports.needs_report(amount_in_policy_currency, before.policy),
+            buy=self.reports.needs_report(order, before.policy, threshold_rate),
             policy=before.policy,
             stored=before.cached,
         )
@@ -147,7 +148,7 @@ class DecisionService:
 
     async def _read_before(self, session: AsyncSession, customers_in: Sequence[CustomerIn]) -> list[_ReadBeforeReport]:
         policy = await self.active_policy(session)
-        rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
+        rates = await customers.rate_table(session)
         masters = await customers.customers_by_id(session, [customer_in.id for customer_in in customers_in])
         companies = [_company(customer_in, masters.get(customer_in.id)) for customer_in in customers_in]
         stored = await self.reports.stored_reports_of_many(session, [c for c in companies if c is not None])
@@ -254,7 +255,8 @@ class DecisionService:
         if not pending:
             return []
         today = now.date()
-        roots = [_group_root(locked, locked[item.customer_id]) for item in pending]
+        deciding = [locked[item.customer_id] for item in pending]
+        roots = [group_root(row, locked.get(row.parent_id) if row.parent_id else None) for row in deciding]
         groups = await customers.group_members(session, sorted({root.id for root in roots if root is not None}))
         counted = {item.customer_id for item in pending} | {member for group in groups.values() for member in group}
         rows = await customers.exposure_rows(
@@ -422,12 +424,6 @@ def _rounds(pending: Sequence[_Pending], locked: dict[str, Customer]) -> list[li
 
 def _reserved_for(reservations: dict[str, Reservation]) -> dict[str, str]:
     return {order_id: reservation.customer_id for order_id, reservation in reservations.items()}
-
-
-def _group_root(locked: dict[str, Customer], customer: Customer) -> Customer | None:
-    """The root of the customer's group when the group has a limit (a root is in its own group)."""
-    root = customer if customer.parent_id is None else locked.get(customer.parent_id)
-    return root if root is not None and root.group_limit_minor is not None else None
 
 
 def _order_changes(stored: Customer | None, customer_in: CustomerIn) -> bool:

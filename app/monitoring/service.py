@@ -16,14 +16,15 @@ from app.audit.service import EventType, append
 from app.customers import repository as customers
 from app.customers.exposure import ExposureSums, in_currency, sums_by_customer
 from app.customers.models import Customer
-from app.customers.rates import RateTable
 from app.db import Database, utcnow
 from app.decisions import repository as decisions
+from app.decisions.inputs import rates_used
 from app.money import format_minor, to_minor
 from app.monitoring import repository
 from app.monitoring.changes import Change, CreditFacts, blocks, detect
 from app.monitoring.limits import limit_currency, policy_limit
 from app.monitoring.models import CustomerCreditState
+from app.policy.rules import overdue_check
 from app.policy.schema import PolicyDocument, Reports
 from app.providers import repository as reports_repository
 from app.providers.base import CompanyQuery
@@ -99,19 +100,18 @@ class MonitorService:
             state = await repository.get_state(session, customer_id)
             snapshot = _newest(snapshot, state)
             currency = limit_currency(customer, policy)
-            rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
+            rates = await customers.rate_table(session)
             rows = await customers.exposure_rows(session, [customer_id], today=now.date(), now=now)
             own = in_currency(sums_by_customer(rows).get(customer_id, ExposureSums()), currency, rates, now.date())
-            stop = policy.stop
-            overdue = own.oldest_overdue_days > stop.overdue_days_tolerance or (
-                own.overdue_amount > stop.overdue_amount_tolerance
-            )
+            # The decision's own stop rule, the tolerance converted into the limit currency as a decision would.
+            used = rates_used(currency, rates, (own,), (policy.currency,))
+            overdue = overdue_check(own.overdue_amount, own.oldest_overdue_days, currency, policy, used).beyond
             new = _facts(snapshot, overdue)
             old, old_limit = await _previous(session, state, customer_id, currency)
             changes = detect(old, new, policy.monitoring) if old is not None else []
             if changes:
                 customer = await self._act(session, customer, changes, policy, actor, now)
-            root = await _group_root(session, customer)
+            root = await customers.group_root_of(session, customer)
             limit = to_minor(policy_limit(customer, root, snapshot, own, rates, policy, now), currency)
             if changes:
                 await self._record(session, customer, changes, old_limit, limit, currency, policy, actor, now)
@@ -207,7 +207,7 @@ class MonitorService:
             rows = await customers.exposure_rows(session, None, today=now.date(), now=now)
             recent = await repository.recently_decided(session, now - timedelta(days=self.recent_days))
             flagged = set(await repository.refresh_requested(session))
-            rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
+            rates = await customers.rate_table(session)
             sums = sums_by_customer(rows)
             ids = sorted({*sums, *recent, *flagged})
             found = await customers.customers_by_id(session, ids)
@@ -257,13 +257,6 @@ async def _previous(
         report.get("risk_class"), report.get("score"), report.get("status"), report.get("days_beyond_terms")
     )
     return old, latest.credit_limit_minor if latest.currency == currency else None
-
-
-async def _group_root(session: AsyncSession, customer: Customer) -> Customer | None:
-    if customer.parent_id is None:
-        return customer if customer.group_limit_minor is not None else None
-    root = await customers.get_customer(session, customer.parent_id)
-    return root if root is not None and root.group_limit_minor is not None else None
 
 
 def _newest(snapshot: dict[str, Any] | None, state: CustomerCreditState | None) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from app.policy.facts import (
     Reason,
     ReportFacts,
 )
+from app.policy.rules import converted, overdue_check, small_order
 from app.policy.schema import Cell, PolicyDocument
 
 ZERO = Decimal(0)
@@ -112,12 +113,10 @@ def _risk_class(report: ReportFacts, policy: PolicyDocument) -> str:
 
 
 def _convert(amount: Decimal, currency: str, ctx: _Context, rates: Mapping[str, Decimal]) -> Decimal:
-    if currency == ctx.order.currency:
-        return amount
-    rate = rates.get(currency)
-    if rate is None:
+    result = converted(amount, currency, ctx.order.currency, rates)
+    if result is None:
         raise _MissingRate(currency)
-    return quantize(amount * rate, ctx.order.currency)
+    return result
 
 
 def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
@@ -235,14 +234,9 @@ def _credit_limit(ctx: _Context, cell: Cell, rates: Mapping[str, Decimal], reaso
 
 def _overdue_stop(ctx: _Context, rates: Mapping[str, Decimal]) -> Reason | None:
     stop, exposure = ctx.policy.stop, ctx.exposure
-    if exposure.overdue_amount <= ZERO:
-        return None
-    try:
-        amount_tolerance: Decimal | None = _convert(stop.overdue_amount_tolerance, ctx.policy.currency, ctx, rates)
-    except _MissingRate:
-        amount_tolerance = None  # without a rate nothing proves the overdue amount is tolerable: stop
-    within_amount = amount_tolerance is not None and exposure.overdue_amount <= amount_tolerance
-    if exposure.oldest_overdue_days <= stop.overdue_days_tolerance and within_amount:
+    # Without a rate nothing proves the overdue amount is tolerable: the check stops (app/policy/rules.py).
+    check = overdue_check(exposure.overdue_amount, exposure.oldest_overdue_days, ctx.order.currency, ctx.policy, rates)
+    if not check.beyond:
         return None
     return Reason(
         "OVERDUE_INVOICES",
@@ -252,7 +246,7 @@ def _overdue_stop(ctx: _Context, rates: Mapping[str, Decimal]) -> Reason | None:
             "overdue_days": exposure.oldest_overdue_days,
             "tolerance_days": stop.overdue_days_tolerance,
             "overdue_amount": ctx.money(exposure.overdue_amount),
-            "tolerance_amount": None if amount_tolerance is None else ctx.money(amount_tolerance),
+            "tolerance_amount": None if check.tolerance_amount is None else ctx.money(check.tolerance_amount),
         },
     )
 
@@ -354,13 +348,15 @@ def _reason_blocked(customer: CustomerFacts) -> Reason:
 
 
 def _reason_no_report(ctx: _Context, rates: Mapping[str, Decimal]) -> Reason:
-    threshold = _convert(ctx.policy.small_orders.threshold, ctx.policy.currency, ctx, rates)
-    if ctx.order.amount < threshold:
+    small = small_order(ctx.order.amount, ctx.order.currency, ctx.policy, rates)
+    if small.threshold is None:
+        raise _MissingRate(ctx.policy.currency)
+    if small.below:
         return Reason(
             "SMALL_ORDER_NO_REPORT",
             "The order is below the small-order threshold; no report was bought.",
             "small_orders.threshold",
-            {"threshold": ctx.money(threshold)},
+            {"threshold": ctx.money(small.threshold)},
         )
     return Reason(
         "NO_REGISTRATION_NUMBER",

@@ -7,7 +7,7 @@ however old (stale-if-error); else nothing, and the policy's fallback decides.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database, utcnow
 from app.observability.metrics import record_cache_lookup
-from app.policy.facts import ReportFacts, ReportSource
+from app.policy.facts import OrderFacts, ReportFacts, ReportSource
+from app.policy.rules import small_order
 from app.policy.schema import PolicyDocument
 from app.providers import repository
 from app.providers.base import CompanyNotFound, CompanyQuery, CreditReport, CreditReportProvider, ProviderError
@@ -87,9 +88,9 @@ class ReportService:
         """The primary provider."""
         return self.providers[0]
 
-    def needs_report(self, amount_in_policy_currency: Decimal | None, policy: PolicyDocument) -> bool:
-        """Orders under the small-order threshold never buy a report."""
-        return amount_in_policy_currency is None or amount_in_policy_currency >= policy.small_orders.threshold
+    def needs_report(self, order: OrderFacts, policy: PolicyDocument, rates: Mapping[str, Decimal]) -> bool:
+        """Orders under the small-order threshold never buy a report (`rates`: order-currency units per unit)."""
+        return not small_order(order.amount, order.currency, policy, rates).below
 
     async def obtain(
         self,

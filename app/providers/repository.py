@@ -11,6 +11,7 @@ from sqlalchemy import CursorResult, bindparam, case, delete, func, insert, or_,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.chunks import chunks
 from app.db import exact_sum, table_of
 from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCacheHits, ProviderCall, ReportLease
 
@@ -237,6 +238,6 @@ async def delete_insurer_limits_except(session: AsyncSession, keep: set[tuple[st
         select(InsurerLimit.id, InsurerLimit.country, InsurerLimit.registration_number, InsurerLimit.insurer_reference)
     )
     stale = [row.id for row in existing if (row.country, row.registration_number, row.insurer_reference) not in keep]
-    for start in range(0, len(stale), 500):
-        await session.execute(delete(InsurerLimit).where(InsurerLimit.id.in_(stale[start : start + 500])))
+    for chunk in chunks(stale, 500):
+        await session.execute(delete(InsurerLimit).where(InsurerLimit.id.in_(chunk)))
     return len(stale)

@@ -107,11 +107,10 @@ class CreditFileService:
             customer = await repository.get_customer(session, customer_id)
             if customer is None:
                 raise NotFound(f"no customer {customer_id}")
-            root = await repository.get_customer(session, customer.parent_id) if customer.parent_id else customer
-            in_group = root is not None and root.group_limit_minor is not None
-            members = await repository.group_member_ids(session, root.id) if root is not None and in_group else []
+            root = await repository.group_root_of(session, customer)
+            members = await repository.group_member_ids(session, root.id) if root is not None else []
             rows = await repository.exposure_rows(session, sorted({customer.id, *members}), today=today, now=now)
-            rates = RateTable.of((r.base, r.quote, r.rate) for r in await repository.all_rates(session))
+            rates = await repository.rate_table(session)
             recent = await decisions.list_decisions(session, DecisionFilters(customer_id=customer_id), 10, None)
             sales = await repository.sales_since(session, customer_id, today - timedelta(days=WINDOW_DAYS))
             payments = await repository.payments_since(session, customer_id, today - timedelta(days=WINDOW_DAYS))
@@ -154,7 +153,7 @@ class CreditFileService:
         currency = policy.currency
         async with self.db.read() as session:
             rows = await repository.exposure_rows(session, None, today=today, now=now)
-            rates = RateTable.of((r.base, r.quote, r.rate) for r in await repository.all_rates(session))
+            rates = await repository.rate_table(session)
             buckets = await repository.overdue_buckets(session, today)
             sales = await repository.sales_since(session, None, today - timedelta(days=WINDOW_DAYS))
             blocked = await repository.blocked_customers(session)
@@ -163,7 +162,7 @@ class CreditFileService:
             customers = await repository.customers_by_id(session, customer_ids)
             latest = await decisions.latest_limits(session, customer_ids)
         total = in_currency(combined(sums.values()), currency, rates, today)
-        ages: dict[str, dict[str, int]] = {name: {} for name in ("0-30", "31-60", "61-90", "90+")}
+        ages: dict[str, dict[str, int]] = {name: {} for name in repository.PORTFOLIO_BUCKETS}
         for bucket, code, amount in buckets:
             ages[bucket][code] = ages[bucket].get(code, 0) + int(amount)
         aged = {name: convert_sums(amounts, currency, rates) for name, amounts in ages.items()}

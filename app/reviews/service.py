@@ -103,7 +103,7 @@ class ReviewService:
                     raise NotUnderReview(f"decision {decision.id} is already settled by a review")
                 if await repository.latest_decision_id_for_order(session, decision.order_id) != decision.id:
                     raise Superseded(f"a later decision for order {decision.order_id} replaced {decision.id}")
-                rates = RateTable.of((r.base, r.quote, r.rate) for r in await customers.all_rates(session))
+                rates = await customers.rate_table(session)
                 step = len(earlier) + 1
                 if step == 2 and earlier[0].reviewer == principal.key_id:
                     raise FourEyesRequired("the second review must come from another reviewer")

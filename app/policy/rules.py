@@ -1,0 +1,66 @@
+"""Policy rules applied outside the evaluator too, each in one place.
+
+The decision service asks the small-order rule before it buys a report, and the monitor asks the overdue
+rule when it reassesses a customer; the evaluator asks both for a decision's outcome and reasons. One
+function each, so a report is bought exactly when the decision's reasons say one was needed, and the
+monitor flags exactly the customers a decision would stop.
+
+`rates` is the evaluator's mapping: units of the target currency per one unit of each other currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from app.money import quantize
+from app.policy.schema import PolicyDocument
+
+
+def converted(amount: Decimal, currency: str, target: str, rates: Mapping[str, Decimal]) -> Decimal | None:
+    """`amount` in `currency` as `target` units (to its minor units), or None when no rate is known."""
+    if currency == target:
+        return amount
+    rate = rates.get(currency)
+    return None if rate is None else quantize(amount * rate, target)
+
+
+@dataclass(frozen=True, slots=True)
+class SmallOrder:
+    """The small-order rule for one order: under the threshold no report is bought."""
+
+    threshold: Decimal | None  # `small_orders.threshold` in the order's currency; None: no rate converts it
+    below: bool  # False when the threshold is unknown: without a rate an order is never small
+
+
+def small_order(amount: Decimal, currency: str, policy: PolicyDocument, rates: Mapping[str, Decimal]) -> SmallOrder:
+    threshold = converted(policy.small_orders.threshold, policy.currency, currency, rates)
+    return SmallOrder(threshold, threshold is not None and amount < threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueCheck:
+    """The policy's stop rule for overdue invoices, applied to a customer's overdue amount and days."""
+
+    beyond: bool  # beyond the tolerance: no delivery on credit
+    tolerance_amount: Decimal | None  # `stop.overdue_amount_tolerance` in the amount's currency; None: no rate
+
+
+def overdue_check(
+    overdue_amount: Decimal,
+    oldest_overdue_days: int,
+    currency: str,
+    policy: PolicyDocument,
+    rates: Mapping[str, Decimal],
+) -> OverdueCheck:
+    """`overdue_amount` is in `currency` (the order's, or the customer's limit currency for the monitor).
+
+    Nothing overdue is never beyond; otherwise too many days, too large an amount, or an amount tolerance
+    that no known rate converts (nothing then proves the amount tolerable) is."""
+    stop = policy.stop
+    tolerance = converted(stop.overdue_amount_tolerance, policy.currency, currency, rates)
+    if overdue_amount <= 0:
+        return OverdueCheck(False, tolerance)
+    within_amount = tolerance is not None and overdue_amount <= tolerance
+    return OverdueCheck(oldest_overdue_days > stop.overdue_days_tolerance or not within_amount, tolerance)
