@@ -83,7 +83,8 @@ def print_throughput(figures: list[dict[str, Any]], config: BenchConfig) -> None
             ]
         )
     print(
-        f"\nDecision throughput: {config.connections} connections, {config.threads} wrk thread(s), "
+        f"\nDecision throughput (RATE LIMIT OFF, one key): {config.connections} connections, "
+        f"{config.threads} wrk thread(s), "
         f"{config.duration_s:g} s after {config.warmup_s:g} s warm-up; bare = GET /health/live on the same server"
     )
     print(_table(header, rows))
