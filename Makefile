@@ -71,7 +71,7 @@ lock: $(STAMP) ## re-resolve the pinned dependency files from pyproject.toml
 	$(UV) pip compile pyproject.toml --extra dev -q -o requirements-dev.lock --python-version 3.11
 
 bench: $(STAMP) ## decisions/s and latency vs the bare endpoint, SQLite and PostgreSQL (wrk); see BENCHMARKS.md
-	$(PY) -m bench.run --mode throughput --mode floor
+	$(PY) -m bench.run --mode latency --mode throughput --mode floor
 
 bench-floor: $(STAMP) ## the stack's own floor: what each layer of the decision route costs, as ratios to bare
 	$(PY) -m bench.run --mode floor --no-others

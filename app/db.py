@@ -116,6 +116,7 @@ def create_engine(
     max_overflow: int | None = None,
     statement_timeout: float | None = None,
     connect_timeout: float | None = None,
+    sqlite_synchronous: str = "FULL",
 ) -> AsyncEngine:
     """An async engine; on SQLite, write transactions take the database lock up front.
 
@@ -140,7 +141,7 @@ def create_engine(
             **pool_options,
             hide_parameters=True,
         )
-        _configure_sqlite(engine, busy_timeout_ms)
+        _configure_sqlite(engine, busy_timeout_ms, sqlite_synchronous)
         return engine
     # hide_parameters: an error message never carries a row's values (names, request bodies) into a log.
     engine = create_async_engine(
@@ -207,14 +208,21 @@ def _database_timeout(context: ExceptionContext) -> BaseException | None:
     return None
 
 
-def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
+
+
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, synchronous: str) -> None:
+    if synchronous not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {SQLITE_SYNCHRONOUS}")
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide where transactions begin (pysqlite's default is lazy).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL (the default): WAL is synced at every commit, so an answered decision survives power loss too.
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
@@ -336,8 +344,13 @@ class Database:
         connect_timeout: float | None = None,
         heavy_reads: int = 2,
         heavy_read_queue_seconds: float = 2.0,
+        sqlite_synchronous: str = "FULL",
     ) -> None:
-        timeouts: dict[str, Any] = {"statement_timeout": statement_timeout, "connect_timeout": connect_timeout}
+        timeouts: dict[str, Any] = {
+            "statement_timeout": statement_timeout,
+            "connect_timeout": connect_timeout,
+            "sqlite_synchronous": sqlite_synchronous,
+        }
         self.engine = create_engine(database_url, pool_size, pool_timeout, busy_timeout_ms, **timeouts)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         # Reads never take SQLite's write lock; on PostgreSQL the option changes nothing.
@@ -371,6 +384,7 @@ class Database:
             connect_timeout=settings.database_connect_timeout_seconds,
             heavy_reads=settings.heavy_read_concurrency,
             heavy_read_queue_seconds=settings.heavy_read_queue_seconds,
+            sqlite_synchronous=settings.sqlite_synchronous,
         )
 
     @asynccontextmanager

@@ -48,11 +48,17 @@ class BenchConfig:
     history_connections: list[int] = field(
         default_factory=lambda: [int(n) for n in _list("BENCH_HISTORY_CONNECTIONS", "1,32")]
     )
-    # Extra uvicorn options. Without the access log by default: one log line per request costs about a third
-    # of the bare endpoint's CPU. BENCH_UVICORN_ARGS="" measures the command exactly as `creditgate serve` runs it.
-    uvicorn_args: list[str] = field(
-        default_factory=lambda: os.environ.get("BENCH_UVICORN_ARGS", "--no-access-log").split()
+    # Unset: the server is `creditgate serve`, as a user runs it (JSON logs, the app's access line, metrics).
+    # Set: uvicorn itself with these options instead, e.g. "--no-access-log"; the report labels such a run.
+    uvicorn_args: list[str] | None = field(
+        default_factory=lambda: os.environ["BENCH_UVICORN_ARGS"].split() if "BENCH_UVICORN_ARGS" in os.environ else None
     )
+    # The latency mode: offered load of the paced run (connections, each pausing about this long between requests),
+    # API keys the load spreads over (one per checkout), and what the rate limit is (unset: the shipped default).
+    paced_connections: int = field(default_factory=lambda: _int("BENCH_PACED_CONNECTIONS", 20))
+    pace_ms: int = field(default_factory=lambda: _int("BENCH_PACE_MS", 100))
+    api_keys: int = field(default_factory=lambda: _int("BENCH_API_KEYS", 32))
+    latency_duration_s: float = field(default_factory=lambda: _float("BENCH_LATENCY_DURATION", 8))
     # A py-spy executable: when set, the decision load is profiled and the profile written to bench/results/.
     profile_with: str = field(default_factory=lambda: os.environ.get("BENCH_PROFILE", ""))
     # Extra py-spy options, e.g. "--gil" to see only where the interpreter itself spends its time.

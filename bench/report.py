@@ -83,7 +83,8 @@ def print_throughput(figures: list[dict[str, Any]], config: BenchConfig) -> None
             ]
         )
     print(
-        f"\nDecision throughput: {config.connections} connections, {config.threads} wrk thread(s), "
+        f"\nDecision throughput (RATE LIMIT OFF, one key): {config.connections} connections, "
+        f"{config.threads} wrk thread(s), "
         f"{config.duration_s:g} s after {config.warmup_s:g} s warm-up; bare = GET /health/live on the same server"
     )
     print(_table(header, rows))
@@ -173,3 +174,71 @@ def print_floors(figures: list[dict[str, Any]], config: BenchConfig) -> None:
         f"{config.warmup_s:g} s warm-up, one server; ratio = req/s over the bare endpoint's in the same run"
     )
     print(_table(header, rows), flush=True)
+
+
+# The latency goals: one at a time on a cached report, ~200/s paced, and saturated against the validating route.
+ONE_AT_A_TIME_GOAL_MS = (3.0, 8.0)
+PACED_P99_GOAL_MS = 10.0
+SATURATED_RATIO_GOAL = 0.4
+SATURATED_P99_GOAL_MS = 25.0
+
+
+def print_latency(figures: list[dict[str, Any]], config: BenchConfig) -> None:
+    keys = max(1, config.api_keys)
+    served = figures[0]["server_command"] if figures else ""
+    print(
+        f"\nDecision latency as deployed ({served or 'creditgate serve'}; rate limit on at its default, JSON logs, "
+        f"access line, metrics), cached reports, load over {keys} API keys; {config.latency_duration_s:g} s per "
+        f"load after {config.warmup_s:g} s warm-up"
+    )
+    header = ["database", "load", "conns", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "non-2xx", "errors"]
+    header += ["cpu ms", "goal"]
+    rows = []
+    for entry in figures:
+        ratio = entry["saturated_ratio"]
+        for name, load in entry["loads"].items():
+            rows.append(
+                [
+                    entry["database"],
+                    name,
+                    str(load["connections"]),
+                    f"{load['per_second']:.0f}",
+                    f"{load['p50_ms']:.1f}",
+                    f"{load['p99_ms']:.1f}",
+                    f"{load['p999_ms']:.1f}",
+                    f"{load['max_ms']:.1f}",
+                    str(load["non_2xx"]),
+                    str(load["socket_errors"] + load["timeouts"]),
+                    f"{load['cpu_ms']:.2f}",
+                    _latency_goal(name, load, ratio),
+                ]
+            )
+    print(_table(header, rows))
+    print("labelled rows (synchronous=NORMAL) switch a guarantee off; the validate route is bench/floor_app.py's")
+    header = ["database", "statements/decision", "transactions/decision", "driver thread hops/decision"]
+    rows = [
+        [
+            entry["database"],
+            f"{entry['per_decision']['statements']:.2f}",
+            f"{entry['per_decision']['transactions']:.2f}",
+            f"{entry['per_decision']['thread hops']:.2f}" if entry["database"] == "sqlite" else "-",
+        ]
+        for entry in figures
+    ]
+    print("\nPer decision, one at a time, in process (bench/statements.py):")
+    print(_table(header, rows))
+    print_load_average("latency run")
+
+
+def _latency_goal(name: str, load: dict[str, Any], ratio: float) -> str:
+    clean = load["non_2xx"] == 0 and load["socket_errors"] + load["timeouts"] == 0
+    if name == "one at a time":
+        p50, p99 = ONE_AT_A_TIME_GOAL_MS
+        return f"p50<={p50:g} p99<={p99:g}: {_goal(load['p50_ms'] <= p50 and load['p99_ms'] <= p99 and clean)}"
+    if name == "paced":
+        ok = load["p99_ms"] <= PACED_P99_GOAL_MS and clean
+        return f"p99<={PACED_P99_GOAL_MS:g}, all 201: {_goal(ok)}"
+    if name == "saturated":
+        ok = ratio >= SATURATED_RATIO_GOAL and load["p99_ms"] <= SATURATED_P99_GOAL_MS and clean
+        return f"{ratio:.2f}x validate (>={SATURATED_RATIO_GOAL:g}), p99<={SATURATED_P99_GOAL_MS:g}: {_goal(ok)}"
+    return "-"

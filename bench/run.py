@@ -22,12 +22,13 @@ from bench.config import RESULTS, ROOT, BenchConfig
 from bench.databases import BenchDatabase, fresh_postgres, fresh_sqlite, postgres_reachable
 from bench.floor import measure_floors
 from bench.history import measure_history
-from bench.report import machine, print_floors, print_history, print_throughput, write_json
+from bench.latency import measure_latency
+from bench.report import machine, print_floors, print_history, print_latency, print_throughput, write_json
 from bench.throughput import measure_throughput
 from bench.wrk import ensure_wrk
 
 # Benchmarks of other areas, each run as `python -m bench.<name>` when its file exists.
-MODES = ("throughput", "floor", "history")
+MODES = ("latency", "throughput", "floor", "history")
 OTHER_BENCHES = ("provider_bench", "policy_bench", "receivables_bench")
 
 
@@ -58,11 +59,15 @@ def run_mode(mode: str, config: BenchConfig) -> Path:
             port = config.port + offset
             if mode == "throughput":
                 figures.append(measure_throughput(config, database, port, RESULTS, newest, run_tag))
+            elif mode == "latency":
+                figures.append(measure_latency(config, database, port, RESULTS, newest, run_tag))
             elif mode == "floor":
                 figures.append(measure_floors(config, database, port, RESULTS, run_tag))
             else:
                 figures.extend(measure_history(config, database, port, RESULTS, newest, run_tag))
-    if mode == "throughput":
+    if mode == "latency":
+        print_latency(figures, config)
+    elif mode == "throughput":
         print_throughput(figures, config)
     elif mode == "floor":
         print_floors(figures, config)
@@ -97,7 +102,8 @@ def main() -> None:
         "--mode",
         choices=[*MODES, "all"],
         action="append",
-        help="throughput (the default), floor (the stack's own cost, layer by layer), history; repeatable",
+        help="latency (as deployed: one at a time, paced, saturated), throughput (the default), "
+        "floor (the stack's own cost, layer by layer), history; repeatable",
     )
     parser.add_argument("--no-others", action="store_true", help="skip bench/provider_bench.py and the like")
     options = parser.parse_args()

@@ -1,4 +1,4 @@
-"""The service as deployed: uvicorn with the app factory, one worker, on a loopback port."""
+"""The service as deployed: `creditgate serve` (uvicorn with the app factory, one worker) on a loopback port."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +33,21 @@ class RunningServer:
     base_url: str
     api_key: str
     command: list[str]
+    api_keys: tuple[str, ...] = ()
+
+    @property
+    def all_keys(self) -> str:
+        """Every key the server accepts, comma-separated, as bench/lua/decisions.lua takes them."""
+        return ",".join(self.api_keys or (self.api_key,))
 
 
-def server_command(port: int, extra_args: list[str], factory: str = APP_FACTORY) -> list[str]:
+def server_command(port: int, extra_args: list[str] | None, factory: str = APP_FACTORY) -> list[str]:
+    """`creditgate serve` when no uvicorn options are given (what a user runs: JSON logs, the app's own access
+    line, metrics); else uvicorn itself with those options (the floor app, or a labelled variant)."""
+    if extra_args is None and factory == APP_FACTORY:
+        return [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if extra_args is None:
+        extra_args = ["--no-access-log"]
     return [
         sys.executable,
         "-m",
@@ -58,20 +70,29 @@ def serve(
     port: int,
     api_key: str,
     log_file: Path,
-    extra_args: list[str],
+    extra_args: list[str] | None,
     factory: str = APP_FACTORY,
+    *,
+    more_keys: Sequence[str] = (),
+    rate_limited: bool = False,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[RunningServer]:
-    """Starts the server, waits until it is ready, and always stops it."""
+    """Starts the server, waits until it is ready, and always stops it.
+
+    Without `rate_limited` the decision rate limit is off: one bench key sends far more than a client may.
+    With it, the limit is the shipped default, per key (`more_keys`: one key per checkout)."""
     env = dict(os.environ)
+    keys = (api_key, *more_keys)
     env.update(
         {
             "CREDITGATE_DATABASE_URL": database_url,
-            "CREDITGATE_API_KEYS": json.dumps({api_key: ["decide", "read"]}),
-            # One bench key sends far more than a client may: measure throughput, not the rate limit.
-            "CREDITGATE_DECISION_RATE_LIMIT": "0",
+            "CREDITGATE_API_KEYS": json.dumps({key: ["decide", "read"] for key in keys}),
             "PYTHONPATH": str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+            **(settings or {}),
         }
     )
+    if not rate_limited:
+        env["CREDITGATE_DECISION_RATE_LIMIT"] = "0"
     command = server_command(port, extra_args, factory)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("wb") as log:
@@ -79,7 +100,7 @@ def serve(
         try:
             base_url = f"http://127.0.0.1:{port}"
             _wait_ready(process, base_url, log_file)
-            yield RunningServer(process.pid, base_url, api_key, command)
+            yield RunningServer(process.pid, base_url, api_key, command, keys)
         finally:
             _stop(process)
 

@@ -57,12 +57,17 @@ def run_wrk(
     seconds: float,
     connections: int,
     threads: int,
+    pace_ms: int = 0,
 ) -> LoadResult:
-    """One bounded wrk run against a loopback URL; its figures come from the script's done() hook."""
+    """One bounded wrk run against a loopback URL; its figures come from the script's done() hook.
+
+    `pace_ms` > 0: each connection waits about that long (uniformly 0.5x to 1.5x) before each request."""
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError("the bench only loads servers on 127.0.0.1")
     wrk = ensure_wrk()
     source = (LUA / script).read_text() + "\n" + (LUA / "report.lua").read_text()
+    if pace_ms > 0:
+        source += "\n" + (LUA / "paced.lua").read_text().replace("PACE_MS", str(int(pace_ms)))
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(source)
         script_path = handle.name

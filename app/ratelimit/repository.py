@@ -1,4 +1,4 @@
-"""Rate-limit counters: one upsert per request."""
+"""Rate-limit counters: one upsert per block of requests claimed."""
 
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ from app.db import dialect_insert
 from app.ratelimit.models import RateLimitWindow
 
 
-async def count_request(session: AsyncSession, api_key_id: str, bucket: str, window_start: datetime) -> int:
-    """Add one to the key's counter for this window and return the new count."""
+async def count_requests(
+    session: AsyncSession, api_key_id: str, bucket: str, window_start: datetime, requests: int
+) -> int:
+    """Add `requests` to the key's counter for this window and return the new count."""
     insert = dialect_insert(session)(RateLimitWindow).values(
-        api_key_id=api_key_id, bucket=bucket, window_start=window_start, count=1
+        api_key_id=api_key_id, bucket=bucket, window_start=window_start, count=requests
     )
     statement = insert.on_conflict_do_update(
         index_elements=["api_key_id", "bucket", "window_start"],
-        set_={"count": RateLimitWindow.count + 1},
+        set_={"count": RateLimitWindow.count + requests},
     ).returning(RateLimitWindow.count)
     return int((await session.execute(statement)).scalar_one())
 

@@ -14,8 +14,14 @@ local path = "/v1/decisions"
 local counter = 0
 local countries = { "NL", "NL", "NL", "DE", "DE", "BE", "FR", "AT" }
 
+local keys = {}
+
 function init(args)
-  wrk.headers["Authorization"] = "Bearer " .. args[1]
+  -- One key, or several comma-separated (one per checkout): requests take them in turn.
+  for key in string.gmatch(args[1], "[^,]+") do
+    table.insert(keys, "Bearer " .. key)
+  end
+  wrk.headers["Authorization"] = keys[1]
   wrk.headers["Content-Type"] = "application/json"
   customers = tonumber(args[2]) or customers
   run_tag = args[3] or run_tag
@@ -40,5 +46,8 @@ function request()
     '"customer":{"id":"C-%06d","name":"Customer %d B.V.","country":"%s","registration_number":"1%06d%d"}}',
     run_tag, thread_number or 1, counter, amount(), customer, customer,
     countries[customer % #countries + 1], customer, customer % 10)
+  if #keys > 1 then
+    wrk.headers["Authorization"] = keys[counter % #keys + 1]
+  end
   return wrk.format("POST", path, nil, body)
 end

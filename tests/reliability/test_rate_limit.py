@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db import Database
+from app.errors import TooManyRequests
 from app.main import create_app
+from app.ratelimit.service import RateLimiter
 from app.settings import Settings
 from tests.conftest import ALL_KEY, auth, count_rows, key_for, order_body
 
@@ -81,3 +86,45 @@ class TestDecisionRateLimit:
             allowed = await decide(client, 1)
         assert (forbidden.status_code, allowed.status_code) == (403, 201)
         assert await count_rows(engine, "rate_limit_windows") == 1
+
+
+class TestClaimedBlocks:
+    """Each process claims a block of the window from the shared row, and spends it without a round trip."""
+
+    async def test_concurrent_requests_on_two_replicas_never_pass_the_limit(
+        self, database_url: str, engine: AsyncEngine
+    ) -> None:
+        limit = 200  # blocks of 4
+        first, second = Database(database_url), Database(database_url)
+        try:
+            limiters = [RateLimiter(db, "decisions", limit, WINDOW) for db in (first, second)]
+
+            async def one(index: int) -> bool:
+                try:
+                    await limiters[index % 2].hit("key-a")
+                except TooManyRequests:
+                    return False
+                return True
+
+            admitted = await asyncio.gather(*(one(index) for index in range(limit + 60)))
+        finally:
+            await first.dispose()
+            await second.dispose()
+        assert sum(admitted) <= limit
+        # Only what a replica claimed but had not spent when the other had used up the rest can go unspent.
+        assert sum(admitted) >= limit - limiters[0].block
+        assert sum(limiter.claims for limiter in limiters) <= limit // limiters[0].block + 2
+
+    async def test_a_used_up_window_is_refused_without_asking_again(self, database_url: str) -> None:
+        database = Database(database_url)
+        try:
+            limiter = RateLimiter(database, "decisions", 100, WINDOW)
+            for _ in range(100):
+                await limiter.hit("key-b")
+            claims = limiter.claims
+            for _ in range(5):
+                with pytest.raises(TooManyRequests):
+                    await limiter.hit("key-b")
+        finally:
+            await database.dispose()
+        assert limiter.claims == claims + 1
