@@ -101,7 +101,16 @@ def _stopped(ctx: _Context, evaluation: Evaluation, stop: Reason) -> Evaluation:
         return replace(evaluation, reasons=(*evaluation.reasons, stop))
     prepayment = ctx.order.amount if outcome is Outcome.PREPAYMENT else ZERO
     terms = 0 if outcome is Outcome.PREPAYMENT else evaluation.payment_terms_days
-    return _result(ctx, outcome, evaluation.credit_limit, ZERO, ZERO, prepayment, terms, [stop])
+    return _result(
+        ctx,
+        outcome=outcome,
+        limit=evaluation.credit_limit,
+        available=ZERO,
+        approved=ZERO,
+        prepayment=prepayment,
+        terms=terms,
+        reasons=[stop],
+    )
 
 
 def _risk_class(report: ReportFacts, policy: PolicyDocument) -> str:
@@ -149,7 +158,16 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
                 {"amount": ctx.money(order.amount), "review_above": ctx.money(review_above)},
             )
         )
-        return _result(ctx, Outcome.REVIEW, limit, available, ZERO, ZERO, cell.payment_terms_days, reasons)
+        return _result(
+            ctx,
+            outcome=Outcome.REVIEW,
+            limit=limit,
+            available=available,
+            approved=ZERO,
+            prepayment=ZERO,
+            terms=cell.payment_terms_days,
+            reasons=reasons,
+        )
 
     if ctx.risk_class in policy.prepayment.full_prepayment_classes:
         reasons.append(
@@ -160,7 +178,16 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
                 {"risk_class": ctx.risk_class},
             )
         )
-        return _result(ctx, Outcome.PREPAYMENT, limit, available, ZERO, order.amount, 0, reasons)
+        return _result(
+            ctx,
+            outcome=Outcome.PREPAYMENT,
+            limit=limit,
+            available=available,
+            approved=ZERO,
+            prepayment=order.amount,
+            terms=0,
+            reasons=reasons,
+        )
 
     if order.amount <= available:
         reasons.append(
@@ -171,7 +198,16 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
                 {"amount": ctx.money(order.amount), "available_credit": ctx.money(available)},
             )
         )
-        return _result(ctx, Outcome.ACCEPT, limit, available, order.amount, ZERO, cell.payment_terms_days, reasons)
+        return _result(
+            ctx,
+            outcome=Outcome.ACCEPT,
+            limit=limit,
+            available=available,
+            approved=order.amount,
+            prepayment=ZERO,
+            terms=cell.payment_terms_days,
+            reasons=reasons,
+        )
 
     minimum = quantize(order.amount * policy.prepayment.minimum_share, order.currency)
     prepayment = min(order.amount, max(order.amount - available, minimum))
@@ -188,7 +224,16 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
         )
     )
     terms = cell.payment_terms_days if prepayment < order.amount else 0
-    return _result(ctx, Outcome.PREPAYMENT, limit, available, order.amount - prepayment, prepayment, terms, reasons)
+    return _result(
+        ctx,
+        outcome=Outcome.PREPAYMENT,
+        limit=limit,
+        available=available,
+        approved=order.amount - prepayment,
+        prepayment=prepayment,
+        terms=terms,
+        reasons=reasons,
+    )
 
 
 def _credit_limit(ctx: _Context, cell: Cell, rates: Mapping[str, Decimal], reasons: list[Reason]) -> Decimal:
@@ -269,8 +314,26 @@ def _provider_unavailable(ctx: _Context, rates: Mapping[str, Decimal]) -> Evalua
     except _MissingRate:
         return _fallback(ctx, Outcome.REVIEW, reason)
     if ctx.order.amount <= available:
-        return _result(ctx, Outcome.ACCEPT, limit, available, ctx.order.amount, ZERO, 0, reasons)
-    return _result(ctx, Outcome.REVIEW, limit, available, ZERO, ZERO, 0, reasons)
+        return _result(
+            ctx,
+            outcome=Outcome.ACCEPT,
+            limit=limit,
+            available=available,
+            approved=ctx.order.amount,
+            prepayment=ZERO,
+            terms=0,
+            reasons=reasons,
+        )
+    return _result(
+        ctx,
+        outcome=Outcome.REVIEW,
+        limit=limit,
+        available=available,
+        approved=ZERO,
+        prepayment=ZERO,
+        terms=0,
+        reasons=reasons,
+    )
 
 
 def _require_priced(ctx: _Context) -> None:
@@ -311,11 +374,21 @@ def _fallback(ctx: _Context, outcome: Outcome, reason: Reason, terms: int = 0) -
 
 def _without_credit(ctx: _Context, outcome: Outcome, reason: Reason, *, terms: int, limit: Decimal) -> Evaluation:
     prepayment = ctx.order.amount if outcome is Outcome.PREPAYMENT else ZERO
-    return _result(ctx, outcome, limit, ZERO, ZERO, prepayment, terms, [reason])
+    return _result(
+        ctx,
+        outcome=outcome,
+        limit=limit,
+        available=ZERO,
+        approved=ZERO,
+        prepayment=prepayment,
+        terms=terms,
+        reasons=[reason],
+    )
 
 
 def _result(
     ctx: _Context,
+    *,
     outcome: Outcome,
     limit: Decimal,
     available: Decimal,
