@@ -20,6 +20,7 @@ from tests.conftest import ALL_KEY
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS = "tests.reliability.contract_hooks"
 PHASES = "examples,coverage,fuzzing,stateful"
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ def run_schemathesis(base_url: str, report_dir: Path, max_examples: int, timeout
     """`st run` over `base_url`/openapi.json with one worker, so that requests reach the server in one order."""
     command = [
         str(Path(sys.executable).with_name("st")),
+        "--config-file",
+        str(CONFIG),
         "run",
         f"{base_url}/openapi.json",
         "--header",
