@@ -30,20 +30,23 @@ MIGRATION_LOCK_KEY = 0x63726564_69746761  # "creditga"
 
 
 def _run(connection: Connection) -> None:
-    if connection.dialect.name == "postgresql":
-        # Replicas that start together on an empty database would both create alembic_version and run the
-        # first revision; one would crash. The lock makes them take turns: the second waits, then finds the
-        # schema at head and has nothing left to do. It is held by this transaction and ends with it. (SQLite
-        # needs none: the migration's write transaction begins with BEGIN IMMEDIATE.)
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-    context.configure(
-        connection=connection,
-        target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
+    # Replicas that start together on an empty database would both create alembic_version and run the first
+    # revision; one would crash. So the whole upgrade is one transaction, begun before the current revision is
+    # read, and replicas take turns: the next one waits, then finds the schema at head with nothing left to do.
+    # On SQLite the transaction's BEGIN IMMEDIATE is the turn (alembic would otherwise commit after every
+    # revision there, letting a waiting replica in between with a stale idea of the schema); on PostgreSQL an
+    # advisory lock held by the transaction is.
+    with connection.begin():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
 
 
 async def _run_online() -> None:

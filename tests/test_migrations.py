@@ -8,7 +8,8 @@ import httpx
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import alembic_config
@@ -32,6 +33,27 @@ class TestMigrations:
         config = _config(database_url)
         command.downgrade(config, "base")
         command.upgrade(config, "head")
+        command.check(config)
+
+    def test_an_upgrade_is_one_transaction_so_a_replica_waiting_its_turn_never_sees_half_a_schema(
+        self, database_url: str
+    ) -> None:
+        # Replicas migrating together take turns on the upgrade's transaction. Were each revision committed on
+        # its own (alembic's way on SQLite), the next replica would get its turn between two revisions, with the
+        # current revision it read before waiting, and run a revision a second time.
+        config = _config(database_url)
+        command.downgrade(config, "base")
+        commits: list[object] = []
+
+        def count(connection: object) -> None:
+            commits.append(connection)
+
+        event.listen(Engine, "commit", count)
+        try:
+            command.upgrade(config, "head")
+        finally:
+            event.remove(Engine, "commit", count)
+        assert len(commits) == 1
         command.check(config)
 
     def test_every_revision_goes_down_and_up_one_step_at_a_time(self, database_url: str) -> None:
