@@ -21,6 +21,7 @@ from app.db import Database
 from app.decisions.schemas import DecisionRequest
 from app.group_commit import GroupCommit
 from app.main import app_factory as service_factory
+from app.services import services_of
 
 PREFIX = "/bench-floor"
 SELECT_ONE = text("SELECT 1")
@@ -116,7 +117,7 @@ def with_floors(app: FastAPI) -> FastAPI:
 
     def floor() -> _SharedFloor:
         if not shared:
-            shared["floor"] = _SharedFloor(app.state.database)
+            shared["floor"] = _SharedFloor(services_of(app).database)
         return shared["floor"]
 
     @app.post(f"{PREFIX}/post", include_in_schema=False)
@@ -136,7 +137,7 @@ def with_floors(app: FastAPI) -> FastAPI:
     @app.post(f"{PREFIX}/read", dependencies=[JsonBody], include_in_schema=False)
     async def read(body: DecisionRequest, call: DecisionCallDep) -> Response:
         await call.rate.hit(call.principal.key_id)
-        async with app.state.database.read() as session:
+        async with services_of(app).database.read() as session:
             await session.execute(SELECT_ONE)
         return _answer()
 

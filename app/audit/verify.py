@@ -148,3 +148,13 @@ async def verify_chain(
         head=head,
         first_broken=broken,
     )
+
+
+class AuditService:
+    """The audit log as the API reads it: verification of its hash chain."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def verify(self, anchor: Head | None = None) -> Verification:
+        return await verify_chain(self.database, anchor=anchor)

@@ -24,6 +24,7 @@ from app.customers.models import Customer
 from app.customers.rates import RateTable
 from app.db import Database, utcnow
 from app.decisions import repository
+from app.decisions.export import StartedExport, open_decisions_csv
 from app.decisions.inputs import customer_facts, exposure_facts, rates_used
 from app.decisions.query import Cursor, DecisionFilters
 from app.decisions.schemas import (
@@ -351,6 +352,10 @@ class DecisionService:
         next_cursor = Cursor(page[-1].decided_at, page[-1].id).encode() if len(rows) > limit else None
         items = [decision_out_from_columns(row._mapping, row.report_inputs, row.report_fetched_at) for row in page]
         return DecisionPage(items=items, next_cursor=next_cursor)
+
+    async def export_csv(self, filters: DecisionFilters) -> StartedExport:
+        """The CSV export, started (its heavy-read turn taken, its first chunk read): see `open_decisions_csv`."""
+        return await open_decisions_csv(self.db, filters)
 
 
 def _row(
