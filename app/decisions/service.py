@@ -27,6 +27,7 @@ from app.decisions import repository
 from app.decisions.export import StartedExport, open_decisions_csv
 from app.decisions.inputs import customer_facts, exposure_facts, rates_used
 from app.decisions.query import Cursor, DecisionFilters
+from app.decisions.repository import DecisionRow, DecisionTimings
 from app.decisions.schemas import (
     CustomerIn,
     DecisionDetail,
@@ -44,6 +45,7 @@ from app.observability.logging import bind
 from app.observability.metrics import record_decision
 from app.orders import repository as orders
 from app.orders.models import Reservation
+from app.orders.repository import ReservationRow
 from app.orders.service import OrderOfAnotherCustomer, credit_reservation, undecidable
 from app.policy.evaluator import evaluate
 from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
@@ -88,7 +90,7 @@ class _Pending:
 class _Written:
     """A decision's row and response, as its shared write transaction left them."""
 
-    values: dict[str, Any]
+    values: DecisionRow
     stored: StoredResponse
     actor: str
 
@@ -272,8 +274,8 @@ class DecisionService:
         earlier_credit = await repository.with_credit_history(
             session, [item.customer_id for item in pending], [item.order.order_id for item in pending]
         )
-        decided: list[dict[str, Any]] = []
-        replacements: list[dict[str, Any]] = []
+        decided: list[DecisionRow] = []
+        replacements: list[ReservationRow] = []
         for item, root in zip(pending, roots, strict=True):
             customer = locked[item.customer_id]
             order, policy, rates, obtained = item.order, item.before.policy, item.before.rates, item.obtained
@@ -298,11 +300,13 @@ class DecisionService:
             )
             evaluation = evaluate(order, inputs.customer, inputs.report, inputs.exposure, policy, inputs.rates)
             decided_at = utcnow()
-            values = _row(item.request, evaluation, inputs, obtained.snapshot, policy, item.principal, decided_at)
-            values["timings"] = {
+            timings: DecisionTimings = {
                 "provider_ms": obtained.provider_ms,
                 "total_ms": round((time.perf_counter() - item.started) * 1000, 3),
             }
+            values = _row(
+                item.request, evaluation, inputs, obtained.snapshot, policy, item.principal, decided_at, timings
+            )
             replacement = credit_reservation(
                 order_id=values["order_id"],
                 customer_id=values["customer_id"],
@@ -365,8 +369,9 @@ def _row(
     snapshot: dict[str, Any] | None,
     policy: PolicyDocument,
     principal: Principal,
-    decided_at: Any,
-) -> dict[str, Any]:
+    decided_at: datetime,
+    timings: DecisionTimings,
+) -> DecisionRow:
     currency = request.order.currency
     report = inputs.report
     return {
@@ -393,6 +398,7 @@ def _row(
         "inputs": inputs.to_json(),
         "api_key_id": principal.key_id,
         "decided_at": decided_at,
+        "timings": timings,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,7 +42,25 @@ async def lock_reservations(session: AsyncSession, order_ids: Sequence[str]) -> 
     return {row.order_id: row for row in rows}
 
 
-async def replace_reservations(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
+class ReservationRow(TypedDict):
+    """An order's reservation as a decision or a review writes it (the columns of `reservations`)."""
+
+    order_id: str
+    customer_id: str
+    decision_id: str
+    currency: str
+    order_amount_minor: int
+    approved_minor: int
+    amount_minor: int
+    payment_terms_days: int
+    status: str
+    invoice_id: str | None
+    expires_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+async def replace_reservations(session: AsyncSession, rows: Sequence[ReservationRow]) -> set[str]:
     """Each order's one reservation: a later decision of the same customer overwrites it, never adds a
     second. Answers the orders written: one whose reservation is another customer's is left as it is (a
     decision for it committed by another transaction since this one read the order's customer)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +13,7 @@ from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
 from app.orders import repository
 from app.orders.models import Reservation
+from app.orders.repository import ReservationRow
 from app.orders.schemas import AmendedEvent, CancelledEvent, InvoicedEvent, OrderEvent, ReservationOut, ShippedEvent
 from app.schemas import parse_amount
 
@@ -201,7 +201,7 @@ def credit_reservation(
     replaces_existing: bool,
     at: datetime,
     days: int,
-) -> dict[str, Any] | None:
+) -> ReservationRow | None:
     """The order's reservation for the credit a decision (or its review) approved, replacing what it had
     reserved; None when there is neither credit to reserve nor a reservation to replace."""
     if approved_minor == 0 and not replaces_existing:
@@ -223,6 +223,6 @@ def credit_reservation(
     }
 
 
-async def reserve_credit(session: AsyncSession, reservation: dict[str, Any] | None) -> None:
+async def reserve_credit(session: AsyncSession, reservation: ReservationRow | None) -> None:
     if reservation is not None and not await repository.replace_reservations(session, [reservation]):
         raise Conflict(f"order {reservation['order_id']} is reserved for another customer")
