@@ -16,6 +16,7 @@ import httpx
 from app.audit.verify import AuditService
 from app.auth import KeyRing
 from app.cookies import SessionSigner
+from app.customers import repository as customer_rows
 from app.customers.service import CustomerService
 from app.db import Database
 from app.decisions.schemas import decision_out
@@ -92,7 +93,7 @@ def build_services(
         ),
         customers=CustomerService(database, active_policy, settings.max_batch_invoices),
         credit_files=CreditFileService(database, active_policy, decision_out),
-        orders=OrderService(database),
+        orders=OrderService(database, customer_rows),
         reviews=ReviewService(database, policies, settings.reservation_expiry_days),
         idempotency=IdempotencyService(
             database,

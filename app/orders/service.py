@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.customers import repository as customers
 from app.db import Database, utcnow
 from app.errors import Conflict, FieldError, InvalidRequest, NotFound
 from app.idempotency.service import Recorder, StoredResponse
@@ -16,6 +17,17 @@ from app.orders.models import Reservation
 from app.orders.repository import ReservationRow
 from app.orders.schemas import AmendedEvent, CancelledEvent, InvoicedEvent, OrderEvent, ReservationOut, ShippedEvent
 from app.schemas import parse_amount
+
+
+class CustomerLedger(Protocol):
+    """What an order event needs of the customers' tables: the customer's row lock, and the invoice an invoiced
+    order becomes. `app.customers.repository` is one; it is handed in (see app.services) rather than imported,
+    because the customers' exposure counts the orders' reservations: customers imports orders, never the reverse.
+    """
+
+    async def lock_customers(self, session: AsyncSession, customer_ids: Iterable[str]) -> Sequence[object]: ...
+
+    async def insert_invoice_if_absent(self, session: AsyncSession, values: dict[str, Any]) -> None: ...
 
 
 class EventNotApplicable(Conflict):
@@ -84,8 +96,9 @@ def reservation_out(reservation: Reservation, now: datetime) -> ReservationOut:
 
 
 class OrderService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, customers: CustomerLedger) -> None:
         self.db = db
+        self.customers = customers
 
     async def reservation(self, order_id: str) -> ReservationOut:
         async with self.db.read() as session:
@@ -100,7 +113,7 @@ class OrderService:
             if found is None:
                 raise NotFound(f"no credit was decided for order {order_id}")
             # The customer's lock first, as a decision takes it: events and decisions never interleave.
-            await customers.lock_customers(session, [found.customer_id])
+            await self.customers.lock_customers(session, [found.customer_id])
             reservation = await repository.get_reservation(session, order_id, lock=True)
             assert reservation is not None  # reservations are never deleted
             now = utcnow()
@@ -139,7 +152,7 @@ class OrderService:
             raise InvalidRequest(message, errors=[FieldError(field="due_date", message=message)])
         # The reservation becomes the receivable: the same amount leaves `reserved` in this transaction.
         # An invoice the ERP already pushed is kept as it is, and one it pushes later replaces this row.
-        await customers.insert_invoice_if_absent(
+        await self.customers.insert_invoice_if_absent(
             session,
             {
                 "customer_id": reservation.customer_id,
