@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import DecisionCallDep, JsonBody
-from app.db import Database
+from app.db import Database, ReadSession, WriteSession
 from app.decisions.schemas import DecisionRequest
 from app.group_commit import GroupCommit
 from app.main import app_factory as service_factory
@@ -85,10 +85,10 @@ class _SharedFloor:
     """One shared read and one shared write per batch: the least database work a grouped decision can do."""
 
     def __init__(self, database: Database) -> None:
-        self.reads: GroupCommit[DecisionRequest, None] = GroupCommit(
+        self.reads: GroupCommit[DecisionRequest, None, ReadSession] = GroupCommit(
             database.read, self._select, name="bench_floor_reads", writers=4
         )
-        self.writes: GroupCommit[DecisionRequest, None] = GroupCommit(
+        self.writes: GroupCommit[DecisionRequest, None, WriteSession] = GroupCommit(
             database.transaction, self._insert, name="bench_floor_writes", writers=1 if database.is_sqlite else 4
         )
 

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.active_policy import ActivePolicy
 from app.audit.service import EventType, append
@@ -28,7 +27,7 @@ from app.customers.schemas import (
     RatesOut,
     ReceivablesBatch,
 )
-from app.db import Database, utcnow
+from app.db import Database, WriteSession, utcnow
 from app.errors import Conflict, FieldError, InvalidRequest, NotFound
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
@@ -204,7 +203,7 @@ def _watched(row: Customer) -> tuple[bool, str | None, int | None, str | None]:
 
 
 async def _announce_changes(
-    session: AsyncSession,
+    session: WriteSession,
     customer_id: str,
     was: tuple[bool, str | None, int | None, str | None] | None,
     now: tuple[bool, str | None, int | None, str | None],

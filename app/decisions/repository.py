@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, delete, exis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
-from app.db import table_of
+from app.db import WriteSession, table_of
 from app.decisions.models import Decision, DecisionReason, OpenCase, Review
 from app.decisions.query import Cursor, DecisionFilters
 
@@ -76,7 +76,7 @@ ORDER_CUSTOMERS = (
 )
 
 
-async def insert_decisions(session: AsyncSession, decisions: Sequence[DecisionRow]) -> None:
+async def insert_decisions(session: WriteSession, decisions: Sequence[DecisionRow]) -> None:
     """The decisions' rows, and an open case for each that waits for a person (reason rows: `insert_reasons`)."""
     if not decisions:
         return
@@ -94,7 +94,7 @@ CLOSE_SUPERSEDED_CASES = delete(OpenCase).where(
 )
 
 
-async def close_superseded_cases(session: AsyncSession, latest: dict[str, str]) -> None:
+async def close_superseded_cases(session: WriteSession, latest: dict[str, str]) -> None:
     """Takes out of the review queue the earlier decisions of orders (order id → its latest decision id)."""
     if latest:
         await session.execute(
@@ -102,7 +102,7 @@ async def close_superseded_cases(session: AsyncSession, latest: dict[str, str]) 
         )
 
 
-async def insert_reasons(session: AsyncSession, decisions: Sequence[DecisionRow]) -> None:
+async def insert_reasons(session: WriteSession, decisions: Sequence[DecisionRow]) -> None:
     """One row per distinct reason code of each decision (what the history's reason filter reads)."""
     rows = [
         {"decision_id": values["id"], "code": code, "decided_at": values["decided_at"]}
@@ -264,7 +264,7 @@ async def oldest_decided_before(session: AsyncSession, cutoff: datetime, limit: 
     return (await session.execute(query)).all()
 
 
-async def delete_decisions(session: AsyncSession, decision_ids: Sequence[str]) -> None:
+async def delete_decisions(session: WriteSession, decision_ids: Sequence[str]) -> None:
     """Deletes the decisions and their reason rows (explicitly: SQLite cascades only with foreign_keys on)."""
     await session.execute(delete(DecisionReason).where(DecisionReason.decision_id.in_(decision_ids)))
     await session.execute(delete(Review).where(Review.decision_id.in_(decision_ids)))

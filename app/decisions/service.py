@@ -22,7 +22,7 @@ from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_
 from app.customers.groups import group_root
 from app.customers.models import Customer
 from app.customers.rates import RateTable
-from app.db import Database, utcnow
+from app.db import Database, ReadSession, WriteSession, utcnow
 from app.decisions import repository
 from app.decisions.export import StartedExport, open_decisions_csv
 from app.decisions.inputs import customer_facts, exposure_facts, rates_used
@@ -104,11 +104,11 @@ class DecisionService:
         self.active_policy = active_policy
         self.reservation_days = reservation_days
         # SQLite has one writer at a time anyway; PostgreSQL works on several shared transactions at once.
-        self.writes: GroupCommit[_Pending, _Written] = GroupCommit(
+        self.writes: GroupCommit[_Pending, _Written, WriteSession] = GroupCommit(
             db.transaction, self._write, name="decision_writes", writers=1 if db.is_sqlite else WRITERS
         )
         # What comes before the report, read for every decision that arrives at the same moment at once.
-        self.reads: GroupCommit[CustomerIn, _ReadBeforeReport] = GroupCommit(
+        self.reads: GroupCommit[CustomerIn, _ReadBeforeReport, ReadSession] = GroupCommit(
             db.read, self._read_before, name="decision_reads", writers=READERS
         )
 
@@ -166,7 +166,7 @@ class DecisionService:
             for customer_in, company in zip(customers_in, companies, strict=True)
         ]
 
-    async def _write(self, session: AsyncSession, pending: Sequence[_Pending]) -> list[_Written | Exception]:
+    async def _write(self, session: WriteSession, pending: Sequence[_Pending]) -> list[_Written | Exception]:
         """The decisions queued together, in one transaction and a few statements for all of them.
 
         Locks first: every customer and the group root it had when read, in one statement in id order, so
@@ -219,7 +219,7 @@ class DecisionService:
         )
         return [answer for answer in answers if answer is not None]
 
-    async def _lock(self, session: AsyncSession, pending: Sequence[_Pending], now: datetime) -> dict[str, Customer]:
+    async def _lock(self, session: WriteSession, pending: Sequence[_Pending], now: datetime) -> dict[str, Customer]:
         """The customers' rows, and their group roots' rows, locked until the commit.
 
         Rows that exist are locked before the orders' master data is written, all in one statement in id
@@ -248,7 +248,7 @@ class DecisionService:
 
     async def _decide(
         self,
-        session: AsyncSession,
+        session: WriteSession,
         pending: Sequence[_Pending],
         locked: dict[str, Customer],
         reservations: dict[str, Reservation],

@@ -15,9 +15,8 @@ from datetime import timedelta
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database, utcnow
+from app.db import Database, WriteSession, utcnow
 from app.errors import ProblemError
 from app.idempotency import repository
 
@@ -53,7 +52,7 @@ class Recorder:
     def __init__(self, claim: Claim | None) -> None:
         self.claim = claim
 
-    async def respond(self, session: AsyncSession, status_code: int, model: BaseModel) -> StoredResponse:
+    async def respond(self, session: WriteSession, status_code: int, model: BaseModel) -> StoredResponse:
         body = model.model_dump_json().encode()
         if self.claim is not None:
             claim = self.claim

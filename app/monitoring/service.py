@@ -16,7 +16,7 @@ from app.audit.service import EventType, append
 from app.customers import repository as customers
 from app.customers.exposure import ExposureSums, in_currency, sums_by_customer
 from app.customers.models import Customer
-from app.db import Database, utcnow
+from app.db import Database, WriteSession, utcnow
 from app.decisions import repository as decisions
 from app.decisions.inputs import rates_used
 from app.money import format_minor, to_minor
@@ -122,7 +122,7 @@ class MonitorService:
 
     async def _act(
         self,
-        session: AsyncSession,
+        session: WriteSession,
         customer: Customer,
         changes: list[Change],
         policy: PolicyDocument,
@@ -146,7 +146,7 @@ class MonitorService:
 
     async def _record(
         self,
-        session: AsyncSession,
+        session: WriteSession,
         customer: Customer,
         changes: list[Change],
         old_limit: int | None,

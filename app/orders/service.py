@@ -6,9 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.db import Database, utcnow
+from app.db import Database, WriteSession, utcnow
 from app.errors import Conflict, FieldError, InvalidRequest, NotFound
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
@@ -25,9 +23,9 @@ class CustomerLedger(Protocol):
     because the customers' exposure counts the orders' reservations: customers imports orders, never the reverse.
     """
 
-    async def lock_customers(self, session: AsyncSession, customer_ids: Iterable[str]) -> Sequence[object]: ...
+    async def lock_customers(self, session: WriteSession, customer_ids: Iterable[str]) -> Sequence[object]: ...
 
-    async def insert_invoice_if_absent(self, session: AsyncSession, values: dict[str, Any]) -> None: ...
+    async def insert_invoice_if_absent(self, session: WriteSession, values: dict[str, Any]) -> None: ...
 
 
 class EventNotApplicable(Conflict):
@@ -130,7 +128,7 @@ class OrderService:
             assert reservation is not None
             return await recorder.respond(session, 200, reservation_out(reservation, now))
 
-    async def _shipped(self, session: AsyncSession, reservation: Reservation, status: str, now: datetime) -> None:
+    async def _shipped(self, session: WriteSession, reservation: Reservation, status: str, now: datetime) -> None:
         if status == "shipped":
             return
         _require(status, ("active",), "shipped")
@@ -138,7 +136,7 @@ class OrderService:
         await repository.update_reservation(session, reservation.order_id, {"status": "shipped", "updated_at": now})
 
     async def _invoiced(
-        self, session: AsyncSession, reservation: Reservation, status: str, event: InvoicedEvent, now: datetime
+        self, session: WriteSession, reservation: Reservation, status: str, event: InvoicedEvent, now: datetime
     ) -> None:
         if status == "invoiced":
             if reservation.invoice_id != event.invoice_id:
@@ -171,14 +169,14 @@ class OrderService:
             session, reservation.order_id, {"status": "invoiced", "invoice_id": event.invoice_id, "updated_at": now}
         )
 
-    async def _cancelled(self, session: AsyncSession, reservation: Reservation, status: str, now: datetime) -> None:
+    async def _cancelled(self, session: WriteSession, reservation: Reservation, status: str, now: datetime) -> None:
         if status == "cancelled":
             return
         _require(status, ("active", "shipped", "expired", "released"), "cancelled")
         await repository.update_reservation(session, reservation.order_id, {"status": "cancelled", "updated_at": now})
 
     async def _amended(
-        self, session: AsyncSession, reservation: Reservation, status: str, event: AmendedEvent, now: datetime
+        self, session: WriteSession, reservation: Reservation, status: str, event: AmendedEvent, now: datetime
     ) -> None:
         _require(status, ("active", "shipped"), "amended")
         currency = reservation.currency
@@ -236,6 +234,6 @@ def credit_reservation(
     }
 
 
-async def reserve_credit(session: AsyncSession, reservation: ReservationRow | None) -> None:
+async def reserve_credit(session: WriteSession, reservation: ReservationRow | None) -> None:
     if reservation is not None and not await repository.replace_reservations(session, [reservation]):
         raise Conflict(f"order {reservation['order_id']} is reserved for another customer")

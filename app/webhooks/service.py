@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.db import Database, utcnow
+from app.db import Database, WriteSession, utcnow
 from app.errors import FieldError, InvalidRequest, NotFound
 from app.webhooks import repository
 from app.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
@@ -24,7 +22,7 @@ from app.webhooks.signing import new_secret
 from app.webhooks.targets import TargetRefused, check_url
 
 
-async def enqueue_event(session: AsyncSession, event_type: str, data: dict[str, Any]) -> str:
+async def enqueue_event(session: WriteSession, event_type: str, data: dict[str, Any]) -> str:
     """Write an event to the outbox in the caller's transaction, with a delivery for each subscriber.
 
     It commits or rolls back with the change it reports; the dispatcher sends it afterwards. The body
