@@ -97,19 +97,19 @@ class _Written:
 
 class DecisionService:
     def __init__(
-        self, db: Database, reports: ReportService, active_policy: ActivePolicy, reservation_days: int = 30
+        self, database: Database, reports: ReportService, active_policy: ActivePolicy, reservation_days: int = 30
     ) -> None:
-        self.db = db
+        self.database = database
         self.reports = reports
         self.active_policy = active_policy
         self.reservation_days = reservation_days
         # SQLite has one writer at a time anyway; PostgreSQL works on several shared transactions at once.
         self.writes: GroupCommit[_Pending, _Written, WriteSession] = GroupCommit(
-            db.transaction, self._write, name="decision_writes", writers=1 if db.is_sqlite else WRITERS
+            database.transaction, self._write, name="decision_writes", writers=1 if database.is_sqlite else WRITERS
         )
         # What comes before the report, read for every decision that arrives at the same moment at once.
         self.reads: GroupCommit[CustomerIn, _ReadBeforeReport, ReadSession] = GroupCommit(
-            db.read, self._read_before, name="decision_reads", writers=READERS
+            database.read, self._read_before, name="decision_reads", writers=READERS
         )
 
     async def decide(
@@ -336,7 +336,7 @@ class DecisionService:
         ]
 
     async def get(self, decision_id: str) -> DecisionDetail:
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             row = await repository.get_decision(session, decision_id)
         if row is None:
             raise NotFound(f"no decision {decision_id}")
@@ -350,7 +350,7 @@ class DecisionService:
 
     async def history(self, filters: DecisionFilters, limit: int, cursor: str | None) -> DecisionPage:
         position = Cursor.decode(cursor) if cursor else None
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             rows = await repository.history_page(session, filters, limit + 1, position)
         page = rows[:limit]
         next_cursor = Cursor(page[-1].decided_at, page[-1].id).encode() if len(rows) > limit else None
@@ -359,7 +359,7 @@ class DecisionService:
 
     async def export_csv(self, filters: DecisionFilters) -> StartedExport:
         """The CSV export, started (its heavy-read turn taken, its first chunk read): see `open_decisions_csv`."""
-        return await open_decisions_csv(self.db, filters)
+        return await open_decisions_csv(self.database, filters)
 
 
 def _row(

@@ -94,19 +94,19 @@ def reservation_out(reservation: Reservation, now: datetime) -> ReservationOut:
 
 
 class OrderService:
-    def __init__(self, db: Database, customers: CustomerLedger) -> None:
-        self.db = db
+    def __init__(self, database: Database, customers: CustomerLedger) -> None:
+        self.database = database
         self.customers = customers
 
     async def reservation(self, order_id: str) -> ReservationOut:
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             reservation = await repository.get_reservation(session, order_id)
         if reservation is None:
             raise NotFound(f"no credit was decided for order {order_id}")
         return reservation_out(reservation, utcnow())
 
     async def apply(self, order_id: str, event: OrderEvent, recorder: Recorder) -> StoredResponse:
-        async with self.db.transaction() as session:
+        async with self.database.transaction() as session:
             found = await repository.get_reservation(session, order_id)
             if found is None:
                 raise NotFound(f"no credit was decided for order {order_id}")
