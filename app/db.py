@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NewType
 
 import orjson
 from sqlalchemy import DateTime, MetaData, String, Table, event
@@ -37,6 +37,14 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# The two kinds of session, told apart by the type checker only (at run time both are an AsyncSession): a
+# function that writes or locks takes a WriteSession, which only `Database.transaction()` hands out, so a
+# read session (on SQLite, one without BEGIN IMMEDIATE and so without the write lock) is a type error there.
+# Functions that only read take an AsyncSession, which either kind is.
+ReadSession = NewType("ReadSession", AsyncSession)
+WriteSession = NewType("WriteSession", AsyncSession)
 
 
 class Base(DeclarativeBase):
@@ -388,12 +396,12 @@ class Database:
         )
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self) -> AsyncIterator[WriteSession]:
         """One unit of work: commits when the block succeeds, rolls back when it raises."""
         if self._writer is None:
             with self.activity.unit(), _database_timeouts():
                 async with self.sessions() as session, session.begin():
-                    yield session
+                    yield WriteSession(session)
             return
         try:
             async with asyncio.timeout(self._writer_wait):
@@ -404,16 +412,16 @@ class Database:
         try:
             with self.activity.unit(), _database_timeouts():
                 async with self.sessions() as session, session.begin():
-                    yield session
+                    yield WriteSession(session)
         finally:
             self._writer.release()
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
+    async def read(self) -> AsyncIterator[ReadSession]:
         """A read-only unit of work."""
         with self.activity.unit(), _database_timeouts():
             async with self.read_sessions() as session, session.begin():
-                yield session
+                yield ReadSession(session)
 
     async def dispose(self) -> None:
         if self.heavy_reads.engine is not self.engine:
