@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -105,11 +106,14 @@ class DecisionService:
         self.reservation_days = reservation_days
         # SQLite has one writer at a time anyway; PostgreSQL works on several shared transactions at once.
         self.writes: GroupCommit[_Pending, _Written, WriteSession] = GroupCommit(
-            database.transaction, self._write, name="decision_writes", writers=1 if database.is_sqlite else WRITERS
+            partial(database.transaction, brief=True),
+            self._write,
+            name="decision_writes",
+            writers=1 if database.is_sqlite else WRITERS,
         )
         # What comes before the report, read for every decision that arrives at the same moment at once.
         self.reads: GroupCommit[CustomerIn, _ReadBeforeReport, ReadSession] = GroupCommit(
-            database.read, self._read_before, name="decision_reads", writers=READERS
+            partial(database.read, brief=True), self._read_before, name="decision_reads", writers=READERS
         )
 
     async def decide(

@@ -100,7 +100,7 @@ class IdempotencyService:
             "lease_until": now + self.lease,
             "expires_at": now + self.retention,
         }
-        async with self.database.transaction() as session:
+        async with self.database.transaction(brief=True) as session:
             self._claims += 1
             if self._claims % 100 == 1:
                 await repository.purge_expired(session, now)
