@@ -22,6 +22,7 @@ from app.api import (
     decisions,
     health,
     metrics,
+    notes,
     notifications,
     orders,
     policies,
@@ -47,6 +48,7 @@ from app.middleware import BodySizeLimit, JsonDepthLimit
 from app.monitoring.notifications import NotificationService
 from app.monitoring.scheduler import run_scheduler
 from app.monitoring.service import MonitorService
+from app.notes.service import NoteService
 from app.observability.logging import configure_logging
 from app.orders.service import OrderService
 from app.policy.schema import load_policy_file
@@ -120,6 +122,7 @@ def create_app(
             app.state.customers = CustomerService(database, active_policy, settings.max_batch_invoices)
             app.state.credit_files = CreditFileService(database, active_policy, decision_out)
             app.state.orders = OrderService(database)
+            app.state.notes = NoteService(database)
             app.state.reviews = ReviewService(database, policies, settings.reservation_expiry_days)
             app.state.idempotency = IdempotencyService(
                 database,
@@ -175,6 +178,7 @@ def create_app(
     app.include_router(decisions.router)
     app.include_router(policies.router)
     app.include_router(customers.router)
+    app.include_router(notes.router)
     app.include_router(receivables.router)
     app.include_router(orders.router)
     app.include_router(providers.router)
