@@ -55,9 +55,17 @@ GROUP_MEMBERS = (
 )
 
 
-async def get_customer(session: AsyncSession, customer_id: str, *, fresh: bool = False) -> Customer | None:
-    """`fresh` reads the row again even when the session holds it (after an upsert by statement)."""
-    return await session.get(Customer, customer_id, populate_existing=fresh)
+async def get_customer(
+    session: AsyncSession, customer_id: str, *, fresh: bool = False, lock: bool = False
+) -> Customer | None:
+    """`fresh` reads the row again even when the session holds it (after an upsert by statement); `lock`
+    holds the row (the lock decisions take) until the transaction ends."""
+    return await session.get(Customer, customer_id, populate_existing=fresh or lock, with_for_update=lock)
+
+
+async def update_credit_terms(session: AsyncSession, customer_id: str, values: dict[str, Any]) -> None:
+    """A manual limit or a block set from the console: only those columns (and updated_at) change."""
+    await session.execute(update(Customer).where(Customer.id == customer_id).values(**values))
 
 
 async def group_root_of(session: AsyncSession, customer: Customer) -> Customer | None:
