@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.auth import KeyRing
-from app.console import customer_actions, pages, policy_pages, repository, review_pages
+from app.console import customer_actions, pages, policy_pages, portfolio_page, repository, review_pages
 from app.console.session import SESSION_COOKIE, SIGN_IN_COOKIE, SIGN_IN_SECONDS
 from app.console.web import (
     HERE,
@@ -131,6 +131,7 @@ def install_console(app: FastAPI, settings: Settings) -> None:
     app.include_router(router)
     app.include_router(pages.router)
     app.include_router(customer_actions.router)
+    app.include_router(portfolio_page.router)
     app.include_router(policy_pages.router)
     app.include_router(review_pages.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
