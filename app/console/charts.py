@@ -155,12 +155,15 @@ def bar_chart(
     fmt: Callable[[Decimal], str] = whole,
     *,
     warn: Sequence[str] = (),
+    counts: bool = False,
 ) -> Markup:
     """One vertical bar per (label, value), labels under the bars; bars named in `warn` in the warning colour."""
     description = "; ".join(f"{label}: {fmt(value)} {unit}" for label, value in bars)
     if not any(value > 0 for _label, value in bars):
         return _svg(title, "Nothing to show", [_empty("Nothing to show yet")], chart_id)
     top = _scale_max([value for _label, value in bars])
+    if counts:  # whole ticks: the axis's four steps are whole numbers
+        top = max(Decimal(4), -(-top // 4) * 4)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def y_of(value: Decimal) -> float:
@@ -221,10 +224,11 @@ def trend_chart(title: str, chart_id: str, points: Sequence[tuple[str, Decimal |
         return _svg(title, description or "Nothing to show", [_empty("No sales to divide by yet")], chart_id)
     top = _scale_max([value for _index, _label, value in known])
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    step = plot_w / max(len(points) - 1, 1)
+    inset = 28  # room for the first and last labels, centred under their points
+    step = (plot_w - 2 * inset) / max(len(points) - 1, 1)
 
     def x_of(index: int) -> float:
-        return LEFT + index * step if len(points) > 1 else LEFT + plot_w / 2
+        return LEFT + inset + index * step if len(points) > 1 else LEFT + plot_w / 2
 
     def y_of(value: Decimal) -> float:
         return TOP + plot_h - float(value / top) * plot_h

@@ -141,7 +141,9 @@ async def add_note(
 ) -> Response:
     """A note on the customer or, with `decision_id`, on that review case; back to where it was written."""
     service: NoteService = request.app.state.notes
-    body: Any = NoteIn.model_construct(text=text.strip(), decision_id=decision_id.strip() or None)
+    # A browser sends a textarea's line breaks as CRLF; the note keeps plain newlines, as the API stores them.
+    plain = text.replace("\r\n", "\n").strip()
+    body: Any = NoteIn.model_construct(text=plain, decision_id=decision_id.strip() or None)
     try:
         await service.add(customer_id, body, user.principal.key_id, Recorder(None))
     except ProblemError as exc:

@@ -59,6 +59,7 @@ async def portfolio(request: Request, user: Reader) -> Response:
             [(band.band, Decimal(band.customers)) for band in figures.utilisation],
             "customers",
             warn=["over 100%"],
+            counts=True,
         ),
         "over": ranking_chart(
             "Customers over their limit, by the amount above it",

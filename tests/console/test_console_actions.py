@@ -188,6 +188,16 @@ class TestNotes:
         notes = await audit(engine, "note.added")
         assert [payload["decision_id"] for _, payload in notes] == [None, case["id"]]
 
+    async def test_a_browsers_crlf_line_breaks_are_kept_as_newlines(
+        self, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> None:
+        await put_customer(client)
+        await sign_in(client)
+        response = await post_form(client, "/console/customers/C-42/notes", text="Called.\r\nPays Friday.")
+        assert response.status_code == 303
+        notes = (await client.get("/v1/customers/C-42/notes", headers=auth())).json()["notes"]
+        assert [note["text"] for note in notes] == ["Called.\nPays Friday."]
+
     async def test_an_empty_note_is_refused(self, client: httpx.AsyncClient, engine: AsyncEngine) -> None:
         await put_customer(client)
         await sign_in(client)
