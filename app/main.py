@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DBAPIError
 
 from app.api import (
@@ -20,6 +21,7 @@ from app.api import (
     decisions,
     health,
     metrics,
+    notes,
     notifications,
     orders,
     policies,
@@ -57,6 +59,8 @@ No string anywhere (body, query, path) may contain U+0000. A request that is wel
 state refuses (an unknown customer in a batch, a payment above the open amount, review terms that do not fit
 the decided order) is 409 with the fields named; 422 means the request itself breaks the rules stated here.
 A `cursor` (`format: cursor`) is only ever a `next_cursor` this API returned."""
+
+DOCS_ASSETS = "/docs-assets"
 
 
 def create_app(
@@ -108,7 +112,10 @@ def create_app(
                 await services.reports.aclose()
                 await database.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from files the package ships, never from a CDN: they work
+    # where the service has no internet.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="creditgate",
         version="1.0.0",
         description=DESCRIPTION,
@@ -134,6 +141,7 @@ def create_app(
     app.include_router(decisions.router)
     app.include_router(policies.router)
     app.include_router(customers.router)
+    app.include_router(notes.router)
     app.include_router(receivables.router)
     app.include_router(orders.router)
     app.include_router(providers.router)

@@ -7,6 +7,7 @@ from app.db import Base
 from app.decisions.models import Decision, DecisionReason, OpenCase, Review
 from app.idempotency.models import IdempotencyRecord
 from app.monitoring.models import CreditLimitChange, CustomerCreditState, MonitorLease
+from app.notes.models import Note
 from app.orders.models import Reservation
 from app.policy_versions.models import PolicyActivation, PolicyVersion
 from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCacheHits, ProviderCall, ReportLease
@@ -30,6 +31,7 @@ __all__ = [
     "InsurerLimit",
     "Invoice",
     "MonitorLease",
+    "Note",
     "OpenCase",
     "Payment",
     "PolicyActivation",

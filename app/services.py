@@ -24,6 +24,7 @@ from app.decisions.service import DecisionService
 from app.idempotency.service import IdempotencyService
 from app.monitoring.notifications import NotificationService
 from app.monitoring.service import MonitorService
+from app.notes.service import NoteService
 from app.orders.service import OrderService
 from app.policy_versions.service import PolicyService
 from app.providers.registry import build_report_service
@@ -61,6 +62,7 @@ class Services:
     dispatcher: Dispatcher
     monitor: MonitorService
     notifications: NotificationService
+    notes: NoteService
 
 
 def build_services(
@@ -104,6 +106,7 @@ def build_services(
         dispatcher=Dispatcher(database, http, retry_rules(settings)),
         monitor=monitor,
         notifications=NotificationService(database, monitor, active_policy),
+        notes=NoteService(database),
     )
 
 

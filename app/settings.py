@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     console_session_minutes: int = Field(default=480, ge=5, le=24 * 60)
     # "auto": the cookie is Secure when the request came over https (set it to "always" behind a TLS proxy).
     console_secure_cookie: Literal["auto", "always", "never"] = "auto"
+    # Who each key is, for people: JSON {"key_<12 hex>": "Anna de Vries"}; the console and its review history
+    # show the name, and the key id where none is configured (`creditgate keys new` prints a key's id).
+    key_names: dict[str, str] = Field(default_factory=dict)
 
     @property
     def provider_chain(self) -> list[str]:
@@ -132,6 +135,16 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{entry!r} is not an IP address or network (e.g. 10.0.0.0/8), nor *") from None
         return ",".join(part.strip() for part in value.split(",") if part.strip())
+
+    @field_validator("key_names")
+    @classmethod
+    def _key_names_name_key_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, name in value.items():
+            if not KEY_ID.fullmatch(key):
+                raise ValueError(f"{key!r} is not a key id (key_ and 12 hex digits, as in the audit log)")
+            if not name.strip() or len(name) > 100 or any(not char.isprintable() for char in name):
+                raise ValueError(f"the name of {key} must be 1 to 100 printable characters")
+        return {key: name.strip() for key, name in value.items()}
 
     @field_validator("api_keys")
     @classmethod
@@ -170,6 +183,7 @@ def parse_api_keys(raw: str) -> dict[str, frozenset[str]]:
 
 DIGEST_PREFIX = "sha256:"
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+KEY_ID = re.compile(r"key_[0-9a-f]{12}")
 
 
 def key_digest(api_key: str) -> str:

@@ -12,12 +12,15 @@ PROTECTED = [
     ("POST", "/v1/decisions", "decide"),
     ("GET", "/v1/decisions", "read"),
     ("GET", "/v1/decisions/00000000-0000-0000-0000-000000000000", "read"),
+    ("POST", "/v1/customers/C-404/notes", "review"),
+    ("GET", "/v1/customers/C-404/notes", "read"),
 ]
 
 
 async def call(client: httpx.AsyncClient, method: str, path: str, headers: dict[str, str]) -> httpx.Response:
     if method == "POST":
-        return await client.post(path, json=order_body(), headers=headers)
+        body = {"text": "a note"} if path.endswith("/notes") else order_body()
+        return await client.post(path, json=body, headers=headers)
     return await client.get(path, headers=headers)
 
 

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
 
 from app.api.deps import (
     DecisionCallDep,
@@ -16,6 +15,7 @@ from app.api.deps import (
     ReviewServiceDep,
 )
 from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses, query_parameters
+from app.api.streaming import ClosingStreamingResponse
 from app.db import HeavyReadsBusy
 from app.decisions.query import DecisionFilters
 from app.decisions.schemas import (
@@ -111,19 +111,6 @@ async def list_decisions(
 ) -> DecisionPage:
     with query_parameters("cursor"):
         return await service.history(filters, limit, cursor)
-
-
-class ClosingStreamingResponse(StreamingResponse):
-    """Closes its body however the response ends, a client gone mid-stream included, so that what the body
-    holds (an export's heavy-read turn) is given back at once rather than whenever the garbage collector runs."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            aclose = getattr(self.body_iterator, "aclose", None)
-            if aclose is not None:
-                await aclose()
 
 
 @router.get(

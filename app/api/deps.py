@@ -18,6 +18,7 @@ from app.decisions.service import DecisionService
 from app.errors import FieldError, Forbidden, InvalidRequest, UnsupportedMediaType
 from app.idempotency.service import Handler, IdempotencyService, StoredResponse, fingerprint
 from app.monitoring.notifications import NotificationService
+from app.notes.service import NoteService
 from app.observability.logging import bind
 from app.orders.service import OrderService
 from app.policy_versions.service import PolicyService
@@ -221,6 +222,7 @@ CustomerServiceDep = Annotated[CustomerService, Depends(provided(lambda s: s.cus
 CreditFileServiceDep = Annotated[CreditFileService, Depends(provided(lambda s: s.credit_files))]
 OrderServiceDep = Annotated[OrderService, Depends(provided(lambda s: s.orders))]
 ReviewServiceDep = Annotated[ReviewService, Depends(provided(lambda s: s.reviews))]
+NoteServiceDep = Annotated[NoteService, Depends(provided(lambda s: s.notes))]
 PolicyServiceDep = Annotated[PolicyService, Depends(provided(lambda s: s.policies))]
 WebhookServiceDep = Annotated[WebhookService, Depends(provided(lambda s: s.webhooks))]
 NotificationServiceDep = Annotated[NotificationService, Depends(provided(lambda s: s.notifications))]

@@ -129,3 +129,121 @@ def ageing_chart(buckets: Sequence[tuple[str, Decimal]], currency: str) -> Marku
 
 def _empty(message: str) -> str:
     return f'<text class="empty" x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">{escape(message)}</text>'
+
+
+def _axis(top: Decimal, y_of: Callable[[Decimal], float], unit: str, fmt: Callable[[Decimal], str]) -> list[str]:
+    parts = []
+    for share in (0, 1, 2, 3, 4):
+        value = top * share / 4
+        y = y_of(value)
+        parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        parts.append(f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(fmt(value))}</text>')
+    parts.append(f'<text class="tick" x="4" y="{HEIGHT - 6}">{escape(unit)}</text>')
+    return parts
+
+
+def whole(value: Decimal) -> str:
+    """A tick or count without decimals, thousands grouped."""
+    return money(value.quantize(Decimal(1)))
+
+
+def bar_chart(
+    title: str,
+    chart_id: str,
+    bars: Sequence[tuple[str, Decimal]],
+    unit: str,
+    fmt: Callable[[Decimal], str] = whole,
+    *,
+    warn: Sequence[str] = (),
+    counts: bool = False,
+) -> Markup:
+    """One vertical bar per (label, value), labels under the bars; bars named in `warn` in the warning colour."""
+    description = "; ".join(f"{label}: {fmt(value)} {unit}" for label, value in bars)
+    if not any(value > 0 for _label, value in bars):
+        return _svg(title, "Nothing to show", [_empty("Nothing to show yet")], chart_id)
+    top = _scale_max([value for _label, value in bars])
+    if counts:  # whole ticks: the axis's four steps are whole numbers
+        top = max(Decimal(4), -(-top // 4) * 4)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def y_of(value: Decimal) -> float:
+        return TOP + plot_h - float(value / top) * plot_h
+
+    body = _axis(top, y_of, unit, whole)
+    slot = plot_w / len(bars)
+    for index, (label, value) in enumerate(bars):
+        x = LEFT + index * slot + slot * 0.2
+        y = y_of(value)
+        kind = "bar overdue" if label in warn else "bar"
+        body.append(
+            f'<rect class="{kind}" x="{x:.1f}" y="{y:.1f}" width="{slot * 0.6:.1f}" height="{TOP + plot_h - y:.1f}">'
+            f"<title>{escape(label)}: {escape(fmt(value))} {escape(unit)}</title></rect>"
+        )
+        body.append(
+            f'<text class="tick" x="{x + slot * 0.3:.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">'
+            f"{escape(label)}</text>"
+        )
+    return _svg(title, description, body, chart_id)
+
+
+def ranking_chart(
+    title: str, chart_id: str, rows: Sequence[tuple[str, Decimal]], unit: str, fmt: Callable[[Decimal], str] = whole
+) -> Markup:
+    """Horizontal bars, largest first, each labelled on its left: for long labels such as customer ids."""
+    description = "; ".join(f"{label}: {fmt(value)} {unit}" for label, value in rows)
+    if not rows:
+        return _svg(title, "Nothing to show", [_empty("Nothing to show")], chart_id)
+    label_w, bar_h = 180, (HEIGHT - TOP - BOTTOM) / max(len(rows), 5)
+    top = _scale_max([value for _label, value in rows])
+    plot_w = WIDTH - label_w - RIGHT - 70
+    body = []
+    for index, (label, value) in enumerate(rows):
+        y = TOP + index * bar_h
+        width = float(value / top) * plot_w if top > 0 else 0
+        shown = label if len(label) <= 22 else label[:21] + "…"
+        body.append(
+            f'<text class="tick" x="{label_w - 8}" y="{y + bar_h * 0.65:.1f}" text-anchor="end">{escape(shown)}</text>'
+        )
+        body.append(
+            f'<rect class="bar" x="{label_w}" y="{y + bar_h * 0.15:.1f}" width="{width:.1f}" '
+            f'height="{bar_h * 0.7:.1f}">'
+            f"<title>{escape(label)}: {escape(fmt(value))} {escape(unit)}</title></rect>"
+        )
+        body.append(
+            f'<text class="tick" x="{label_w + width + 6:.1f}" y="{y + bar_h * 0.65:.1f}">{escape(fmt(value))}</text>'
+        )
+    body.append(f'<text class="tick" x="4" y="{HEIGHT - 6}">{escape(unit)}</text>')
+    return _svg(title, description, body, chart_id)
+
+
+def trend_chart(title: str, chart_id: str, points: Sequence[tuple[str, Decimal | None]], unit: str) -> Markup:
+    """A line through the points that have a value, oldest on the left; every point's label under the axis."""
+    known = [(index, label, value) for index, (label, value) in enumerate(points) if value is not None]
+    description = "; ".join(f"{label}: {value if value is not None else 'none'} {unit}" for label, value in points)
+    if not known:
+        return _svg(title, description or "Nothing to show", [_empty("No sales to divide by yet")], chart_id)
+    top = _scale_max([value for _index, _label, value in known])
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    inset = 28  # room for the first and last labels, centred under their points
+    step = (plot_w - 2 * inset) / max(len(points) - 1, 1)
+
+    def x_of(index: int) -> float:
+        return LEFT + inset + index * step if len(points) > 1 else LEFT + plot_w / 2
+
+    def y_of(value: Decimal) -> float:
+        return TOP + plot_h - float(value / top) * plot_h
+
+    body = _axis(top, y_of, unit, whole)
+    path = " ".join(f"{x_of(index):.1f},{y_of(value):.1f}" for index, _label, value in known)
+    body.append(f'<polyline class="exposure" points="{path}"/>')
+    body.extend(
+        f'<circle class="dot" cx="{x_of(index):.1f}" cy="{y_of(value):.1f}" r="4">'
+        f"<title>{escape(label)}: {value} {escape(unit)}</title></circle>"
+        for index, label, value in known
+    )
+    body.extend(
+        f'<text class="tick" x="{x_of(index):.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">'
+        f"{escape(label)}</text>"
+        for index, (label, _value) in enumerate(points)
+    )
+    return _svg(title, description, body, chart_id)

@@ -9,9 +9,10 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from app.console.credit_view import credit_file_view
+from app.api.streaming import ClosingStreamingResponse
+from app.console.customer_actions import case_notes, credit_file_page
 from app.console.views import parse_day, start_of_day
-from app.console.web import ConsoleRoute, ConsoleUser, needs, render
+from app.console.web import SECURITY_HEADERS, ConsoleRoute, ConsoleUser, needs, render
 from app.db import utcnow
 from app.decisions.query import DecisionFilters
 from app.fields import days_before
@@ -38,19 +39,8 @@ async def decisions(
 ) -> Response:
     """History with the API's filters; the day range is in UTC and includes both days."""
     errors: dict[str, str] = {}
-    first, last = parse_day(decided_from, "decided_from", errors), parse_day(decided_to, "decided_to", errors)
-    if outcome and outcome not in OUTCOMES:
-        errors["outcome"] = "Choose one of the outcomes."
-    if first and last and first > last:
-        errors["decided_to"] = "The last day comes before the first."
+    filters = _history_filters(customer_id, order_id, outcome, decided_from, decided_to, errors)
     limit = limit if limit in PAGE_SIZES else 50
-    filters = DecisionFilters(
-        customer_id.strip() or None,
-        order_id.strip() or None,
-        outcome or None,
-        start_of_day(first),
-        start_of_day(last + timedelta(days=1)) if last and last < date.max else None,
-    )
     service = services_of(request.app).decisions
     page = None if errors else await service.history(filters, limit, cursor or None)
     form = {
@@ -74,11 +64,58 @@ async def decisions(
         paged=cursor is not None,
         next_query=f"{query}&{urlencode({'cursor': page.next_cursor})}" if page and page.next_cursor else None,
         first_query=query,
+        export_query=urlencode({name: value for name, value in form.items() if value and name != "limit"}),
+    )
+
+
+def _history_filters(
+    customer_id: str, order_id: str, outcome: str, decided_from: str, decided_to: str, errors: dict[str, str]
+) -> DecisionFilters:
+    """The history form's fields as the API's filters; what is wrong lands in `errors` by field."""
+    first, last = parse_day(decided_from, "decided_from", errors), parse_day(decided_to, "decided_to", errors)
+    if outcome and outcome not in OUTCOMES:
+        errors["outcome"] = "Choose one of the outcomes."
+    if first and last and first > last:
+        errors["decided_to"] = "The last day comes before the first."
+    return DecisionFilters(
+        customer_id.strip() or None,
+        order_id.strip() or None,
+        outcome or None,
+        start_of_day(first),
+        start_of_day(last + timedelta(days=1)) if last and last < date.max else None,
+    )
+
+
+@router.get("/decisions/export")
+async def export(
+    request: Request,
+    user: Reader,
+    customer_id: Text = "",
+    order_id: Text = "",
+    outcome: Text = "",
+    decided_from: Annotated[str, Query(max_length=10)] = "",
+    decided_to: Annotated[str, Query(max_length=10)] = "",
+) -> Response:
+    """The history view as CSV: the API's export (`GET /v1/decisions/export`) with the view's filters."""
+    errors: dict[str, str] = {}
+    filters = _history_filters(customer_id, order_id, outcome, decided_from, decided_to, errors)
+    if errors:
+        detail = "; ".join(f"{name}: {message}" for name, message in errors.items())
+        return render(request, "error.html", user, status_code=422, title="The filters are not valid", detail=detail)
+    return ClosingStreamingResponse(
+        await services_of(request.app).decisions.export_csv(filters),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="decisions.csv"', **SECURITY_HEADERS},
     )
 
 
 @router.get("/decisions/{decision_id}")
-async def decision(request: Request, user: Reader, decision_id: Annotated[str, Path(max_length=64)]) -> Response:
+async def decision(
+    request: Request,
+    user: Reader,
+    decision_id: Annotated[str, Path(max_length=64)],
+    noted: Annotated[str, Query(max_length=1)] = "",
+) -> Response:
     service = services_of(request.app).decisions
     detail = await service.get(decision_id)
     return render(
@@ -90,6 +127,8 @@ async def decision(request: Request, user: Reader, decision_id: Annotated[str, P
         customer=detail.inputs.get("customer", {}),
         snapshot=detail.report_snapshot or {},
         reviewable=detail.outcome == "review" and user.can("review"),
+        notes=await case_notes(request, detail.customer_id, decision_id),
+        noted=noted == "1",
     )
 
 
@@ -101,10 +140,13 @@ async def find_customer(request: Request, user: Reader, customer_id: Text = "") 
 
 
 @router.get("/customers/{customer_id}")
-async def customer(request: Request, user: Reader, customer_id: Annotated[str, Path(max_length=64)]) -> Response:
-    services = services_of(request.app)
-    view = await credit_file_view(services.database, services.credit_files, customer_id)
-    return render(request, "credit_file.html", user, view=view, file=view.file)
+async def customer(
+    request: Request,
+    user: Reader,
+    customer_id: Annotated[str, Path(max_length=64)],
+    done: Annotated[str, Query(max_length=32)] = "",
+) -> Response:
+    return await credit_file_page(request, user, customer_id, done=done)
 
 
 @router.get("/spend")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from app.console import pages, policy_pages, repository, review_pages
+from app.console import customer_actions, pages, policy_pages, portfolio_page, repository, review_pages
 from app.console.web import (
     HERE,
     SECURITY_HEADERS,
@@ -125,6 +125,8 @@ def install_console(app: FastAPI) -> None:
     """The console's routes and its static files, served by the app itself (its signer is `Services`')."""
     app.include_router(router)
     app.include_router(pages.router)
+    app.include_router(customer_actions.router)
+    app.include_router(portfolio_page.router)
     app.include_router(policy_pages.router)
     app.include_router(review_pages.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

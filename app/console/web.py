@@ -39,6 +39,7 @@ NAVIGATION = (
     ("Decisions", "/console/decisions", ("read",)),
     ("Reviews", "/console/reviews", ("review",)),
     ("Credit files", "/console/customers", ("read",)),
+    ("Portfolio", "/console/portfolio", ("read",)),
     ("Policies", "/console/policies", ("read", "admin")),
     ("Provider spend", "/console/spend", ("read",)),
 )
@@ -119,10 +120,17 @@ def render(
     request: Request, template: str, user: ConsoleUser | None, *, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     navigation = [(label, href) for label, href, scopes in NAVIGATION if user is not None and user.can(*scopes)]
+    names: dict[str, str] = services_of(request.app).settings.key_names
     response = templates.TemplateResponse(
         request,
         template,
-        {"user": user, "navigation": navigation, "path": request.url.path, **context},
+        {
+            "user": user,
+            "navigation": navigation,
+            "path": request.url.path,
+            "who": lambda key_id: names.get(key_id, key_id),  # CREDITGATE_KEY_NAMES, else the key id
+            **context,
+        },
         status_code=status_code,
     )
     response.headers.update(SECURITY_HEADERS)

@@ -55,9 +55,17 @@ GROUP_MEMBERS = (
 )
 
 
-async def get_customer(session: AsyncSession, customer_id: str, *, fresh: bool = False) -> Customer | None:
-    """`fresh` reads the row again even when the session holds it (after an upsert by statement)."""
-    return await session.get(Customer, customer_id, populate_existing=fresh)
+async def get_customer(
+    session: AsyncSession, customer_id: str, *, fresh: bool = False, lock: bool = False
+) -> Customer | None:
+    """`fresh` reads the row again even when the session holds it (after an upsert by statement); `lock`
+    holds the row (the lock decisions take) until the transaction ends."""
+    return await session.get(Customer, customer_id, populate_existing=fresh or lock, with_for_update=lock)
+
+
+async def update_credit_terms(session: AsyncSession, customer_id: str, values: dict[str, Any]) -> None:
+    """A manual limit or a block set from the console: only those columns (and updated_at) change."""
+    await session.execute(update(Customer).where(Customer.id == customer_id).values(**values))
 
 
 async def group_root_of(session: AsyncSession, customer: Customer) -> Customer | None:
@@ -325,3 +333,32 @@ async def customers_by_id(session: AsyncSession, customer_ids: Sequence[str]) ->
         rows = await session.scalars(CUSTOMERS_BY_ID, {"ids": list(chunk)})
         found.update((row.id, row) for row in rows)
     return found
+
+
+async def receivables_then(session: AsyncSession, day: date) -> tuple[Sequence[Any], Sequence[Any]]:
+    """What was owed at the end of `day`, and what was invoiced in the 90 days to it: DSO's two sides then.
+
+    Owed then: the open amount today of the invoices issued by `day`, plus the payments on them recorded as
+    paid after it (an open amount the ERP lowered without a payment counts as lowered all along). Each side
+    as (currency, amount_minor) rows."""
+    owed_now = (
+        select(Invoice.currency, exact_sum(Invoice.open_amount_minor))
+        .where(Invoice.issue_date <= day)
+        .group_by(Invoice.currency)
+    )
+    paid_since = (
+        select(Payment.currency, exact_sum(Payment.amount_minor))
+        .join(Invoice, and_(Invoice.customer_id == Payment.customer_id, Invoice.invoice_id == Payment.invoice_id))
+        .where(Invoice.issue_date <= day, Payment.paid_on > day)
+        .group_by(Payment.currency)
+    )
+    sold = (
+        select(Invoice.currency, exact_sum(Invoice.amount_minor))
+        .where(Invoice.issue_date <= day, Invoice.issue_date > day - timedelta(days=90))
+        .group_by(Invoice.currency)
+    )
+    owed: dict[str, int] = {}
+    for rows in ((await session.execute(owed_now)).all(), (await session.execute(paid_since)).all()):
+        for currency, amount in rows:
+            owed[currency] = owed.get(currency, 0) + int(amount or 0)
+    return list(owed.items()), (await session.execute(sold)).all()

@@ -29,9 +29,11 @@ from app.customers.schemas import (
 )
 from app.db import Database, WriteSession, utcnow
 from app.errors import Conflict, FieldError, InvalidRequest, NotFound
+from app.fields import check_text, parse_amount
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
 from app.orders import repository as orders
+from app.schemas import check_currency
 from app.webhooks.service import enqueue_event
 
 
@@ -196,6 +198,107 @@ class CustomerService:
             rates = await repository.all_rates(session)
         return RatesOut(rates=[rate_out(rate) for rate in rates])
 
+    async def set_manual_limit(
+        self,
+        customer_id: str,
+        amount: str | None,
+        currency: str | None,
+        reason: str,
+        *,
+        actor: str,
+        source: str = "console",
+    ) -> CustomerOut:
+        """Set (an amount) or clear (None) a customer's manual limit, with the reason; audited and announced.
+
+        The limit takes the customer's limit currency, or `currency` when it has none. The ERP's next
+        `PUT /v1/customers/{id}` replaces it again: master data from the ERP wins."""
+        reason = _action_reason(reason)
+        async with self.database.transaction() as session:
+            row = await repository.get_customer(session, customer_id, lock=True)
+            if row is None:
+                raise NotFound(f"no customer {customer_id}")
+            values: dict[str, Any]
+            if amount is None:
+                values = {"manual_limit_minor": None, "manual_limit_reason": None, "manual_limit_expires_at": None}
+            else:
+                limit_currency = row.limit_currency or currency
+                if limit_currency is None:
+                    raise _invalid("currency", "choose the currency of the limit")
+                values = {
+                    "limit_currency": limit_currency,
+                    "manual_limit_minor": _limit_minor(amount, limit_currency),
+                    "manual_limit_reason": reason,
+                    "manual_limit_expires_at": None,
+                }
+            return await self._change_credit_terms(session, row, values, reason, actor, source)
+
+    async def set_block(
+        self, customer_id: str, blocked: bool, reason: str, *, actor: str, source: str = "console"
+    ) -> CustomerOut:
+        """Block (True) or unblock a customer for credit, with the reason; audited and announced."""
+        reason = _action_reason(reason)
+        async with self.database.transaction() as session:
+            row = await repository.get_customer(session, customer_id, lock=True)
+            if row is None:
+                raise NotFound(f"no customer {customer_id}")
+            values = {"blocked": blocked, "block_reason": reason if blocked else None}
+            return await self._change_credit_terms(session, row, values, reason, actor, source)
+
+    async def _change_credit_terms(
+        self,
+        session: WriteSession,
+        row: Customer,
+        values: dict[str, Any],
+        reason: str,
+        actor: str,
+        source: str,
+    ) -> CustomerOut:
+        now = utcnow()
+        credit_before, was = _credit_terms(row), _watched(row)
+        await repository.update_credit_terms(session, row.id, {**values, "updated_at": now})
+        after = await repository.get_customer(session, row.id, fresh=True)
+        assert after is not None
+        await _announce_changes(session, row.id, was, _watched(after), source=source, reason=reason)
+        credit_after = _credit_terms(after)
+        if credit_after != credit_before:
+            payload = {
+                "customer_id": row.id,
+                "before": credit_before,
+                "after": credit_after,
+                "reason": reason,
+                "source": source,
+            }
+            await append(session, EventType.CUSTOMER_CREDIT_CHANGED, row.id, payload, actor)
+        return customer_out(after, now)
+
+
+def _invalid(field: str, message: str) -> InvalidRequest:
+    return InvalidRequest(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
+
+
+def _action_reason(reason: str) -> str:
+    """A reason a credit manager gives for a change: required, one line, at most 500 characters."""
+    reason = reason.strip()
+    if not reason:
+        raise _invalid("reason", "give a reason for the change")
+    if len(reason) > 500:
+        raise _invalid("reason", "at most 500 characters")
+    try:
+        return check_text(reason)
+    except ValueError as exc:
+        raise _invalid("reason", str(exc)) from None
+
+
+def _limit_minor(amount: str, currency: str) -> int:
+    try:
+        check_currency(currency)
+    except ValueError:
+        raise _invalid("currency", "not an ISO 4217 currency with minor units") from None
+    try:
+        return to_minor(parse_amount(amount, currency, allow_zero=True), currency)
+    except ValueError as exc:
+        raise _invalid("amount", str(exc)) from None
+
 
 def _watched(row: Customer) -> tuple[bool, str | None, int | None, str | None]:
     """What the ERP's webhooks report on: the block (and its reason) and the manual limit."""
@@ -207,13 +310,18 @@ async def _announce_changes(
     customer_id: str,
     was: tuple[bool, str | None, int | None, str | None] | None,
     now: tuple[bool, str | None, int | None, str | None],
+    *,
+    source: str = "erp",
+    reason: str | None = None,
 ) -> None:
-    """Webhook events for an ERP change of block or manual limit, in the write's own transaction."""
-    blocked, reason, limit, currency = now
+    """Webhook events for a change of block or manual limit (by the ERP or the console), in the write's own
+    transaction; `reason` is the change's own (an unblock's), else the block's."""
+    blocked, block_reason, limit, currency = now
     old_blocked, _reason, old_limit, old_currency = was if was is not None else (False, None, None, None)
     if blocked != old_blocked:
         event = "customer.blocked" if blocked else "customer.unblocked"
-        await enqueue_event(session, event, {"customer_id": customer_id, "reason": reason, "source": "erp"})
+        payload = {"customer_id": customer_id, "reason": reason or block_reason, "source": source}
+        await enqueue_event(session, event, payload)
     if (limit, currency) != (old_limit, old_currency):
         await enqueue_event(
             session,
@@ -223,7 +331,7 @@ async def _announce_changes(
                 "old_limit": format_minor(old_limit, old_currency) if old_limit is not None and old_currency else None,
                 "new_limit": format_minor(limit, currency) if limit is not None and currency else None,
                 "currency": currency,
-                "source": "erp",
+                "source": source,
             },
         )
 

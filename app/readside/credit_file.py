@@ -21,6 +21,15 @@ from app.decisions.query import DecisionFilters
 from app.decisions.schemas import DecisionOut
 from app.errors import NotFound
 from app.money import from_minor, quantize
+from app.readside.portfolio_figures import (
+    CustomerFigure,
+    DsoPoint,
+    OverdueCustomer,
+    TopExposure,
+    UtilisationBand,
+    figures,
+    month_ends,
+)
 from app.schemas import Money
 
 DecisionView = Callable[[Decision], DecisionOut]
@@ -91,6 +100,13 @@ class Portfolio(BaseModel):
     customers_over_limit: list[OverLimit]
     blocked_customers: list[BlockedCustomer]
     unpriced_currencies: list[str]
+    available_credit: Money = Field(description="Limits less exposure, over customers with a limit, not blocked.")
+    dso_trend: list[DsoPoint] = Field(description="DSO at the end of each of the last months, and today.")
+    utilisation: list[UtilisationBand] = Field(description="Customers and exposure by share of their limit used.")
+    customers_with_overdue: list[OverdueCustomer] = Field(description="Largest overdue first.")
+    top_exposures: list[TopExposure] = Field(description="The 10 largest exposures.")
+    top_exposures_share: Decimal | None = Field(description="The 10 largest exposures' share of the total, 0 to 1.")
+    exposure_by_risk_class: dict[str, Money] = Field(description="By the latest decision's risk class.")
 
 
 class CreditFileService:
@@ -161,7 +177,21 @@ class CreditFileService:
             customer_ids = sorted(sums)
             customers = await repository.customers_by_id(session, customer_ids)
             latest = await decisions.latest_limits(session, customer_ids)
+            then = [(day, await repository.receivables_then(session, day)) for day in month_ends(today)]
         total = in_currency(combined(sums.values()), currency, rates, today)
+        per_customer = figures(
+            _customer_figures(sums, customers, latest, currency, rates, today, now), total.total, currency
+        )
+        trend = [
+            DsoPoint(
+                as_of=day,
+                dso_days=_dso(
+                    convert_sums({code: int(amount) for code, amount in owed}, currency, rates).amount,
+                    convert_sums({code: int(amount) for code, amount in sold_then}, currency, rates).amount,
+                ),
+            )
+            for day, (owed, sold_then) in then
+        ]
         ages: dict[str, dict[str, int]] = {name: {} for name in repository.PORTFOLIO_BUCKETS}
         for bucket, code, amount in buckets:
             ages[bucket][code] = ages[bucket].get(code, 0) + int(amount)
@@ -182,6 +212,13 @@ class CreditFileService:
             customers_over_limit=over,
             blocked_customers=[BlockedCustomer(customer_id=row.id, reason=row.block_reason) for row in blocked],
             unpriced_currencies=sorted(unpriced),
+            available_credit=str(quantize(per_customer.available_credit, currency)),
+            dso_trend=[*trend, DsoPoint(as_of=today, dso_days=_dso(total.open_receivables, sold.amount))],
+            utilisation=per_customer.utilisation,
+            customers_with_overdue=per_customer.customers_with_overdue,
+            top_exposures=per_customer.top_exposures,
+            top_exposures_share=per_customer.top_share,
+            exposure_by_risk_class=per_customer.exposure_by_risk_class,
         )
 
 
@@ -241,6 +278,43 @@ def _over_limit(
         if exposure.total > Decimal(limit.amount):
             over.append(OverLimit(customer_id=customer_id, limit=limit.amount, exposure=str(exposure.total)))
     return over
+
+
+def _customer_figures(
+    sums: dict[str, ExposureSums],
+    customers: dict[str, Customer],
+    latest: dict[str, Decision],
+    currency: str,
+    rates: RateTable,
+    today: date,
+    now: datetime,
+) -> list[CustomerFigure]:
+    """Each customer's exposure, limit (the one `_over_limit` compares with) and overdue, in `currency`."""
+    found = []
+    for customer_id, customer_sums in sums.items():
+        customer = customers.get(customer_id)
+        decision = latest.get(customer_id)
+        exposure = in_currency(customer_sums, currency, rates, today)
+        limit = None
+        own = customer.limit_currency if customer is not None else None
+        own = own or (decision.currency if decision is not None else None)
+        if customer is not None and own is not None:
+            in_own = _limit(customer, decision, own, rates, now).amount
+            rate = rates.rate(currency, own)
+            if in_own is not None and rate is not None:
+                limit = quantize(Decimal(in_own) * rate, currency)
+        found.append(
+            CustomerFigure(
+                customer_id=customer_id,
+                exposure=exposure.total,
+                limit=limit,
+                overdue=exposure.overdue_amount,
+                oldest_overdue_days=exposure.oldest_overdue_days,
+                risk_class=decision.risk_class if decision is not None else "unrated",
+                blocked=bool(customer is not None and customer.blocked),
+            )
+        )
+    return found
 
 
 def _dso(open_receivables: Decimal, sales: Decimal) -> Decimal | None:

@@ -17,8 +17,9 @@ from tests.erp import decide, put_customer, put_invoice
 
 NO_SCOPES_KEY = "test-key-no-scopes-000000000"
 # Open to all, or (for /metrics) checked inside the route against the configurable CREDITGATE_METRICS_SCOPE;
-# /console pages authenticate by session cookie and scope (tests/console/test_console_session.py covers them).
-PUBLIC_PREFIXES = ("/health/", "/version", "/metrics", "/console")
+# /console pages authenticate by session cookie and scope (tests/console/test_console_session.py covers them);
+# /docs and /redoc are the API's documentation pages, open like /openapi.json.
+PUBLIC_PREFIXES = ("/health/", "/version", "/metrics", "/console", "/docs", "/redoc")
 
 
 def _required_scopes(dependant: Dependant) -> set[str] | None:
