@@ -12,6 +12,7 @@ PROTECTED = [
     ("POST", "/v1/decisions", "decide"),
     ("GET", "/v1/decisions", "read"),
     ("GET", "/v1/decisions/00000000-0000-0000-0000-000000000000", "read"),
+    ("GET", "/v1/customers/C-1/behaviour", "read"),
 ]
 
 
