@@ -99,3 +99,31 @@ class TestScenario:
         assert reason["facts"]["figures"]["dbt_90_days"] == "12.1"
         assert detail["inputs"]["behaviour"]["figures"]["dbt_90_days"]["payments"] == 7
         assert (await behaviour(client))["score"]["risk_class"] == "B"
+
+
+class TestReplay:
+    async def test_a_changed_score_table_replays_stored_decisions_from_their_figures(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        """The replay reads the figures the decision stored: payments recorded after it change nothing."""
+        await activate_behaviour_policy(client)
+        await put_customer(client)
+        await decide(client, "1000.00", "SO-0")
+        for number, (due_days_ago, days_late) in enumerate(((70, 20), (50, 30), (40, 35)), start=1):
+            await paid_invoice(client, number, due_days_ago=due_days_ago, days_late=days_late)
+        decision = await decide(client, "1000.00", "SO-1")
+        assert decision["outcome"] == "accept"
+        for number in range(10, 20):  # later punctual payments: not what SO-1 was decided on
+            await paid_invoice(client, number, due_days_ago=20, days_late=0)
+
+        document = (await client.get("/v1/policies/active", headers=auth())).json()["document"]
+        document["version"] = "behaviour-2"
+        document["behaviour"] = behaviour_section(review_classes=["B", "C", "D", "E"])
+        response = await client.post("/v1/policies", json=document, headers=auth(key_for("admin")))
+        assert response.status_code == 201, response.text
+        response = await client.post("/v1/policies/behaviour-2/simulate", json={}, headers=auth(key_for("read")))
+        result = response.json()
+        changed = {item["order_id"]: item for item in result["changed_decisions"]["items"]}
+        assert set(changed) == {"SO-1"}
+        assert changed["SO-1"]["new"]["outcome"] == "review"
+        assert "PAYMENT_BEHAVIOUR_DETERIORATED" in [r["code"] for r in changed["SO-1"]["new"]["reasons"]]
