@@ -6,6 +6,8 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from tests.conftest import auth, key_for
 from tests.erp import credit_file, decide, put_customer, put_invoice
@@ -66,6 +68,38 @@ class TestBehaviourEndpoint:
         response = await client.get("/v1/customers/nobody/behaviour", headers=auth())
         assert response.status_code == 404
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+class TestDecisionPath:
+    async def behaviour_statements(self, client: httpx.AsyncClient, order_id: str) -> tuple[int, dict[str, Any]]:
+        seen: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if "LEFT OUTER JOIN payments" in statement:
+                seen.append(statement)
+
+        event.listen(Engine, "before_cursor_execute", record)
+        try:
+            decision = await decide(client, "1000.00", order_id)
+        finally:
+            event.remove(Engine, "before_cursor_execute", record)
+        detail = (await client.get(f"/v1/decisions/{decision['id']}", headers=auth())).json()
+        return len(seen), detail["inputs"]
+
+    async def test_without_a_behaviour_section_a_decision_reads_no_behaviour(self, client: httpx.AsyncClient) -> None:
+        await put_customer(client)
+        await paid_invoice(client, 1, due_days_ago=40, days_late=10)
+        statements, inputs = await self.behaviour_statements(client, "SO-1")
+        assert statements == 0
+        assert "behaviour" not in inputs
+
+    async def test_with_one_a_decision_reads_it_in_one_statement(self, client: httpx.AsyncClient) -> None:
+        await activate_behaviour_policy(client)
+        await put_customer(client)
+        await paid_invoice(client, 1, due_days_ago=40, days_late=10)
+        statements, inputs = await self.behaviour_statements(client, "SO-1")
+        assert statements == 1
+        assert inputs["behaviour"]["paid_invoices"] == 1
 
 
 class TestScenario:
