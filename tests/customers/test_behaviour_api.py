@@ -6,9 +6,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from app.policy.schema import PolicyDocumentError, load_policy_text
+from app.settings import DEFAULT_POLICY_FILE
 from tests.conftest import auth, key_for
 from tests.erp import credit_file, decide, put_customer, put_invoice
 from tests.policy.behaviour_tables import behaviour_section
@@ -161,3 +164,36 @@ class TestReplay:
         assert set(changed) == {"SO-1"}
         assert changed["SO-1"]["new"]["outcome"] == "review"
         assert "PAYMENT_BEHAVIOUR_DETERIORATED" in [r["code"] for r in changed["SO-1"]["new"]["reasons"]]
+
+
+class TestPolicyUpload:
+    async def test_an_overlapping_score_table_is_a_422_naming_the_range_and_nothing_is_stored(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        document = (await client.get("/v1/policies/active", headers=auth())).json()["document"]
+        document["version"] = "bad-table"
+        section = behaviour_section()
+        section["points"]["late_share"] = {"ranges": [{"below": "0.5", "points": 5}, {"at_least": "0.2", "points": 0}]}
+        document["behaviour"] = section
+        response = await client.post("/v1/policies", json=document, headers=auth(key_for("admin")))
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        fields = [error["field"] for error in response.json()["errors"]]
+        assert fields == ["behaviour.points.late_share.ranges.1.at_least"]
+        assert (await client.get("/v1/policies/bad-table", headers=auth())).status_code == 404
+
+    async def test_a_yaml_score_table_error_names_its_line(self) -> None:
+        text = DEFAULT_POLICY_FILE.read_text() + (
+            "behaviour:\n"
+            "  points:\n"
+            "    dbt_90_days:\n"
+            "      ranges:\n"
+            "        - {below: '10', points: 50}\n"
+            "        - {at_least: '20', points: 0}\n"
+            "  classes: {A: 40, B: 30, C: 20, D: 10}\n"
+        )
+        with pytest.raises(PolicyDocumentError) as caught:
+            load_policy_text(text)
+        error = caught.value.errors[0]
+        assert error["field"] == "behaviour.points.dbt_90_days.ranges.1.at_least"
+        assert error["line"] == len(text.splitlines()) - 1
