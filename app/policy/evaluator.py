@@ -152,11 +152,13 @@ def _with_behaviour(
     risk_class = bureau_class
     if rules.combine == "worse_of" and bureau_class in RATED_CLASSES:
         risk_class = max(bureau_class, result.risk_class, key=RATED_CLASSES.index)
+    # Review before prepayment, as the grid's review threshold comes before full prepayment: with both lists
+    # closed towards the worse classes, a worse behaviour class never gets the better outcome.
     action = None
-    if result.risk_class in rules.prepayment_classes:
-        action = Outcome.PREPAYMENT
-    elif result.risk_class in rules.review_classes:
+    if result.risk_class in rules.review_classes:
         action = Outcome.REVIEW
+    elif result.risk_class in rules.prepayment_classes:
+        action = Outcome.PREPAYMENT
     if risk_class == bureau_class and action is None:
         return bureau_class, None
     return risk_class, _Behaviour(_reason_behaviour(result, figures, bureau_class, risk_class, action), action)

@@ -23,6 +23,7 @@ from app.policy.facts import CustomerFacts, DecisionInputs, ExposureFacts, Order
 from app.policy.schema import PolicyDocumentError, load_policy_file, parse_policy
 from app.settings import DEFAULT_POLICY_FILE
 from tests.policy.behaviour_tables import behaviour_section, default_document, policy_with_behaviour, ranges
+from tests.policy.strategies import customers, exposures, orders, policies, reports
 
 AS_OF = date(2026, 12, 4)
 RULES = policy_with_behaviour().behaviour
@@ -298,3 +299,36 @@ class TestEvaluator:
 
     def test_inputs_without_figures_store_no_behaviour_key(self) -> None:
         assert "behaviour" not in DecisionInputs(CustomerFacts("C-1"), rated(), ExposureFacts()).to_json()
+
+
+class TestEvaluatorProperties:
+    @settings(max_examples=100, deadline=None)
+    @given(
+        orders,
+        customers,
+        reports,
+        exposures,
+        policies(),
+        ledgers(),
+        st.sampled_from([[], ["E"], ["D", "E"]]),
+        st.sampled_from([[], ["E"], ["C", "D", "E"]]),
+        st.integers(0, 60),
+        st.integers(1, 99),
+    )
+    def test_a_late_payment_never_gives_a_better_outcome_nor_more_credit(
+        self, order, customer, report, exposure, generated, ledger, review, prepay, extra, share
+    ) -> None:
+        document = generated.model_dump(mode="json")
+        document["behaviour"] = behaviour_section(review_classes=review, prepayment_classes=prepay)
+        policy = parse_policy(document)
+        invoices, payments = ledger
+        assume(payments)
+        worst = max(max(0, (p.paid_on - _due(invoices, p)).days) for p in payments)
+        paid_on = min(max(p.paid_on for p in payments), AS_OF - timedelta(days=31))
+        due = paid_on - timedelta(days=max(1, worst) + extra)
+        line = InvoiceLine("I-late", "EUR", 100_000, 100_000 - share * 1000, due - timedelta(days=30), due)
+        late = PaymentLine("P-late", "I-late", "EUR", share * 1000, paid_on)
+        before = evaluate(order, customer, report, exposure, policy, {}, figures(invoices, payments))
+        after = evaluate(order, customer, report, exposure, policy, {}, figures([*invoices, line], [*payments, late]))
+        assert after.outcome.rank <= before.outcome.rank, (before.reasons, after.reasons)
+        assert after.approved_credit_amount <= before.approved_credit_amount
