@@ -14,10 +14,8 @@ from app.console.views import parse_day, start_of_day
 from app.console.web import ConsoleRoute, ConsoleUser, needs, render
 from app.db import utcnow
 from app.decisions.query import DecisionFilters
-from app.decisions.service import DecisionService
 from app.fields import days_before
-from app.providers.reports import ReportService
-from app.providers.usage import provider_usage
+from app.services import services_of
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Reader = Annotated[ConsoleUser, Depends(needs("read"))]
@@ -53,7 +51,7 @@ async def decisions(
         start_of_day(first),
         start_of_day(last + timedelta(days=1)) if last and last < date.max else None,
     )
-    service: DecisionService = request.app.state.decisions
+    service = services_of(request.app).decisions
     page = None if errors else await service.history(filters, limit, cursor or None)
     form = {
         "customer_id": customer_id,
@@ -81,7 +79,7 @@ async def decisions(
 
 @router.get("/decisions/{decision_id}")
 async def decision(request: Request, user: Reader, decision_id: Annotated[str, Path(max_length=64)]) -> Response:
-    service: DecisionService = request.app.state.decisions
+    service = services_of(request.app).decisions
     detail = await service.get(decision_id)
     return render(
         request,
@@ -104,7 +102,8 @@ async def find_customer(request: Request, user: Reader, customer_id: Text = "") 
 
 @router.get("/customers/{customer_id}")
 async def customer(request: Request, user: Reader, customer_id: Annotated[str, Path(max_length=64)]) -> Response:
-    view = await credit_file_view(request.app.state.database, request.app.state.credit_files, customer_id)
+    services = services_of(request.app)
+    view = await credit_file_view(services.database, services.credit_files, customer_id)
     return render(request, "credit_file.html", user, view=view, file=view.file)
 
 
@@ -122,8 +121,6 @@ async def spend(
         errors["day_from"] = "The first day must not be after the last, and the range at most 366 days."
     page = None
     if not errors:
-        report_service: ReportService = request.app.state.reports
-        await report_service.cache_hits.flush()
-        page = await provider_usage(request.app.state.database, first, last, None)
+        page = await services_of(request.app).reports.usage(first, last, None)
     form = {"day_from": first.isoformat(), "day_to": last.isoformat()}
     return render(request, "spend.html", user, page=page, form=form, errors=errors)

@@ -155,8 +155,8 @@ class Portfolio(BaseModel):
 
 
 class CreditFileService:
-    def __init__(self, db: Database, active_policy: ActivePolicy, decision_view: DecisionView) -> None:
-        self.db = db
+    def __init__(self, database: Database, active_policy: ActivePolicy, decision_view: DecisionView) -> None:
+        self.database = database
         self.active_policy = active_policy
         self.decision_view = decision_view
 
@@ -164,7 +164,7 @@ class CreditFileService:
         policy = await self.active_policy()
         now = utcnow()
         today = now.date()
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             customer = await repository.get_customer(session, customer_id)
             if customer is None:
                 raise NotFound(f"no customer {customer_id}")
@@ -215,7 +215,7 @@ class CreditFileService:
         """The figures as of today and their score under the active policy."""
         policy = await self.active_policy()
         today = utcnow().date()
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             if await repository.get_customer(session, customer_id) is None:
                 raise NotFound(f"no customer {customer_id}")
             rates = await repository.rate_table(session)
@@ -229,7 +229,7 @@ class CreditFileService:
         now = utcnow()
         today = now.date()
         currency = policy.currency
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             rows = await repository.exposure_rows(session, None, today=today, now=now)
             rates = await repository.rate_table(session)
             buckets = await repository.overdue_buckets(session, today)
