@@ -14,6 +14,7 @@ PROTECTED = [
     ("GET", "/v1/decisions/00000000-0000-0000-0000-000000000000", "read"),
     ("POST", "/v1/customers/C-404/notes", "review"),
     ("GET", "/v1/customers/C-404/notes", "read"),
+    ("GET", "/v1/customers/C-1/behaviour", "read"),
 ]
 
 

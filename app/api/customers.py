@@ -11,7 +11,7 @@ from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses
 from app.customers.schemas import CustomerMasterData, CustomerOut, InvoiceIn, InvoiceOut, PaymentIn, PaymentOut
 from app.customers.service import PaymentExists
 from app.errors import Conflict, Forbidden, NotFound, Unauthenticated
-from app.readside.credit_file import CreditFile
+from app.readside.credit_file import BehaviourOut, CreditFile
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -56,6 +56,17 @@ async def get_customer(customer_id: CustomerId, _principal: Read, service: Custo
 )
 async def credit_file(customer_id: CustomerId, _principal: Read, service: CreditFileServiceDep) -> CreditFile:
     return await service.credit_file(customer_id)
+
+
+@router.get(
+    "/{customer_id}/behaviour",
+    responses=problem_responses(Unauthenticated, Forbidden, NotFound),
+    summary="Payment-behaviour figures from the customer's own invoices and payments, and their score",
+)
+async def behaviour(customer_id: CustomerId, _principal: Read, service: CreditFileServiceDep) -> BehaviourOut:
+    """As of today: each figure with its window and data, and the score, class and contributions under the
+    active policy's `behaviour` section (null without one; no points below its minimum experience)."""
+    return await service.behaviour(customer_id)
 
 
 @router.put(

@@ -362,3 +362,39 @@ async def receivables_then(session: AsyncSession, day: date) -> tuple[Sequence[A
         for currency, amount in rows:
             owed[currency] = owed.get(currency, 0) + int(amount or 0)
     return list(owed.items()), (await session.execute(sold)).all()
+
+
+# The payment-behaviour read: every invoice still open or issued since `since`, or paid since then, with its
+# payments since then, for a list of customers in ONE statement (the decision path asks it once a round).
+BEHAVIOUR_ROWS = (
+    select(
+        Invoice.customer_id,
+        Invoice.invoice_id,
+        Invoice.currency,
+        Invoice.amount_minor,
+        Invoice.open_amount_minor,
+        Invoice.issue_date,
+        Invoice.due_date,
+        Payment.payment_id,
+        Payment.currency.label("payment_currency"),
+        Payment.amount_minor.label("payment_minor"),
+        Payment.paid_on,
+    )
+    .outerjoin(
+        Payment,
+        (Payment.customer_id == Invoice.customer_id)
+        & (Payment.invoice_id == Invoice.invoice_id)
+        & (Payment.paid_on >= bindparam("since")),
+    )
+    .where(
+        Invoice.customer_id.in_(bindparam("customer_ids", expanding=True)),
+        or_(Invoice.open_amount_minor > 0, Invoice.issue_date >= bindparam("since"), Payment.payment_id.is_not(None)),
+    )
+)
+
+
+async def behaviour_rows(session: AsyncSession, customer_ids: Sequence[str], since: date) -> Sequence[Any]:
+    """(customer, invoice columns…, payment columns or NULLs) for `app.customers.behaviour.figures_by_customer`."""
+    if not customer_ids:
+        return []
+    return (await session.execute(BEHAVIOUR_ROWS, {"customer_ids": list(customer_ids), "since": since})).all()

@@ -7,7 +7,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -19,6 +19,7 @@ from app.audit import events as audit_events
 from app.audit.service import EventType, NewEvent, append_many
 from app.auth import Principal
 from app.customers import repository as customers
+from app.customers.behaviour import figures_from_rows
 from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
 from app.customers.groups import group_root
 from app.customers.models import Customer
@@ -48,6 +49,7 @@ from app.orders import repository as orders
 from app.orders.models import Reservation
 from app.orders.repository import ReservationRow
 from app.orders.service import OrderOfAnotherCustomer, credit_reservation, undecidable
+from app.policy.behaviour import LONG_WINDOW_DAYS
 from app.policy.evaluator import evaluate
 from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
 from app.policy.schema import PolicyDocument
@@ -278,6 +280,12 @@ class DecisionService:
         earlier_credit = await repository.with_credit_history(
             session, [item.customer_id for item in pending], [item.order.order_id for item in pending]
         )
+        # The payment behaviour only when the policy scores it: one statement for the round's customers.
+        scored = sorted({item.customer_id for item in pending if item.before.policy.behaviour is not None})
+        rows_of: dict[str, list[Any]] = {}
+        if scored:
+            for row in await customers.behaviour_rows(session, scored, today - timedelta(days=LONG_WINDOW_DAYS)):
+                rows_of.setdefault(row.customer_id, []).append(row)
         decided: list[DecisionRow] = []
         replacements: list[ReservationRow] = []
         for item, root in zip(pending, roots, strict=True):
@@ -291,6 +299,11 @@ class DecisionService:
                     combined(sums.get(m, ExposureSums()) for m in members), order.currency, rates, today
                 )
             limit_currencies = (customer.limit_currency, root.limit_currency if root is not None else None)
+            behaviour = None
+            if policy.behaviour is not None:
+                behaviour = figures_from_rows(
+                    rows_of.get(customer.id, []), [customer.id], as_of=today, currency=policy.currency, rates=rates
+                )[customer.id]
             inputs = DecisionInputs(
                 customer=customer_facts(customer, root, first_order=customer.id not in earlier_credit, now=now),
                 report=obtained.facts,
@@ -301,8 +314,11 @@ class DecisionService:
                     (own, group),
                     (policy.currency, obtained.facts.limit_currency, *limit_currencies),
                 ),
+                behaviour=behaviour,
             )
-            evaluation = evaluate(order, inputs.customer, inputs.report, inputs.exposure, policy, inputs.rates)
+            evaluation = evaluate(
+                order, inputs.customer, inputs.report, inputs.exposure, policy, inputs.rates, inputs.behaviour
+            )
             decided_at = utcnow()
             timings: DecisionTimings = {
                 "provider_ms": obtained.provider_ms,

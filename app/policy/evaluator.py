@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from app.money import quantize
+from app.policy.behaviour import BehaviourFigures, BehaviourScore, score
 from app.policy.facts import (
     CustomerFacts,
     Evaluation,
@@ -17,7 +18,7 @@ from app.policy.facts import (
     ReportFacts,
 )
 from app.policy.rules import converted, overdue_check, small_order
-from app.policy.schema import Cell, PolicyDocument
+from app.policy.schema import RATED_CLASSES, Cell, PolicyDocument
 
 ZERO = Decimal(0)
 
@@ -31,9 +32,18 @@ class _Context:
     policy: PolicyDocument
     segment: str
     risk_class: str
+    behaviour: _Behaviour | None = None
 
     def money(self, amount: Decimal) -> str:
         return str(quantize(amount, self.order.currency))
+
+
+@dataclass(frozen=True, slots=True)
+class _Behaviour:
+    """What the customer's payment behaviour does to this decision: a reason, and review or prepayment."""
+
+    reason: Reason
+    action: Outcome | None
 
 
 class _MissingRate(Exception):
@@ -48,11 +58,15 @@ def evaluate(
     exposure: ExposureFacts,
     policy: PolicyDocument,
     rates: Mapping[str, Decimal],
+    behaviour: BehaviourFigures | None = None,
 ) -> Evaluation:
-    """Decide on one order. `rates` gives order-currency units per one unit of each other currency."""
+    """Decide on one order. `rates` gives order-currency units per one unit of each other currency.
+
+    `behaviour` (the customer's payment figures) counts only when the policy has a `behaviour` section."""
     segment = customer.segment if customer.segment in policy.segments else policy.default_segment
-    risk_class = _risk_class(report, policy)
-    ctx = _Context(order, customer, report, exposure, policy, segment, risk_class)
+    bureau_class = _risk_class(report, policy)
+    risk_class, assessed = _with_behaviour(bureau_class, report, policy, behaviour)
+    ctx = _Context(order, customer, report, exposure, policy, segment, risk_class, assessed)
 
     if customer.blocked:
         return _without_credit(ctx, Outcome.REJECT, _reason_blocked(customer), terms=0, limit=ZERO)
@@ -121,6 +135,55 @@ def _risk_class(report: ReportFacts, policy: PolicyDocument) -> str:
     return "unknown"
 
 
+def _with_behaviour(
+    bureau_class: str, report: ReportFacts, policy: PolicyDocument, figures: BehaviourFigures | None
+) -> tuple[str, _Behaviour | None]:
+    """The risk class the grid is read with, and the behaviour's effect, under the policy's `behaviour`."""
+    rules = policy.behaviour
+    if rules is None or figures is None or bureau_class == "insolvent":
+        return bureau_class, None
+    if report.source in ("not_found", "unavailable"):
+        return bureau_class, None
+    if report.source == "none" and not rules.apply_without_report:
+        return bureau_class, None
+    result = score(figures, rules)
+    if result.risk_class is None:
+        return bureau_class, None
+    risk_class = bureau_class
+    if rules.combine == "worse_of" and bureau_class in RATED_CLASSES:
+        risk_class = max(bureau_class, result.risk_class, key=RATED_CLASSES.index)
+    # Review before prepayment, as the grid's review threshold comes before full prepayment: with both lists
+    # closed towards the worse classes, a worse behaviour class never gets the better outcome.
+    action = None
+    if result.risk_class in rules.review_classes:
+        action = Outcome.REVIEW
+    elif result.risk_class in rules.prepayment_classes:
+        action = Outcome.PREPAYMENT
+    if risk_class == bureau_class and action is None:
+        return bureau_class, None
+    return risk_class, _Behaviour(_reason_behaviour(result, figures, bureau_class, risk_class, action), action)
+
+
+def _reason_behaviour(
+    result: BehaviourScore, figures: BehaviourFigures, bureau_class: str, risk_class: str, action: Outcome | None
+) -> Reason:
+    return Reason(
+        "PAYMENT_BEHAVIOUR_DETERIORATED",
+        f"The customer's own payment record scores class {result.risk_class}.",
+        "behaviour",
+        {
+            "behaviour_class": result.risk_class,
+            "points": result.points,
+            "bureau_class": bureau_class,
+            "risk_class": risk_class,
+            "action": None if action is None else action.value,
+            "as_of": figures.as_of.isoformat(),
+            "figures": {name: None if f.value is None else str(f.value) for name, f in figures.figures.items()},
+            "contributions": [c.as_dict() for c in result.contributions],
+        },
+    )
+
+
 def _convert(amount: Decimal, currency: str, ctx: _Context, rates: Mapping[str, Decimal]) -> Decimal:
     result = converted(amount, currency, ctx.order.currency, rates)
     if result is None:
@@ -145,6 +208,8 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
             )
         )
 
+    if ctx.behaviour is not None:
+        reasons.append(ctx.behaviour.reason)
     limit = _credit_limit(ctx, cell, rates, reasons)
     available = _group_cap(ctx, max(ZERO, limit - exposure.total), rates, reasons)
 
@@ -166,6 +231,30 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
             approved=ZERO,
             prepayment=ZERO,
             terms=cell.payment_terms_days,
+            reasons=reasons,
+        )
+
+    action = ctx.behaviour.action if ctx.behaviour is not None else None
+    if action is Outcome.REVIEW:
+        return _result(
+            ctx,
+            outcome=Outcome.REVIEW,
+            limit=limit,
+            available=available,
+            approved=ZERO,
+            prepayment=ZERO,
+            terms=cell.payment_terms_days,
+            reasons=reasons,
+        )
+    if action is Outcome.PREPAYMENT and ctx.risk_class not in policy.prepayment.full_prepayment_classes:
+        return _result(
+            ctx,
+            outcome=Outcome.PREPAYMENT,
+            limit=limit,
+            available=available,
+            approved=ZERO,
+            prepayment=order.amount,
+            terms=0,
             reasons=reasons,
         )
 

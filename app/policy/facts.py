@@ -8,6 +8,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
+from app.policy.behaviour import BehaviourFigures
+
 # Best to worst. "insolvent" is worse than any class; "unknown" means no usable rating.
 RISK_ORDER: tuple[str, ...] = ("A", "B", "C", "D", "E", "insolvent")
 
@@ -112,10 +114,12 @@ class DecisionInputs:
     report: ReportFacts
     exposure: ExposureFacts
     rates: Mapping[str, Decimal] = field(default_factory=dict)
+    # The customer's payment-behaviour figures, computed only when the policy has a `behaviour` section.
+    behaviour: BehaviourFigures | None = None
 
     def to_json(self) -> dict[str, Any]:
         c, r, e = self.customer, self.report, self.exposure
-        return {
+        data: dict[str, Any] = {
             "customer": {
                 "customer_id": c.customer_id,
                 "segment": c.segment,
@@ -148,6 +152,9 @@ class DecisionInputs:
             },
             "rates": {currency: str(rate) for currency, rate in self.rates.items()},
         }
+        if self.behaviour is not None:  # decisions under a policy without `behaviour` store no such key
+            data["behaviour"] = self.behaviour.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> DecisionInputs:
@@ -184,6 +191,7 @@ class DecisionInputs:
                 unpriced_currencies=tuple(e.get("unpriced_currencies", ())),
             ),
             rates={currency: Decimal(rate) for currency, rate in data.get("rates", {}).items()},
+            behaviour=BehaviourFigures.from_json(b) if (b := data.get("behaviour")) is not None else None,
         )
 
 

@@ -136,6 +136,94 @@ class ScoreBands(_Strict):
         return "E"
 
 
+BehaviourFigureName = Literal[
+    "dbt_90_days",
+    "dbt_12_months",
+    "late_share",
+    "partial_payment_rate",
+    "overdue_growth_30_days",
+    "days_since_last_payment",
+]
+BEHAVIOUR_FIGURES: tuple[str, ...] = (
+    "dbt_90_days",
+    "dbt_12_months",
+    "late_share",
+    "partial_payment_rate",
+    "overdue_growth_30_days",
+    "days_since_last_payment",
+)
+Bound = Annotated[Decimal, Field(gt=-MAX_AMOUNT, lt=MAX_AMOUNT, decimal_places=4)]
+
+
+class PointsRange(_Strict):
+    """Values from `at_least` (inclusive) up to `below` (exclusive) score `points`; a missing bound is open."""
+
+    at_least: Bound | None = None
+    below: Bound | None = None
+    points: int = Field(ge=0, le=100)
+
+    def holds(self, value: Decimal) -> bool:
+        return (self.at_least is None or value >= self.at_least) and (self.below is None or value < self.below)
+
+
+class FigurePoints(_Strict):
+    """One figure's scoring group: ranges covering every value once, and the points when it cannot be computed."""
+
+    ranges: list[PointsRange] = Field(min_length=1)
+    missing: int = Field(default=0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _cover_once(self) -> FigurePoints:
+        first, last = self.ranges[0], self.ranges[-1]
+        if first.at_least is not None:
+            raise PolicyRuleError("ranges.0.at_least", "the first range must be open below (no 'at_least')")
+        if last.below is not None:
+            raise PolicyRuleError(
+                f"ranges.{len(self.ranges) - 1}.below", "the last range must be open above (no 'below')"
+            )
+        for number, (before, after) in enumerate(itertools.pairwise(self.ranges), start=1):
+            if before.below is None or after.at_least is None or after.at_least != before.below:
+                message = f"must start where range {number - 1} ends ({before.below}): no gap, no overlap"
+                raise PolicyRuleError(f"ranges.{number}.at_least", message)
+            if after.below is not None and after.below <= after.at_least:
+                raise PolicyRuleError(f"ranges.{number}.below", "must be above 'at_least'")
+        return self
+
+    def points_for(self, value: Decimal | None) -> int:
+        if value is None:
+            return self.missing
+        return next(band.points for band in self.ranges if band.holds(value))
+
+
+class BehaviourRules(_Strict):
+    """The payment-behaviour score from the customer's own invoices and payments (docs/behaviour.md)."""
+
+    minimum_paid_invoices: int = Field(default=3, ge=1, le=10_000)
+    points: dict[BehaviourFigureName, FigurePoints] = Field(min_length=1)
+    classes: ScoreBands  # lowest total points of A–D; below D is E
+    # worse_of: the worse of the bureau's class and the behaviour class decides; bureau_only: the behaviour
+    # class only triggers review_classes / prepayment_classes.
+    combine: Literal["worse_of", "bureau_only"] = "worse_of"
+    # Whether customers without a report (small orders, no registration number) are judged on their record.
+    apply_without_report: bool = True
+    review_classes: list[Literal["A", "B", "C", "D", "E"]] = Field(default_factory=list)
+    prepayment_classes: list[Literal["A", "B", "C", "D", "E"]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> BehaviourRules:
+        for name, listed in (("review_classes", self.review_classes), ("prepayment_classes", self.prepayment_classes)):
+            for better, worse in itertools.pairwise(RATED_CLASSES):
+                if better in listed and worse not in listed:
+                    raise PolicyRuleError(name, f"has {better} but not the worse class {worse}")
+        best = sum(
+            max(band.points for band in [*group.ranges, PointsRange(points=group.missing)])
+            for group in self.points.values()
+        )
+        if best < self.classes.A:
+            raise PolicyRuleError("classes.A", f"no customer can reach it: the points add up to at most {best}")
+        return self
+
+
 class PolicyDocument(_Strict):
     """A whole credit policy version."""
 
@@ -155,6 +243,7 @@ class PolicyDocument(_Strict):
     reports: Reports
     review: ReviewRules = ReviewRules()
     monitoring: Monitoring = Monitoring()
+    behaviour: BehaviourRules | None = None  # absent: the customer's payment record is no input
 
     @model_validator(mode="after")
     def _coherent(self) -> PolicyDocument:

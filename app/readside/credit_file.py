@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.active_policy import ActivePolicy
+from app.customers import behaviour as behaviour_figures
 from app.customers import repository
 from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
 from app.customers.models import Customer
@@ -21,6 +22,8 @@ from app.decisions.query import DecisionFilters
 from app.decisions.schemas import DecisionOut
 from app.errors import NotFound
 from app.money import from_minor, quantize
+from app.policy.behaviour import BehaviourFigures, score, weighted_days_beyond_terms
+from app.policy.schema import PolicyDocument
 from app.readside.portfolio_figures import (
     CustomerFigure,
     DsoPoint,
@@ -58,6 +61,63 @@ class GroupOut(BaseModel):
     available_credit: Money
 
 
+class FigureOut(BaseModel):
+    value: str | None = Field(description="Days, a share (0–1) or an amount in `currency`; null without data.")
+    window_days: int = Field(description="The days up to `as_of` the figure covers.")
+    invoices: int = Field(description="How many invoices it came from.")
+    payments: int = Field(description="How many payments it came from.")
+
+
+class ContributionOut(BaseModel):
+    figure: str
+    value: str | None
+    points: int
+
+
+class BehaviourScoreOut(BaseModel):
+    policy_version: str
+    points: int | None = Field(description="Null below the minimum experience: no score, not a perfect one.")
+    risk_class: str | None = Field(description="A–E by total points; null below the minimum experience.")
+    paid_invoices: int
+    minimum_paid_invoices: int
+    contributions: list[ContributionOut]
+
+
+class BehaviourOut(BaseModel):
+    """The customer's payment behaviour from its own invoices and payments (docs/behaviour.md)."""
+
+    customer_id: str
+    as_of: date
+    currency: str = Field(description="The policy's currency: amounts are converted into it.")
+    paid_invoices: int = Field(description="Invoices with a payment in the last 12 months.")
+    figures: dict[str, FigureOut]
+    unpriced_currencies: list[str] = Field(description="Currencies left out: no pushed rate converts them.")
+    score: BehaviourScoreOut | None = Field(description="Null when the active policy has no behaviour section.")
+
+
+def behaviour_out(customer_id: str, figures: BehaviourFigures, policy: PolicyDocument) -> BehaviourOut:
+    result = None
+    if policy.behaviour is not None:
+        scored = score(figures, policy.behaviour)
+        result = BehaviourScoreOut(
+            policy_version=policy.version,
+            points=scored.points,
+            risk_class=scored.risk_class,
+            paid_invoices=scored.paid_invoices,
+            minimum_paid_invoices=scored.minimum_paid_invoices,
+            contributions=[ContributionOut(**c.as_dict()) for c in scored.contributions],
+        )
+    return BehaviourOut(
+        customer_id=customer_id,
+        as_of=figures.as_of,
+        currency=figures.currency,
+        paid_invoices=figures.paid_invoices,
+        figures={name: FigureOut(**figure.to_json()) for name, figure in figures.figures.items()},
+        unpriced_currencies=list(figures.unpriced_currencies),
+        score=result,
+    )
+
+
 class CreditFile(BaseModel):
     customer_id: str
     currency: str = Field(description="The customer's limit currency (the policy's when none is set).")
@@ -76,6 +136,7 @@ class CreditFile(BaseModel):
     rates: dict[str, str] = Field(description="Units of `currency` per one unit of each currency used.")
     latest_report: dict[str, Any] | None = Field(description="The report snapshot of the latest decision.")
     recent_decisions: list[DecisionOut]
+    behaviour: BehaviourOut = Field(description="Payment-behaviour figures and, under the policy, their score.")
 
 
 class OverLimit(BaseModel):
@@ -130,6 +191,9 @@ class CreditFileService:
             recent = await decisions.list_decisions(session, DecisionFilters(customer_id=customer_id), 10, None)
             sales = await repository.sales_since(session, customer_id, today - timedelta(days=WINDOW_DAYS))
             payments = await repository.payments_since(session, customer_id, today - timedelta(days=WINDOW_DAYS))
+            figures = await behaviour_figures.figures_of(
+                session, [customer_id], as_of=today, currency=policy.currency, rates=rates
+            )
         currency = customer.limit_currency or policy.currency
         sums = sums_by_customer(rows)
         exposure = in_currency(sums.get(customer.id, ExposureSums()), currency, rates, today)
@@ -160,7 +224,21 @@ class CreditFileService:
             rates={code: str(rate) for code, rate in sorted({**exposure.rates_used, **sold.used}.items())},
             latest_report=recent[0].report if recent else None,
             recent_decisions=[self.decision_view(row) for row in recent],
+            behaviour=behaviour_out(customer_id, figures[customer_id], policy),
         )
+
+    async def behaviour(self, customer_id: str) -> BehaviourOut:
+        """The figures as of today and their score under the active policy."""
+        policy = await self.active_policy()
+        today = utcnow().date()
+        async with self.database.read() as session:
+            if await repository.get_customer(session, customer_id) is None:
+                raise NotFound(f"no customer {customer_id}")
+            rates = await repository.rate_table(session)
+            figures = await behaviour_figures.figures_of(
+                session, [customer_id], as_of=today, currency=policy.currency, rates=rates
+            )
+        return behaviour_out(customer_id, figures[customer_id], policy)
 
     async def portfolio(self) -> Portfolio:
         policy = await self.active_policy()
@@ -325,12 +403,4 @@ def _dso(open_receivables: Decimal, sales: Decimal) -> Decimal | None:
 
 def _dbt(payments: Sequence[Any]) -> Decimal | None:
     """Days beyond terms, weighted by amount (amounts in minor units of each payment's currency)."""
-    weighted = Decimal(0)
-    total = Decimal(0)
-    for _currency, amount, paid_on, due_date in payments:
-        weight = Decimal(amount)
-        weighted += weight * max(0, (paid_on - due_date).days)
-        total += weight
-    if total == 0:
-        return None
-    return (weighted / total).quantize(Decimal("0.1"))
+    return weighted_days_beyond_terms((Decimal(amount), paid_on, due) for _currency, amount, paid_on, due in payments)
