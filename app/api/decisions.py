@@ -61,6 +61,9 @@ async def decision_filters(
     customer_id: Annotated[str | None, Query(max_length=64)] = None,
     order_id: Annotated[str | None, Query(max_length=64)] = None,
     outcome: OutcomeName | None = None,
+    final_outcome: Annotated[
+        OutcomeName | None, Query(description="The settling review's outcome, else the decision's own.")
+    ] = None,
     decided_from: Annotated[IsoDateTime | None, Query(description="Inclusive, RFC 3339 with an offset.")] = None,
     decided_to: Annotated[IsoDateTime | None, Query(description="Exclusive, RFC 3339 with an offset.")] = None,
     reason_code: Annotated[
@@ -93,6 +96,7 @@ async def decision_filters(
         amount_min_minor=_amount_bound("amount_min", amount_min, currency),
         amount_max_minor=_amount_bound("amount_max", amount_max, currency),
         reviewed=reviewed,
+        final_outcome=final_outcome,
     )
 
 
@@ -158,9 +162,7 @@ async def get_decision(
     decision_id: str, _principal: Read, service: DecisionServiceDep, reviews: ReviewServiceDep
 ) -> ReviewedDecision:
     detail = await service.get(decision_id)
-    appended = await reviews.reviews(decision_id)
-    settled = next((review.outcome for review in appended if review.final), None)
-    return ReviewedDecision(**detail.model_dump(), reviews=appended, final_outcome=settled or detail.outcome)
+    return ReviewedDecision(**detail.model_dump(), reviews=await reviews.reviews(decision_id))
 
 
 def _currency(value: str | None) -> str | None:

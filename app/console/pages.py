@@ -18,6 +18,7 @@ from app.decisions.service import DecisionService
 from app.fields import days_before
 from app.providers.reports import ReportService
 from app.providers.usage import provider_usage
+from app.reviews.service import ReviewService
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Reader = Annotated[ConsoleUser, Depends(needs("read"))]
@@ -33,6 +34,7 @@ async def decisions(
     customer_id: Text = "",
     order_id: Text = "",
     outcome: Text = "",
+    final_outcome: Text = "",
     decided_from: Annotated[str, Query(max_length=10)] = "",
     decided_to: Annotated[str, Query(max_length=10)] = "",
     limit: int = 50,
@@ -43,6 +45,8 @@ async def decisions(
     first, last = parse_day(decided_from, "decided_from", errors), parse_day(decided_to, "decided_to", errors)
     if outcome and outcome not in OUTCOMES:
         errors["outcome"] = "Choose one of the outcomes."
+    if final_outcome and final_outcome not in OUTCOMES:
+        errors["final_outcome"] = "Choose one of the outcomes."
     if first and last and first > last:
         errors["decided_to"] = "The last day comes before the first."
     limit = limit if limit in PAGE_SIZES else 50
@@ -52,6 +56,7 @@ async def decisions(
         outcome or None,
         start_of_day(first),
         start_of_day(last + timedelta(days=1)) if last and last < date.max else None,
+        final_outcome=final_outcome or None,
     )
     service: DecisionService = request.app.state.decisions
     page = None if errors else await service.history(filters, limit, cursor or None)
@@ -59,6 +64,7 @@ async def decisions(
         "customer_id": customer_id,
         "order_id": order_id,
         "outcome": outcome,
+        "final_outcome": final_outcome,
         "decided_from": decided_from,
         "decided_to": decided_to,
         "limit": limit,
@@ -83,15 +89,19 @@ async def decisions(
 async def decision(request: Request, user: Reader, decision_id: Annotated[str, Path(max_length=64)]) -> Response:
     service: DecisionService = request.app.state.decisions
     detail = await service.get(decision_id)
+    reviews: ReviewService = request.app.state.reviews
+    history = await reviews.reviews(decision_id) if detail.outcome == "review" else []
     return render(
         request,
         "decision.html",
         user,
         decision=detail,
+        reviews=history,
         exposure=detail.inputs.get("exposure", {}),
         customer=detail.inputs.get("customer", {}),
         snapshot=detail.report_snapshot or {},
-        reviewable=detail.outcome == "review" and user.can("review"),
+        # A settled decision shows its review history instead; the queue has no place for it any more.
+        reviewable=detail.outcome == "review" and detail.settled_at is None and user.can("review"),
     )
 
 

@@ -16,14 +16,14 @@ from app.customers.models import Customer
 from app.customers.rates import RateTable, convert_sums
 from app.db import Database, utcnow
 from app.decisions import repository as decisions
-from app.decisions.models import Decision
+from app.decisions.models import Decision, Review
 from app.decisions.query import DecisionFilters
 from app.decisions.schemas import DecisionOut
 from app.errors import NotFound
 from app.money import from_minor, quantize
 from app.schemas import Money
 
-DecisionView = Callable[[Decision], DecisionOut]
+DecisionView = Callable[[Decision, Review | None], DecisionOut]
 WINDOW_DAYS = 90
 
 
@@ -112,6 +112,7 @@ class CreditFileService:
             rows = await repository.exposure_rows(session, sorted({customer.id, *members}), today=today, now=now)
             rates = await repository.rate_table(session)
             recent = await decisions.list_decisions(session, DecisionFilters(customer_id=customer_id), 10, None)
+            settled = await decisions.settling_reviews(session, [row.id for row in recent])
             sales = await repository.sales_since(session, customer_id, today - timedelta(days=WINDOW_DAYS))
             payments = await repository.payments_since(session, customer_id, today - timedelta(days=WINDOW_DAYS))
         currency = customer.limit_currency or policy.currency
@@ -143,7 +144,7 @@ class CreditFileService:
             unpriced_currencies=sorted(unpriced | sold.unpriced),
             rates={code: str(rate) for code, rate in sorted({**exposure.rates_used, **sold.used}.items())},
             latest_report=recent[0].report if recent else None,
-            recent_decisions=[self.decision_view(row) for row in recent],
+            recent_decisions=[self.decision_view(row, settled.get(row.id)) for row in recent],
         )
 
     async def portfolio(self) -> Portfolio:
