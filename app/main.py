@@ -115,7 +115,7 @@ def create_app(
                 database, reports, active_policy, reservation_days=settings.reservation_expiry_days
             )
             app.state.customers = CustomerService(database, active_policy, settings.max_batch_invoices)
-            app.state.credit_files = CreditFileService(database, active_policy, decision_out)
+            app.state.credit_files = CreditFileService(database, active_policy, decision_out, reports)
             app.state.orders = OrderService(database)
             app.state.reviews = ReviewService(database, policies, settings.reservation_expiry_days)
             app.state.idempotency = IdempotencyService(

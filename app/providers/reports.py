@@ -127,6 +127,21 @@ class ReportService:
         record_cache_lookup("hit" if answer.source == "cache" else "stale" if answer.source == "stale" else "miss")
         return _obtained(answer, _ms(loop.time() - started))
 
+    async def cached(
+        self, session: AsyncSession, company: CompanyQuery | None, policy: PolicyDocument
+    ) -> ObtainedReport:
+        """What `obtain` answers when no report is bought, read in the caller's session: the fresh cached
+        report, else none (a read model asks this, so that its figures are a decision's)."""
+        if company is None:
+            return ObtainedReport(ReportFacts(source="none"), None)
+        max_age = timedelta(days=policy.reports.max_age_days)
+        now = utcnow()
+        stored = await self.stored_reports(session, company)
+        fresh = next((report for report in stored if now - report.fetched_at < max_age), None)
+        if fresh is None:
+            return ObtainedReport(ReportFacts(source="none"), None)
+        return _obtained(_Answer("cache", fresh), 0.0)
+
     async def aclose(self) -> None:
         await self.purchaser.aclose()
         await self.cache_hits.aclose()
