@@ -53,6 +53,8 @@ from app.policy_versions.service import PolicyService
 from app.providers.registry import build_report_service
 from app.ratelimit.service import RateLimiter
 from app.readside.credit_file import CreditFileService
+from app.readside.customer_list import CustomerListService
+from app.readside.open_items import OpenItemsService
 from app.reviews.service import ReviewService
 from app.settings import Settings, get_settings
 from app.webhooks.dispatcher import Dispatcher, retry_rules
@@ -116,6 +118,8 @@ def create_app(
             )
             app.state.customers = CustomerService(database, active_policy, settings.max_batch_invoices)
             app.state.credit_files = CreditFileService(database, active_policy, decision_out, reports)
+            app.state.customer_list = CustomerListService(database, active_policy, reports)
+            app.state.open_items = OpenItemsService(database, active_policy)
             app.state.orders = OrderService(database)
             app.state.reviews = ReviewService(database, policies, settings.reservation_expiry_days)
             app.state.idempotency = IdempotencyService(

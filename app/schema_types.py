@@ -21,7 +21,9 @@ from app.fields import UtcDatetime
 POSITIVE_AMOUNT_PATTERN = (
     r"^([1-9][0-9]{0,11}(\.[0-9]{1,4})?|0\.([1-9][0-9]{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9]))$"
 )
-CURSOR_FORMAT = "cursor"
+CURSOR_FORMAT = "cursor"  # the decision history's and the review queue's
+CUSTOMER_CURSOR_FORMAT = "customer-cursor"  # GET /v1/customers
+INVOICE_CURSOR_FORMAT = "invoice-cursor"  # a customer's invoices
 # An exchange rate is at least 0.000001 (app.fields.MIN_RATE): what RATE_PATTERN admits below it, refused.
 RATE_SCHEMA: dict[str, Any] = {"not": {"pattern": r"^0(\.0{1,5})?$|^0\.0{6}"}}
 
@@ -138,6 +140,6 @@ def _at(path: tuple[str, ...], schema: dict[str, Any], *, required: bool = False
     return schema
 
 
-def cursor_schema(description: str) -> dict[str, Any]:
-    """A page position: only a `next_cursor` this API returned is one (`format: cursor`)."""
-    return {"format": CURSOR_FORMAT, "description": description}
+def cursor_schema(description: str, format_: str = CURSOR_FORMAT) -> dict[str, Any]:
+    """A page position: only a `next_cursor` this API returned is one (`format: cursor`, or the list's own)."""
+    return {"format": format_, "description": description}

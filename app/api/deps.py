@@ -21,6 +21,8 @@ from app.observability.logging import bind
 from app.orders.service import OrderService
 from app.ratelimit.service import RateLimiter
 from app.readside.credit_file import CreditFileService
+from app.readside.customer_list import CustomerListService
+from app.readside.open_items import OpenItemsService
 from app.reviews.service import ReviewService
 from app.settings import Settings
 
@@ -206,6 +208,8 @@ DatabaseDep = Annotated[Database, Depends(from_state("database"))]
 DecisionServiceDep = Annotated[DecisionService, Depends(from_state("decisions"))]
 CustomerServiceDep = Annotated[CustomerService, Depends(from_state("customers"))]
 CreditFileServiceDep = Annotated[CreditFileService, Depends(from_state("credit_files"))]
+CustomerListServiceDep = Annotated[CustomerListService, Depends(from_state("customer_list"))]
+OpenItemsServiceDep = Annotated[OpenItemsService, Depends(from_state("open_items"))]
 OrderServiceDep = Annotated[OrderService, Depends(from_state("orders"))]
 ReviewServiceDep = Annotated[ReviewService, Depends(from_state("reviews"))]
 Idempotent = Annotated[IdempotentWrite, Depends(idempotent_write)]

@@ -9,15 +9,17 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
+from app.console import repository
 from app.console.credit_view import credit_file_view
 from app.console.views import parse_day, start_of_day
 from app.console.web import ConsoleRoute, ConsoleUser, needs, render
-from app.db import utcnow
+from app.db import Database, utcnow
 from app.decisions.query import DecisionFilters
 from app.decisions.service import DecisionService
 from app.fields import days_before
 from app.providers.reports import ReportService
 from app.providers.usage import provider_usage
+from app.readside.customer_list import CustomerFilters, CustomerListService
 from app.reviews.service import ReviewService
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -60,6 +62,11 @@ async def decisions(
     )
     service: DecisionService = request.app.state.decisions
     page = None if errors else await service.history(filters, limit, cursor or None)
+    names: dict[str, str] = {}
+    if page is not None:
+        database: Database = request.app.state.database
+        async with database.read() as session:
+            names = await repository.customer_names(session, [item.customer_id for item in page.items])
     form = {
         "customer_id": customer_id,
         "order_id": order_id,
@@ -75,6 +82,7 @@ async def decisions(
         "decisions.html",
         user,
         page=page,
+        names=names,
         form=form,
         errors=errors,
         outcomes=OUTCOMES,
@@ -106,10 +114,23 @@ async def decision(request: Request, user: Reader, decision_id: Annotated[str, P
 
 
 @router.get("/customers")
-async def find_customer(request: Request, user: Reader, customer_id: Text = "") -> Response:
+async def find_customer(
+    request: Request,
+    user: Reader,
+    customer_id: Text = "",
+    q: Annotated[str, Query(max_length=100)] = "",
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response:
+    """Search by name, id or registration number with the API's customer list (`GET /v1/customers`); an
+    exact id (the older form's `customer_id`) opens the file at once."""
     if customer_id.strip():
         return RedirectResponse(f"/console/customers/{quote(customer_id.strip(), safe='')}", status_code=303)
-    return render(request, "customer_search.html", user)
+    service: CustomerListService = request.app.state.customer_list
+    page = None
+    if q.strip():
+        page = await service.search(CustomerFilters(q=q.strip()), "exposure", 50, cursor or None)
+    next_query = urlencode({"q": q.strip(), "cursor": page.next_cursor}) if page and page.next_cursor else None
+    return render(request, "customer_search.html", user, page=page, q=q.strip(), next_query=next_query)
 
 
 @router.get("/customers/{customer_id}")

@@ -134,13 +134,14 @@ class ReportService:
         report, else none (a read model asks this, so that its figures are a decision's)."""
         if company is None:
             return ObtainedReport(ReportFacts(source="none"), None)
-        max_age = timedelta(days=policy.reports.max_age_days)
-        now = utcnow()
-        stored = await self.stored_reports(session, company)
-        fresh = next((report for report in stored if now - report.fetched_at < max_age), None)
-        if fresh is None:
-            return ObtainedReport(ReportFacts(source="none"), None)
-        return _obtained(_Answer("cache", fresh), 0.0)
+        return _fresh_or_none(await self.stored_reports(session, company), policy)
+
+    async def cached_of_many(
+        self, session: AsyncSession, companies: Sequence[CompanyQuery], policy: PolicyDocument
+    ) -> dict[tuple[str, str], ObtainedReport]:
+        """`cached` for several companies in one statement, keyed by (country, registration key)."""
+        stored = await self.stored_reports_of_many(session, companies)
+        return {key: _fresh_or_none(reports, policy) for key, reports in stored.items()}
 
     async def aclose(self) -> None:
         await self.purchaser.aclose()
@@ -213,6 +214,15 @@ class ReportService:
         if not usable:
             return None
         return _Answer("stale", max(usable, key=lambda report: report.fetched_at))
+
+
+def _fresh_or_none(stored: list[CreditReport], policy: PolicyDocument) -> ObtainedReport:
+    max_age = timedelta(days=policy.reports.max_age_days)
+    now = utcnow()
+    fresh = next((report for report in stored if now - report.fetched_at < max_age), None)
+    if fresh is None:
+        return ObtainedReport(ReportFacts(source="none"), None)
+    return _obtained(_Answer("cache", fresh), 0.0)
 
 
 def _cacheable(provider: CreditReportProvider) -> bool:

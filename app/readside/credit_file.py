@@ -139,7 +139,7 @@ class CreditFileService:
                 else None
             )
             report = await self.reports.cached(session, company, policy)
-            standing = await credit_standing(session, customer, report.facts, currency, policy, rates, now)
+            standing = await credit_standing(session, customer, report.facts, policy, rates, now)
             recent = await decisions.list_decisions(session, DecisionFilters(customer_id=customer_id), 10, None)
             settled = await decisions.settling_reviews(session, [row.id for row in recent])
             state = await monitoring.get_state(session, customer_id)
@@ -147,7 +147,7 @@ class CreditFileService:
             payments = await repository.payments_since(session, customer_id, today - timedelta(days=WINDOW_DAYS))
         evaluation, exposure = standing.evaluation, standing.own
         limit = _limit(customer, evaluation, recent[0] if recent else None, currency, now)
-        priced = not any(reason.code == "FX_RATE_UNAVAILABLE" for reason in evaluation.reasons)
+        priced = standing.priced
         unpriced = set(exposure.unpriced_currencies)
         sold = convert_sums({currency_: int(amount) for currency_, amount in sales}, currency, rates)
         snapshot = report.snapshot or (recent[0].report if recent else None)
