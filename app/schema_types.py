@@ -15,7 +15,7 @@ import pycountry
 from iso4217 import Currency
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from app.fields import UtcDatetime
+from app.fields import OFFSET_MESSAGE, UtcDatetime
 
 # An amount greater than zero, as app.fields.AMOUNT_PATTERN bounds it (12 digits, 4 decimals at most).
 POSITIVE_AMOUNT_PATTERN = (
@@ -47,9 +47,16 @@ def _iso_date(value: Any) -> Any:
 
 
 def _iso_date_time(value: Any) -> Any:
-    if isinstance(value, datetime) or (isinstance(value, str) and _DATE_TIME.fullmatch(value)):
+    """The document's date-time, a day of the calendar included: whatever is wrong, one message says it."""
+    if isinstance(value, datetime):
         return value
-    raise ValueError("must be an RFC 3339 date-time, e.g. 2026-11-23T10:00:00Z")
+    if isinstance(value, str) and _DATE_TIME.fullmatch(value):
+        try:
+            datetime.fromisoformat(value.upper())  # a day and time of the calendar (no 13th month)
+            return value
+        except ValueError:
+            pass
+    raise ValueError(OFFSET_MESSAGE)
 
 
 def json_integer(value: Any) -> Any:
