@@ -9,12 +9,12 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NewType
 
 import orjson
 from sqlalchemy import DateTime, MetaData, String, Table, event
 from sqlalchemy.engine import Dialect, ExceptionContext
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.compiler import compiles
@@ -24,6 +24,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
+from app import sqlite_connection
 from app.errors import ServiceUnavailable
 from app.settings import Settings
 
@@ -37,6 +38,14 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# The two kinds of session, told apart by the type checker only (at run time both are an AsyncSession): a
+# function that writes or locks takes a WriteSession, which only `Database.transaction()` hands out, so a
+# read session (on SQLite, one without BEGIN IMMEDIATE and so without the write lock) is a type error there.
+# Functions that only read take an AsyncSession, which either kind is.
+ReadSession = NewType("ReadSession", AsyncSession)
+WriteSession = NewType("WriteSession", AsyncSession)
 
 
 class Base(DeclarativeBase):
@@ -149,13 +158,24 @@ def create_engine(
         **json_options,
         pool_size=pool_size,
         max_overflow=pool_size if max_overflow is None else max_overflow,
-        pool_pre_ping=True,
         pool_timeout=pool_timeout,
         connect_args=_postgres_timeouts(statement_timeout, connect_timeout),
         hide_parameters=True,
     )
     event.listen(engine.sync_engine, "handle_error", _database_timeout)
+    event.listen(engine.sync_engine, "checkout", _closed_by_the_server)
     return engine
+
+
+def _closed_by_the_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the server has closed (a restart, an idle timeout) is replaced before it is used.
+
+    asyncpg learns of the close as soon as the event loop reads it from the socket, so the check costs no round
+    trip; SQLAlchemy's pre-ping would cost three (BEGIN, a statement, ROLLBACK) at every checkout. A connection
+    cut off without a close (a partition) is left to the statement timeout, as with the pre-ping.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 # The client waits this much longer than the server's own statement timeout: a statement the server cancels
@@ -215,6 +235,11 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, synchronous: st
     if synchronous not in SQLITE_SYNCHRONOUS:
         raise ValueError(f"synchronous must be one of {SQLITE_SYNCHRONOUS}")
 
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _brief_capable(_dialect: Any, _record: Any, _args: Any, parameters: dict[str, Any]) -> None:
+        # Connections that brief units of work can run on the event loop's thread (app/sqlite_connection.py).
+        parameters["async_creator_fn"] = sqlite_connection.connect
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide where transactions begin (pysqlite's default is lazy).
@@ -233,8 +258,13 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, synchronous: st
         # the same exposure and then both reserve against it. A read opens no transaction: each of its
         # statements reads one snapshot of its own, as every statement does under PostgreSQL's READ
         # COMMITTED, so no read may rely on more (those that need one snapshot read in one statement).
-        # Each statement through aiosqlite costs several thread hand-offs, about 0.1 ms each here.
-        if not connection.get_execution_options().get("creditgate_readonly", False):
+        # Each statement through aiosqlite costs several thread hand-offs, about 0.1 ms each here, but for a
+        # brief unit of work's, which run on the event loop's thread once BEGIN has taken the lock.
+        options = connection.get_execution_options()
+        driver = connection.connection.driver_connection
+        if isinstance(driver, sqlite_connection.BriefConnection):
+            driver.brief = bool(options.get("creditgate_brief", False))
+        if not options.get("creditgate_readonly", False):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -330,6 +360,16 @@ class HeavyReads:
                 yield session
 
 
+def _unit_options(is_sqlite: bool, *, readonly: bool, brief: bool) -> dict[str, Any]:
+    """A unit of work's execution options. A read opens no transaction on either database: on PostgreSQL its
+    statements run in autocommit, each on a snapshot of its own as under READ COMMITTED anyway, which saves the
+    BEGIN and COMMIT round trips."""
+    options: dict[str, Any] = {"creditgate_readonly": readonly, "creditgate_brief": brief}
+    if readonly and not is_sqlite:
+        options["isolation_level"] = "AUTOCOMMIT"
+    return options
+
+
 class Database:
     """The engine and its session factory, built once in the app's lifespan; heavy reads have their own pool."""
 
@@ -352,12 +392,20 @@ class Database:
             "sqlite_synchronous": sqlite_synchronous,
         }
         self.engine = create_engine(database_url, pool_size, pool_timeout, busy_timeout_ms, **timeouts)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
-        # Reads never take SQLite's write lock; on PostgreSQL the option changes nothing.
-        self.read_sessions = async_sessionmaker(
-            self.engine.execution_options(creditgate_readonly=True), expire_on_commit=False, autoflush=False
-        )
+        # Reads never take SQLite's write lock; brief units of work run their statements on the event loop's
+        # thread there (app/sqlite_connection.py). On PostgreSQL neither option changes anything.
         self.is_sqlite = database_url.startswith("sqlite")
+        self._sessions = {
+            (readonly, brief): async_sessionmaker(
+                self.engine.execution_options(**_unit_options(self.is_sqlite, readonly=readonly, brief=brief)),
+                expire_on_commit=False,
+                autoflush=False,
+            )
+            for readonly in (False, True)
+            for brief in (False, True)
+        }
+        self.sessions = self._sessions[False, False]
+        self.read_sessions = self._sessions[True, False]
         # An in-memory SQLite database exists once per connection: heavy reads must share the engine there.
         heavy_engine = (
             self.engine
@@ -388,12 +436,16 @@ class Database:
         )
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commits when the block succeeds, rolls back when it raises."""
+    async def transaction(self, *, brief: bool = False) -> AsyncIterator[WriteSession]:
+        """One unit of work: commits when the block succeeds, rolls back when it raises.
+
+        `brief`: a few short statements (the decision path's), which SQLite runs on the event loop's thread.
+        """
+        sessions = self._sessions[False, brief]
         if self._writer is None:
             with self.activity.unit(), _database_timeouts():
-                async with self.sessions() as session, session.begin():
-                    yield session
+                async with sessions() as session, session.begin():
+                    yield WriteSession(session)
             return
         try:
             async with asyncio.timeout(self._writer_wait):
@@ -403,17 +455,17 @@ class Database:
             raise PoolTimeout(f"no turn to write within {self._writer_wait} s") from None
         try:
             with self.activity.unit(), _database_timeouts():
-                async with self.sessions() as session, session.begin():
-                    yield session
+                async with sessions() as session, session.begin():
+                    yield WriteSession(session)
         finally:
             self._writer.release()
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        """A read-only unit of work."""
+    async def read(self, *, brief: bool = False) -> AsyncIterator[ReadSession]:
+        """A read-only unit of work; `brief` as for `transaction`."""
         with self.activity.unit(), _database_timeouts():
-            async with self.read_sessions() as session, session.begin():
-                yield session
+            async with self._sessions[True, brief]() as session, session.begin():
+                yield ReadSession(session)
 
     async def dispose(self) -> None:
         if self.heavy_reads.engine is not self.engine:

@@ -31,10 +31,12 @@ from app.observability.metrics import record_shared_transaction, record_shared_t
 
 Item = TypeVar("Item")
 T = TypeVar("T")
+# The kind of session `begin` opens (app.db's WriteSession or ReadSession), which `apply` then receives.
+Session = TypeVar("Session", bound=AsyncSession)
 
-Begin = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+Begin = Callable[[], AbstractAsyncContextManager[Session]]
 # Applies the items in order inside the shared transaction; one answer per item, in the same order.
-Apply = Callable[[AsyncSession, Sequence[Item]], Awaitable[Sequence[T | Exception]]]
+Apply = Callable[[Session, Sequence[Item]], Awaitable[Sequence[T | Exception]]]
 
 logger = logging.getLogger("creditgate.group_commit")
 
@@ -49,9 +51,9 @@ class _ApplyFailed(Exception):
     """`apply` raised inside a shared transaction of several items (its own exception is the cause)."""
 
 
-class GroupCommit(Generic[Item, T]):
+class GroupCommit(Generic[Item, T, Session]):
     def __init__(
-        self, begin: Begin, apply: Apply[Item, T], *, name: str, writers: int = 1, max_items: int = 64
+        self, begin: Begin[Session], apply: Apply[Session, Item, T], *, name: str, writers: int = 1, max_items: int = 64
     ) -> None:
         """`begin` opens the shared transaction (`Database.transaction`, or `Database.read` for reads);
         `name` labels the queue's metrics; `writers`: shared transactions open at once (each on a

@@ -8,7 +8,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -36,29 +35,16 @@ from app.api.request_context import RequestContext
 from app.api.version import router as version_router
 from app.auth import KeyRing
 from app.console.router import install_console
-from app.customers.service import CustomerService
+from app.cookies import signer_for
 from app.db import Database
-from app.decisions.schemas import decision_out
-from app.decisions.service import DecisionService
 from app.errors import InvalidRequest
-from app.idempotency.service import IdempotencyService
 from app.middleware import BodySizeLimit, JsonDepthLimit
-from app.monitoring.notifications import NotificationService
 from app.monitoring.scheduler import run_scheduler
-from app.monitoring.service import MonitorService
 from app.observability.logging import configure_logging
-from app.orders.service import OrderService
 from app.policy.schema import load_policy_file
 from app.policy_versions.service import PolicyService
-from app.providers.registry import build_report_service
-from app.ratelimit.service import RateLimiter
-from app.readside.credit_file import CreditFileService
-from app.readside.customer_list import CustomerListService
-from app.readside.open_items import OpenItemsService
-from app.reviews.service import ReviewService
+from app.services import Services, build_services, provide
 from app.settings import Settings, get_settings
-from app.webhooks.dispatcher import Dispatcher, retry_rules
-from app.webhooks.service import WebhookService
 
 logger = logging.getLogger("creditgate")
 
@@ -86,6 +72,7 @@ def create_app(
     stall of tens of milliseconds in the latency tail. Not for processes that build many apps, as tests do:
     what is frozen is never collected."""
     settings = settings or get_settings()
+    console_signer = signer_for(settings)  # outside the lifespan: a random secret lasts as long as the app
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -104,37 +91,11 @@ def create_app(
         async with httpx.AsyncClient(
             timeout=timeout, limits=httpx.Limits(max_connections=50), transport=transport
         ) as http:
-            reports = build_report_service(settings, http, database)
-
-            app.state.settings = settings
-            app.state.keys = keys
-            app.state.database = database
-            app.state.http = http
-            app.state.reports = reports
-            app.state.policies = policies
-            active_policy = policies.active_policy
-            app.state.decisions = DecisionService(
-                database, reports, active_policy, reservation_days=settings.reservation_expiry_days
+            services = build_services(
+                settings, keys=keys, database=database, policies=policies, http=http, console_signer=console_signer
             )
-            app.state.customers = CustomerService(database, active_policy, settings.max_batch_invoices)
-            app.state.credit_files = CreditFileService(database, active_policy, decision_out, reports)
-            app.state.customer_list = CustomerListService(database, active_policy, reports)
-            app.state.open_items = OpenItemsService(database, active_policy)
-            app.state.orders = OrderService(database)
-            app.state.reviews = ReviewService(database, policies, settings.reservation_expiry_days)
-            app.state.idempotency = IdempotencyService(
-                database,
-                retention=timedelta(hours=settings.idempotency_retention_hours),
-                lease=timedelta(seconds=settings.idempotency_lease_seconds),
-            )
-            app.state.webhooks = WebhookService(database, allow_private_targets=settings.webhooks_allow_private_targets)
-            app.state.dispatcher = Dispatcher(database, http, retry_rules(settings))
-            app.state.monitor = MonitorService(database, reports, active_policy, settings.monitor_recent_days)
-            app.state.notifications = NotificationService(database, app.state.monitor, active_policy)
-            tasks = _background_tasks(app, settings)
-            app.state.decision_rate = RateLimiter(
-                database, "decisions", settings.decision_rate_limit, settings.decision_rate_window_seconds
-            )
+            provide(app, services)
+            tasks = _background_tasks(services)
             if freeze_after_startup:
                 gc.collect()
                 gc.freeze()
@@ -144,7 +105,7 @@ def create_app(
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-                await reports.aclose()
+                await services.reports.aclose()
                 await database.dispose()
 
     app = FastAPI(
@@ -181,20 +142,21 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(notifications.router)
     app.include_router(webhooks.router)
-    install_console(app, settings)
+    install_console(app)
     return app
 
 
-def _background_tasks(app: FastAPI, settings: Settings) -> list[asyncio.Task[None]]:
+def _background_tasks(services: Services) -> list[asyncio.Task[None]]:
     """The webhook dispatcher and, when switched on, the monitor scheduler: both stop with the app."""
+    settings = services.settings
     tasks = []
     if settings.webhooks_dispatch_interval_seconds > 0:
-        tasks.append(asyncio.create_task(app.state.dispatcher.run(settings.webhooks_dispatch_interval_seconds)))
+        tasks.append(asyncio.create_task(services.dispatcher.run(settings.webhooks_dispatch_interval_seconds)))
     if settings.monitor_interval_seconds > 0:
         tasks.append(
             asyncio.create_task(
                 run_scheduler(
-                    app.state.database, app.state.monitor, settings.monitor_budget, settings.monitor_interval_seconds
+                    services.database, services.monitor, settings.monitor_budget, settings.monitor_interval_seconds
                 )
             )
         )

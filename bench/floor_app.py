@@ -17,10 +17,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import DecisionCallDep, JsonBody
-from app.db import Database
+from app.db import Database, ReadSession, WriteSession
 from app.decisions.schemas import DecisionRequest
 from app.group_commit import GroupCommit
 from app.main import app_factory as service_factory
+from app.services import services_of
 
 PREFIX = "/bench-floor"
 SELECT_ONE = text("SELECT 1")
@@ -84,10 +85,10 @@ class _SharedFloor:
     """One shared read and one shared write per batch: the least database work a grouped decision can do."""
 
     def __init__(self, database: Database) -> None:
-        self.reads: GroupCommit[DecisionRequest, None] = GroupCommit(
+        self.reads: GroupCommit[DecisionRequest, None, ReadSession] = GroupCommit(
             database.read, self._select, name="bench_floor_reads", writers=4
         )
-        self.writes: GroupCommit[DecisionRequest, None] = GroupCommit(
+        self.writes: GroupCommit[DecisionRequest, None, WriteSession] = GroupCommit(
             database.transaction, self._insert, name="bench_floor_writes", writers=1 if database.is_sqlite else 4
         )
 
@@ -116,7 +117,7 @@ def with_floors(app: FastAPI) -> FastAPI:
 
     def floor() -> _SharedFloor:
         if not shared:
-            shared["floor"] = _SharedFloor(app.state.database)
+            shared["floor"] = _SharedFloor(services_of(app).database)
         return shared["floor"]
 
     @app.post(f"{PREFIX}/post", include_in_schema=False)
@@ -136,7 +137,7 @@ def with_floors(app: FastAPI) -> FastAPI:
     @app.post(f"{PREFIX}/read", dependencies=[JsonBody], include_in_schema=False)
     async def read(body: DecisionRequest, call: DecisionCallDep) -> Response:
         await call.rate.hit(call.principal.key_id)
-        async with app.state.database.read() as session:
+        async with services_of(app).database.read() as session:
             await session.execute(SELECT_ONE)
         return _answer()
 

@@ -9,7 +9,8 @@ access line, metrics), on a cached report, under three loads, beside a bare rout
 
 The load spreads over `api_keys` keys, one per checkout; each key stays far under the default limit. On SQLite the
 one-at-a-time and saturated loads run once more with `synchronous=NORMAL`, labelled, to show what FULL costs.
-Before the loads, statements and aiosqlite thread hops per decision are counted in process (bench/statements.py).
+Before the loads, statements, transactions and what a lone decision waits on (aiosqlite thread hops on SQLite, round
+trips on PostgreSQL) are counted per decision in process (bench/statements.py).
 """
 
 from __future__ import annotations

@@ -215,19 +215,27 @@ def print_latency(figures: list[dict[str, Any]], config: BenchConfig) -> None:
             )
     print(_table(header, rows))
     print("labelled rows (synchronous=NORMAL) switch a guarantee off; the validate route is bench/floor_app.py's")
-    header = ["database", "statements/decision", "transactions/decision", "driver thread hops/decision"]
+    header = ["database", "statements/decision", "transactions/decision", "waits/decision"]
     rows = [
         [
             entry["database"],
             f"{entry['per_decision']['statements']:.2f}",
             f"{entry['per_decision']['transactions']:.2f}",
-            f"{entry['per_decision']['thread hops']:.2f}" if entry["database"] == "sqlite" else "-",
+            _waits(entry["database"], entry["per_decision"]),
         ]
         for entry in figures
     ]
     print("\nPer decision, one at a time, in process (bench/statements.py):")
     print(_table(header, rows))
     print_load_average("latency run")
+
+
+def _waits(database: str, per_decision: dict[str, float]) -> str:
+    """What a lone decision waits on: hand-offs to aiosqlite's thread, or round trips to PostgreSQL."""
+    if database == "sqlite":
+        return f"{per_decision['thread hops']:.2f} driver thread hops"
+    trips = per_decision.get("round trips")
+    return "-" if trips is None else f"{trips:.2f} round trips"
 
 
 def _latency_goal(name: str, load: dict[str, Any], ratio: float) -> str:

@@ -1,9 +1,11 @@
-"""Statements, transactions and (SQLite) driver thread hops per decision, counted in process.
+"""Statements, transactions, and driver thread hops (SQLite) or round trips (PostgreSQL) per decision, in process.
 
 The served app is built as `creditgate serve` builds it, rate limit on at its default, and decisions on cached
 reports are posted one at a time through ASGI; SQLAlchemy's cursor events count the statements, and on SQLite
 each call aiosqlite hands to its connection's thread is counted as one hop (each costs a wake-up of that thread
-and one of the event loop). Warm-up decisions first, so startup reads are not counted.
+and one of the event loop); on PostgreSQL each write asyncpg makes to its socket is one round trip (it sends a
+statement's messages together and waits for the answer). Warm-up decisions first, so startup reads are not
+counted.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.main import create_app
+from app.services import services_of
 from app.settings import Settings
 
 WARMUP = 20
@@ -57,8 +60,26 @@ async def count_per_decision(database_url: str, customers: int, run_tag: str) ->
         counts["thread hops"] += 1
         return await original(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
+    def checkout(dbapi_connection: Any, *_args: Any) -> None:
+        transport = getattr(dbapi_connection.driver_connection, "_transport", None)
+        if transport is None or getattr(transport, "creditgate_counted", False):
+            return
+        write = transport.write
+
+        def counted_write(data: Any) -> None:
+            if counting:
+                counts["round trips"] += 1
+            write(data)
+
+        transport.write = counted_write
+        transport.creditgate_counted = True
+
+    counting = False
     app = create_app(settings)
     async with app.router.lifespan_context(app):
+        database = services_of(app).database
+        if not database.is_sqlite:
+            event.listen(database.engine.sync_engine, "checkout", checkout)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://creditgate.bench") as http:
             headers = {"Authorization": f"Bearer {KEY}"}
@@ -74,11 +95,14 @@ async def count_per_decision(database_url: str, customers: int, run_tag: str) ->
             event.listen(Engine, "before_cursor_execute", statement)
             event.listen(Engine, "begin", begin)
             aiosqlite.core.Connection._execute = hop  # type: ignore[method-assign]
+            counting = True
             try:
                 for number in range(WARMUP, WARMUP + COUNTED):
                     await decide(number)
             finally:
+                counting = False
                 aiosqlite.core.Connection._execute = original  # type: ignore[method-assign]
                 event.remove(Engine, "before_cursor_execute", statement)
                 event.remove(Engine, "begin", begin)
-    return {name: round(counts[name] / COUNTED, 2) for name in ("statements", "transactions", "thread hops")}
+    names = ("statements", "transactions", "thread hops", "round trips")
+    return {name: round(counts[name] / COUNTED, 2) for name in names}

@@ -4,6 +4,7 @@ TYPE_CHECKING: a dependency does not go away by moving its import into a functio
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,31 @@ def test_policy_imports_only_the_standard_library_pydantic_yaml_and_money() -> N
         if not _allowed_for_policy(imported)
     }
     assert refused == {}
+
+
+def _names_imported_from(tree: ast.AST, module: str) -> set[str]:
+    return {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == module
+        for alias in node.names
+    }
+
+
+def test_the_api_never_holds_the_database() -> None:
+    """Routers talk to services: none imports the Database (to open a session or hand it to a domain function)
+    or the session types; app.api importing a repository is the import-linter contract above."""
+    held = {
+        str(path.relative_to(ROOT)): sorted(names)
+        for path in sorted((ROOT / "app" / "api").rglob("*.py"))
+        if (
+            names := _names_imported_from(ast.parse(path.read_text()), "app.db")
+            & {"Database", "ReadSession", "WriteSession"}
+        )
+    }
+    assert held == {}
+
+
+def test_the_database_rule_sees_an_import() -> None:
+    tree = ast.parse("from app.db import Database, utcnow\nfrom app.db import HeavyReadsBusy\n")
+    assert _names_imported_from(tree, "app.db") == {"Database", "utcnow", "HeavyReadsBusy"}

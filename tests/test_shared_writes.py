@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.main import create_app
+from app.services import services_of
 from app.settings import Settings
 from tests.conftest import auth, order_body
 from tests.erp import decide, event, manual_limit, put_customer
@@ -36,7 +37,7 @@ async def together(client: httpx.AsyncClient, bodies: list[dict[str, object]]) -
 
 
 def transactions(app: FastAPI) -> int:
-    return int(app.state.decisions.writes.transactions)
+    return int(services_of(app).decisions.writes.transactions)
 
 
 class TestOneOrderDecidedAgainAndAgain:

@@ -7,11 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from app.api.deps import DatabaseDep, require_scope
+from app.api.deps import AuditServiceDep, require_scope
 from app.api.problems import problem_responses
 from app.audit.canonical import Head
 from app.audit.schemas import VerificationOut
-from app.audit.verify import verify_chain
 from app.auth import Principal
 from app.errors import FieldError, Forbidden, InvalidRequest, Unauthenticated
 from app.observability.metrics import record_audit_verification
@@ -28,7 +27,7 @@ Admin = Annotated[Principal, Depends(require_scope("admin"))]
 )
 async def verify(
     _principal: Admin,
-    database: DatabaseDep,
+    audit: AuditServiceDep,
     anchor_seq: Annotated[int | None, Query(ge=1, description="A seq recorded earlier (with anchor_hash).")] = None,
     anchor_hash: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$", description="Its hash.")] = None,
 ) -> VerificationOut:
@@ -39,6 +38,6 @@ async def verify(
         raise InvalidRequest(message, errors=[FieldError(field=field, message=message)])
     anchor = Head(anchor_seq, anchor_hash) if anchor_seq is not None and anchor_hash is not None else None
     started = time.perf_counter()
-    result = await verify_chain(database, anchor=anchor)
+    result = await audit.verify(anchor)
     record_audit_verification(result.first_broken is None)
     return VerificationOut.of(result, (time.perf_counter() - started) * 1000)

@@ -9,7 +9,6 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from app.api.deps import (
-    DatabaseDep,
     DecisionCallDep,
     DecisionServiceDep,
     JsonBody,
@@ -18,7 +17,6 @@ from app.api.deps import (
 )
 from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses, query_parameters
 from app.db import HeavyReadsBusy
-from app.decisions.export import open_decisions_csv
 from app.decisions.query import DecisionFilters
 from app.decisions.schemas import (
     DecisionOut,
@@ -150,13 +148,13 @@ class ClosingStreamingResponse(StreamingResponse):
     },
     summary="Decision history as CSV, streamed",
 )
-async def export_decisions(_principal: Read, database: DatabaseDep, filters: Filters) -> StreamingResponse:
+async def export_decisions(_principal: Read, service: DecisionServiceDep, filters: Filters) -> StreamingResponse:
     """Takes the history's filters; streams every matching decision without holding them all in memory.
 
     A few exports run at once per process (503 with Retry-After beyond them); a bad filter is refused before the
     first byte."""
     return ClosingStreamingResponse(
-        await open_decisions_csv(database, filters),
+        await service.export_csv(filters),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="decisions.csv"'},
     )

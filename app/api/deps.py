@@ -11,32 +11,46 @@ from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.json import duplicate_keys
-from app.auth import KeyRing, Principal
+from app.audit.verify import AuditService
+from app.auth import Principal
 from app.customers.service import CustomerService
-from app.db import Database
 from app.decisions.service import DecisionService
 from app.errors import FieldError, Forbidden, InvalidRequest, UnsupportedMediaType
 from app.idempotency.service import Handler, IdempotencyService, StoredResponse, fingerprint
+from app.monitoring.notifications import NotificationService
 from app.observability.logging import bind
 from app.orders.service import OrderService
+from app.policy_versions.service import PolicyService
+from app.providers.reports import ReportService
 from app.ratelimit.service import RateLimiter
+from app.readiness import Readiness
 from app.readside.credit_file import CreditFileService
 from app.readside.customer_list import CustomerListService
 from app.readside.open_items import OpenItemsService
 from app.reviews.service import ReviewService
+from app.services import Services, services_of
 from app.settings import Settings
+from app.webhooks.service import WebhookService
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from CREDITGATE_API_KEYS.")
 
 
-def from_state(name: str) -> Callable[[Request], Awaitable[Any]]:
-    """A dependency answering what the lifespan put on `app.state` under `name` (a service, the settings)."""
+Provided = TypeVar("Provided")
 
-    async def dependency(request: Request) -> Any:
-        return getattr(request.app.state, name)
 
-    dependency.__name__ = f"state_{name}"
+def provided(pick: Callable[[Services], Provided]) -> Callable[[Request], Awaitable[Provided]]:
+    """A dependency answering one of the app's services: `Depends(provided(lambda s: s.decisions))`.
+
+    `pick` is type-checked against `Services`, so a misspelt service is a mypy error."""
+
+    async def dependency(request: Request) -> Provided:
+        return pick(services_of(request.app))
+
     return dependency
+
+
+async def _services(request: Request) -> Services:
+    return services_of(request.app)
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
@@ -53,8 +67,7 @@ IdempotencyKey = Annotated[
 
 
 def _authenticate(request: Request) -> Principal:
-    keys: KeyRing = request.app.state.keys
-    principal = keys.authenticate(request.headers.getlist("authorization"))
+    principal = services_of(request.app).keys.authenticate(request.headers.getlist("authorization"))
     bind(key_id=principal.key_id)
     return principal
 
@@ -166,7 +179,7 @@ async def idempotent_write(
 
 
 async def _idempotent(request: Request, principal: Principal, idempotency_key: str | None) -> IdempotentWrite:
-    service: IdempotencyService = request.app.state.idempotency
+    service = services_of(request.app).idempotency
     if idempotency_key is None:  # nothing to compare a repeat with: the body is not fingerprinted
         return IdempotentWrite(service, principal.key_id, None, "")
     body = await request.body()
@@ -195,23 +208,29 @@ async def require_decide(
     how the authorisation tests find a route's scopes."""
     principal = _authenticate(request)
     principal.require("decide")
-    state = request.app.state
+    services = services_of(request.app)
     return DecisionCall(
-        principal, await _idempotent(request, principal, idempotency_key), state.decisions, state.decision_rate
+        principal, await _idempotent(request, principal, idempotency_key), services.decisions, services.decision_rate
     )
 
 
 scoped(require_decide, "decide")
 
-SettingsDep = Annotated[Settings, Depends(from_state("settings"))]
-DatabaseDep = Annotated[Database, Depends(from_state("database"))]
-DecisionServiceDep = Annotated[DecisionService, Depends(from_state("decisions"))]
-CustomerServiceDep = Annotated[CustomerService, Depends(from_state("customers"))]
-CreditFileServiceDep = Annotated[CreditFileService, Depends(from_state("credit_files"))]
-CustomerListServiceDep = Annotated[CustomerListService, Depends(from_state("customer_list"))]
-OpenItemsServiceDep = Annotated[OpenItemsService, Depends(from_state("open_items"))]
-OrderServiceDep = Annotated[OrderService, Depends(from_state("orders"))]
-ReviewServiceDep = Annotated[ReviewService, Depends(from_state("reviews"))]
+ServicesDep = Annotated[Services, Depends(_services)]
+SettingsDep = Annotated[Settings, Depends(provided(lambda s: s.settings))]
+DecisionServiceDep = Annotated[DecisionService, Depends(provided(lambda s: s.decisions))]
+CustomerServiceDep = Annotated[CustomerService, Depends(provided(lambda s: s.customers))]
+CreditFileServiceDep = Annotated[CreditFileService, Depends(provided(lambda s: s.credit_files))]
+CustomerListServiceDep = Annotated[CustomerListService, Depends(provided(lambda s: s.customer_list))]
+OpenItemsServiceDep = Annotated[OpenItemsService, Depends(provided(lambda s: s.open_items))]
+OrderServiceDep = Annotated[OrderService, Depends(provided(lambda s: s.orders))]
+ReviewServiceDep = Annotated[ReviewService, Depends(provided(lambda s: s.reviews))]
+PolicyServiceDep = Annotated[PolicyService, Depends(provided(lambda s: s.policies))]
+WebhookServiceDep = Annotated[WebhookService, Depends(provided(lambda s: s.webhooks))]
+NotificationServiceDep = Annotated[NotificationService, Depends(provided(lambda s: s.notifications))]
+ReportServiceDep = Annotated[ReportService, Depends(provided(lambda s: s.reports))]
+AuditServiceDep = Annotated[AuditService, Depends(provided(lambda s: s.audit))]
+ReadinessDep = Annotated[Readiness, Depends(provided(lambda s: s.readiness))]
 Idempotent = Annotated[IdempotentWrite, Depends(idempotent_write)]
 DecisionCallDep = Annotated[DecisionCall, Depends(require_decide)]
 Read = Annotated[Principal, Depends(require_scope("read"))]

@@ -9,28 +9,26 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.api.deps import DatabaseDep, SettingsDep
-from app.auth import KeyRing
+from app.api.deps import ServicesDep
 from app.observability import metrics
-from app.readside import gauges
 
 router = APIRouter(tags=["operations"])
 logger = logging.getLogger("creditgate.metrics")
 
 
 @router.get("/metrics", include_in_schema=False)
-async def scrape(request: Request, settings: SettingsDep, database: DatabaseDep) -> Response:
-    if settings.metrics_scope:
-        keys: KeyRing = request.app.state.keys
-        keys.authenticate(request.headers.getlist("authorization")).require(settings.metrics_scope)
+async def scrape(request: Request, services: ServicesDep) -> Response:
+    if services.settings.metrics_scope:
+        services.keys.authenticate(request.headers.getlist("authorization")).require(services.settings.metrics_scope)
     open_reviews: int | None = None
     try:
         # A slow database must not hang the scrape: the gauge then keeps its last value.
-        async with asyncio.timeout(1), database.read() as session:
-            open_reviews = await gauges.open_reviews(session)
+        async with asyncio.timeout(1):
             now = datetime.now(UTC)
-            pending, oldest_due = await gauges.webhook_backlog(session, now)
-            metrics.set_webhook_backlog(pending, (now - oldest_due).total_seconds() if oldest_due else 0.0)
+            gauges = await services.gauges.read(now)
+        open_reviews = gauges.open_reviews
+        oldest_due = gauges.oldest_due
+        metrics.set_webhook_backlog(gauges.webhooks_pending, (now - oldest_due).total_seconds() if oldest_due else 0.0)
     except (TimeoutError, SQLAlchemyError, OSError):
         logger.warning("open reviews or the webhook backlog not counted: the database did not answer in time")
     states = {
@@ -38,6 +36,6 @@ async def scrape(request: Request, settings: SettingsDep, database: DatabaseDep)
         "half_open": metrics.BreakerState.HALF_OPEN,
         "open": metrics.BreakerState.OPEN,
     }
-    for provider, state in request.app.state.reports.guard.breaker_states().items():
+    for provider, state in services.reports.breaker_states().items():
         metrics.set_breaker_state(provider, states[state])
     return Response(metrics.render(open_reviews), media_type=metrics.CONTENT_TYPE)

@@ -6,14 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from app.api.deps import JsonBody, from_state, require_scope
+from app.api.deps import JsonBody, NotificationServiceDep, require_scope
 from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses
 from app.auth import Principal
-from app.monitoring.notifications import NotificationBatch, NotificationResult, NotificationService
+from app.monitoring.notifications import NotificationBatch, NotificationResult
 
 router = APIRouter(prefix="/v1/providers", tags=["providers"])
 Admin = Annotated[Principal, Depends(require_scope("admin"))]
-NotificationServiceDep = Annotated[NotificationService, Depends(from_state("notifications"))]
 
 
 @router.post(
@@ -25,7 +24,7 @@ NotificationServiceDep = Annotated[NotificationService, Depends(from_state("noti
 async def notifications(
     body: NotificationBatch,
     _principal: Admin,
-    service: Annotated[NotificationService, Depends(from_state("notifications"))],
+    service: NotificationServiceDep,
 ) -> NotificationResult:
     """A rating change that carries the new rating is applied without buying a report; other events make
     the next monitor pass re-pull the customer's report first."""

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from app.api import json as strict_json
-from app.api.deps import JsonBody, from_state, require_any_scope, require_scope
+from app.api.deps import JsonBody, PolicyServiceDep, require_any_scope, require_scope
 from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses
 from app.auth import Principal
 from app.db import HeavyReadsBusy
@@ -26,7 +26,7 @@ from app.errors import (
 from app.policy.schema import PolicyDocument, PolicyDocumentError, load_policy_text, parse_policy
 from app.policy_versions.query import ReplayFilters
 from app.policy_versions.schemas import PolicyVersionList, PolicyVersionOut, SimulationOut, SimulationRequest
-from app.policy_versions.service import PolicyCannotBeActivated, PolicyService
+from app.policy_versions.service import PolicyCannotBeActivated
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
 
@@ -44,7 +44,6 @@ DOCUMENT_BODY = {
 }
 
 
-PolicyServiceDep = Annotated[PolicyService, Depends(from_state("policies"))]
 Admin = Annotated[Principal, Depends(require_scope("admin"))]
 ReadOrAdmin = Annotated[Principal, Depends(require_any_scope("read", "admin"))]
 

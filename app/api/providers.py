@@ -8,15 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from app.api.deps import DatabaseDep, Read, require_scope
+from app.api.deps import Read, ReportServiceDep, require_scope
 from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses
 from app.auth import Principal
 from app.db import utcnow
 from app.errors import FieldError, Forbidden, InvalidRequest, MalformedRequest, Unauthenticated, UnsupportedMediaType
 from app.fields import days_before
-from app.providers.insurer_limits import import_insurer_limits
-from app.providers.reports import ReportService
-from app.providers.usage import UsagePage, provider_usage
+from app.providers.usage import UsagePage
 from app.schema_types import IsoDate
 
 router = APIRouter(prefix="/v1/providers", tags=["providers"])
@@ -35,9 +33,8 @@ class InsurerLimitsImported(BaseModel):
     summary="Provider calls, cost, cache hits and errors per provider and day",
 )
 async def usage(
-    request: Request,
     _principal: Read,
-    database: DatabaseDep,
+    reports: ReportServiceDep,
     day_from: Annotated[
         IsoDate | None, Query(description="First UTC day, inclusive; default 30 days before day_to.")
     ] = None,
@@ -47,14 +44,12 @@ async def usage(
     ] = None,
     provider: Annotated[str | None, Query(max_length=64)] = None,
 ) -> UsagePage:
-    reports: ReportService = request.app.state.reports
-    await reports.cache_hits.flush()  # this replica's latest hits; the others' are at most a second behind
     last = day_to or _default_last_day(day_from, utcnow().date())
     first = day_from or days_before(last, 30)
     if first > last or (last - first).days >= MAX_DAYS:
         message = f"day_from must not be after day_to, and the range at most {MAX_DAYS} days"
         raise InvalidRequest(message, errors=[FieldError(field="query.day_from", message=message)])
-    return await provider_usage(database, first, last, provider)
+    return await reports.usage(first, last, provider)
 
 
 def _default_last_day(first: date | None, today: date) -> date:
@@ -82,7 +77,7 @@ def _default_last_day(first: date | None, today: date) -> date:
 async def import_limits(
     request: Request,
     _principal: Admin,
-    database: DatabaseDep,
+    reports: ReportServiceDep,
     replace: Annotated[bool, Query(description="Remove the limits that are not in this file.")] = False,
 ) -> InsurerLimitsImported:
     """All or nothing: a file with any invalid row imports nothing and names each problem by line and column."""
@@ -93,5 +88,5 @@ async def import_limits(
         text = (await request.body()).decode("utf-8")
     except UnicodeDecodeError:
         raise MalformedRequest("the CSV is not UTF-8") from None
-    result = await import_insurer_limits(database, text, replace=replace)
+    result = await reports.import_insurer_limits(text, replace=replace)
     return InsurerLimitsImported(imported=result.imported, removed=result.removed)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from app.api.deps import JsonBody, from_state, require_scope
+from app.api.deps import JsonBody, WebhookServiceDep, require_scope
 from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses
 from app.auth import Principal
 from app.errors import Forbidden, NotFound, Unauthenticated
@@ -18,14 +18,13 @@ from app.webhooks.schemas import (
     SubscriptionList,
     SubscriptionOut,
 )
-from app.webhooks.service import WebhookService
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 Admin = Annotated[Principal, Depends(require_scope("admin"))]
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-Service = Annotated[WebhookService, Depends(from_state("webhooks"))]
+Service = WebhookServiceDep
 
 
 @router.post(

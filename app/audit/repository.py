@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.canonical import GENESIS_HASH, Head
 from app.audit.models import AuditChainHead, AuditEvent
-from app.db import table_of
+from app.db import WriteSession, table_of
 
 HEAD_ID = 1
 
@@ -39,7 +39,7 @@ class StoredEvent(NamedTuple):
     hash: str
 
 
-async def lock_head(session: AsyncSession) -> Head:
+async def lock_head(session: WriteSession) -> Head:
     """The chain head, locked until the caller's transaction ends (SELECT ... FOR UPDATE on PostgreSQL).
 
     On SQLite the transaction already holds the database's write lock (BEGIN IMMEDIATE), and FOR UPDATE is
@@ -52,7 +52,7 @@ async def lock_head(session: AsyncSession) -> Head:
     return Head(row.seq, row.hash)
 
 
-async def _create_head(session: AsyncSession) -> None:
+async def _create_head(session: WriteSession) -> None:
     last = (
         await session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
     ).first()
@@ -68,7 +68,7 @@ async def read_head(session: AsyncSession) -> Head | None:
     return Head(row.seq, row.hash) if row else None
 
 
-async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def insert_events(session: WriteSession, rows: list[dict[str, Any]]) -> None:
     await session.execute(INSERT_EVENT, rows)
 
 

@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.audit import repository
 from app.audit.canonical import Head, canonical_bytes, event_hash, normalise, rfc3339
-from app.db import utcnow
+from app.db import WriteSession, utcnow
 
 
 class EventType(StrEnum):
@@ -42,7 +40,7 @@ class NewEvent:
 
 
 async def append(
-    session: AsyncSession, event_type: EventType, subject_id: str, payload: Mapping[str, Any], actor: str
+    session: WriteSession, event_type: EventType, subject_id: str, payload: Mapping[str, Any], actor: str
 ) -> AppendedEvent:
     """Append one event in the caller's transaction; it lands or vanishes with the change it records.
 
@@ -54,7 +52,7 @@ async def append(
     return appended
 
 
-async def append_many(session: AsyncSession, events: Sequence[NewEvent]) -> list[AppendedEvent]:
+async def append_many(session: WriteSession, events: Sequence[NewEvent]) -> list[AppendedEvent]:
     """Append events in order, chained one to the next: one head lock, one insert, one head move."""
     if not events:
         return []

@@ -98,14 +98,14 @@ class ChainWalker:
         )
 
 
-async def _read_chunk(db: Database, after_seq: int, chunk_size: int) -> Sequence[StoredEvent]:
+async def _read_chunk(database: Database, after_seq: int, chunk_size: int) -> Sequence[StoredEvent]:
     # One short read per chunk: no long transaction holds back vacuum or SQLite's checkpoints.
-    async with db.read() as session:
+    async with database.read() as session:
         return await repository.events_after(session, after_seq, chunk_size)
 
 
 async def verify_chain(
-    db: Database,
+    database: Database,
     *,
     chunk_size: int = DEFAULT_CHUNK,
     anchor: Head | None = None,
@@ -113,7 +113,7 @@ async def verify_chain(
 ) -> Verification:
     """Walk the whole log. `anchor` is a (seq, hash) recorded earlier outside the database, to catch a rewrite
     of the whole chain. `on_progress(checked, head_seq)` is called after each chunk."""
-    async with db.read() as session:
+    async with database.read() as session:
         head = await repository.read_head(session)
     expected: dict[int, Expectation] = {}
     if head is not None and head.seq > 0:
@@ -124,14 +124,14 @@ async def verify_chain(
     broken: BrokenEvent | None = None
     # The next chunk is read while the current one is hashed (off the event loop, so a server verifying a
     # long log still answers other requests).
-    next_chunk = asyncio.create_task(_read_chunk(db, 0, chunk_size))
+    next_chunk = asyncio.create_task(_read_chunk(database, 0, chunk_size))
     try:
         while broken is None:
             chunk = await next_chunk
             if not chunk:
                 broken = walker.check_end()
                 break
-            next_chunk = asyncio.create_task(_read_chunk(db, chunk[-1].seq, chunk_size))
+            next_chunk = asyncio.create_task(_read_chunk(database, chunk[-1].seq, chunk_size))
             broken = await asyncio.to_thread(walker.check_chunk, chunk)
             if on_progress is not None:
                 on_progress(walker.checked, head.seq if head else 0)
@@ -148,3 +148,13 @@ async def verify_chain(
         head=head,
         first_broken=broken,
     )
+
+
+class AuditService:
+    """The audit log as the API reads it: verification of its hash chain."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def verify(self, anchor: Head | None = None) -> Verification:
+        return await verify_chain(self.database, anchor=anchor)

@@ -9,18 +9,14 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from app.console import repository
 from app.console.credit_view import credit_file_view
 from app.console.views import parse_day, start_of_day
 from app.console.web import ConsoleRoute, ConsoleUser, needs, render
-from app.db import Database, utcnow
+from app.db import utcnow
 from app.decisions.query import DecisionFilters
-from app.decisions.service import DecisionService
 from app.fields import days_before
-from app.providers.reports import ReportService
-from app.providers.usage import provider_usage
-from app.readside.customer_list import CustomerFilters, CustomerListService
-from app.reviews.service import ReviewService
+from app.readside.customer_list import CustomerFilters
+from app.services import services_of
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Reader = Annotated[ConsoleUser, Depends(needs("read"))]
@@ -60,13 +56,11 @@ async def decisions(
         start_of_day(last + timedelta(days=1)) if last and last < date.max else None,
         final_outcome=final_outcome or None,
     )
-    service: DecisionService = request.app.state.decisions
+    service = services_of(request.app).decisions
     page = None if errors else await service.history(filters, limit, cursor or None)
-    names: dict[str, str] = {}
-    if page is not None:
-        database: Database = request.app.state.database
-        async with database.read() as session:
-            names = await repository.customer_names(session, [item.customer_id for item in page.items])
+    names = (
+        await services_of(request.app).customer_list.names([item.customer_id for item in page.items]) if page else {}
+    )
     form = {
         "customer_id": customer_id,
         "order_id": order_id,
@@ -95,9 +89,9 @@ async def decisions(
 
 @router.get("/decisions/{decision_id}")
 async def decision(request: Request, user: Reader, decision_id: Annotated[str, Path(max_length=64)]) -> Response:
-    service: DecisionService = request.app.state.decisions
+    service = services_of(request.app).decisions
     detail = await service.get(decision_id)
-    reviews: ReviewService = request.app.state.reviews
+    reviews = services_of(request.app).reviews
     history = await reviews.reviews(decision_id) if detail.outcome == "review" else []
     return render(
         request,
@@ -125,7 +119,7 @@ async def find_customer(
     exact id (the older form's `customer_id`) opens the file at once."""
     if customer_id.strip():
         return RedirectResponse(f"/console/customers/{quote(customer_id.strip(), safe='')}", status_code=303)
-    service: CustomerListService = request.app.state.customer_list
+    service = services_of(request.app).customer_list
     page = None
     if q.strip():
         page = await service.search(CustomerFilters(q=q.strip()), "exposure", 50, cursor or None)
@@ -135,7 +129,8 @@ async def find_customer(
 
 @router.get("/customers/{customer_id}")
 async def customer(request: Request, user: Reader, customer_id: Annotated[str, Path(max_length=64)]) -> Response:
-    view = await credit_file_view(request.app.state.database, request.app.state.credit_files, customer_id)
+    services = services_of(request.app)
+    view = await credit_file_view(services.database, services.credit_files, customer_id)
     return render(request, "credit_file.html", user, view=view, file=view.file)
 
 
@@ -153,8 +148,6 @@ async def spend(
         errors["day_from"] = "The first day must not be after the last, and the range at most 366 days."
     page = None
     if not errors:
-        report_service: ReportService = request.app.state.reports
-        await report_service.cache_hits.flush()
-        page = await provider_usage(request.app.state.database, first, last, None)
+        page = await services_of(request.app).reports.usage(first, last, None)
     form = {"day_from": first.isoformat(), "day_to": last.isoformat()}
     return render(request, "spend.html", user, page=page, form=form, errors=errors)

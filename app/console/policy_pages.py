@@ -13,6 +13,7 @@ from app.console.web import ConsoleRoute, ConsoleUser, checked_form, needs, rend
 from app.policy_versions.query import ReplayFilters
 from app.policy_versions.schemas import SimulationOut
 from app.policy_versions.service import PolicyService
+from app.services import services_of
 
 router = APIRouter(prefix="/console/policies", route_class=ConsoleRoute, include_in_schema=False)
 Viewer = Annotated[ConsoleUser, Depends(needs("read", "admin"))]
@@ -24,8 +25,7 @@ CHANGED_PER_PAGE = 25
 
 
 def _service(request: Request) -> PolicyService:
-    service: PolicyService = request.app.state.policies
-    return service
+    return services_of(request.app).policies
 
 
 @router.get("")

@@ -10,9 +10,9 @@ from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.models import EndedConsoleSession
-from app.customers.models import Customer, Invoice
+from app.customers.models import Invoice
 from app.customers.repository import ageing_bucket
-from app.db import exact_sum
+from app.db import WriteSession, exact_sum
 from app.decisions.models import Decision
 
 AGEING_BUCKETS = ("not due", "1-30", "31-60", "61-90", "90+")
@@ -44,7 +44,7 @@ async def ageing(session: AsyncSession, customer_id: str, today: date) -> Sequen
     return (await session.execute(query)).all()
 
 
-async def end_session(session: AsyncSession, nonce: str, expires_at: datetime, now: datetime) -> None:
+async def end_session(session: WriteSession, nonce: str, expires_at: datetime, now: datetime) -> None:
     """List the session as ended until its cookie would have expired; forget those that have."""
     await session.execute(delete(EndedConsoleSession).where(EndedConsoleSession.expires_at <= now))
     if not await session.scalar(select(exists().where(EndedConsoleSession.nonce == nonce))):
@@ -53,11 +53,3 @@ async def end_session(session: AsyncSession, nonce: str, expires_at: datetime, n
 
 async def session_ended(session: AsyncSession, nonce: str) -> bool:
     return bool(await session.scalar(select(exists().where(EndedConsoleSession.nonce == nonce))))
-
-
-async def customer_names(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, str]:
-    """The names of those of the customers that have one (a page's worth of ids)."""
-    if not customer_ids:
-        return {}
-    query = select(Customer.id, Customer.name).where(Customer.id.in_(sorted(set(customer_ids))))
-    return {customer_id: name for customer_id, name in await session.execute(query) if name}

@@ -19,6 +19,7 @@ from app.decisions.schemas import DecisionOut
 from app.errors import ProblemError
 from app.reviews.schemas import ReviewIn, ReviewOut
 from app.reviews.service import ReviewService
+from app.services import services_of
 
 Awaiting = Literal["first_review", "second_review"]
 
@@ -59,8 +60,7 @@ class Refused:
 
 
 def _service(request: Request) -> ReviewService:
-    service: ReviewService = request.app.state.reviews
-    return service
+    return services_of(request.app).reviews
 
 
 def _plain(value: Any) -> dict[str, Any]:

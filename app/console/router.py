@@ -9,9 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from app.auth import KeyRing
 from app.console import pages, policy_pages, repository, review_pages
-from app.console.session import SESSION_COOKIE, SIGN_IN_COOKIE, SIGN_IN_SECONDS
 from app.console.web import (
     HERE,
     SECURITY_HEADERS,
@@ -21,11 +19,11 @@ from app.console.web import (
     render,
     secure_cookie,
     signer,
-    signer_for,
 )
 from app.console.web import console_user as console_user_dep
-from app.db import Database, utcnow
-from app.settings import Settings
+from app.cookies import SESSION_COOKIE, SIGN_IN_COOKIE, SIGN_IN_SECONDS
+from app.db import utcnow
+from app.services import services_of
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 CookieUser = Annotated[ConsoleUser, Depends(console_user_dep)]
@@ -74,8 +72,7 @@ async def sign_in(
     target = _safe_next(next)
     if not signer(request).check_sign_in(request.cookies.get(SIGN_IN_COOKIE), csrf_token):
         return _sign_in_page(request, target, "The form expired. Please sign in again.", 403)
-    keys: KeyRing = request.app.state.keys
-    principal = keys.find(api_key) if api_key else None
+    principal = services_of(request.app).keys.find(api_key) if api_key else None
     if principal is None:
         return _sign_in_page(request, target, "That API key is not valid.", 401)
     cookie, session = signer(request).issue(principal.key_id)
@@ -98,9 +95,8 @@ async def sign_in(
 @router.post("/sign-out")
 async def sign_out(request: Request, user: Annotated[ConsoleUser, Depends(checked_form())]) -> Response:
     """Ends the session on the server too: the cookie, even a copy of it, is refused from now on."""
-    database: Database = request.app.state.database
     expires_at = datetime.fromtimestamp(user.session.expires, UTC)
-    async with database.transaction() as session:
+    async with services_of(request.app).database.transaction() as session:
         await repository.end_session(session, user.session.nonce, expires_at, utcnow())
     response = RedirectResponse("/console/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/console", httponly=True, samesite="strict")
@@ -125,9 +121,8 @@ def _sign_in_page(request: Request, target: str | None, error: str | None, statu
     return response
 
 
-def install_console(app: FastAPI, settings: Settings) -> None:
-    """The console's routes and its static files, served by the app itself."""
-    app.state.console_signer = signer_for(settings)
+def install_console(app: FastAPI) -> None:
+    """The console's routes and its static files, served by the app itself (its signer is `Services`')."""
     app.include_router(router)
     app.include_router(pages.router)
     app.include_router(policy_pages.router)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +14,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
-from app.auth import KeyRing, Principal
+from app.auth import Principal
 from app.console import repository, views
-from app.console.session import SESSION_COOKIE, ConsoleSession, SessionSigner
-from app.db import Database
+from app.cookies import SESSION_COOKIE, ConsoleSession, SessionSigner
 from app.errors import ProblemError
-from app.settings import Settings
+from app.services import services_of
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -68,29 +66,22 @@ class ConsoleUser:
         return bool(self.principal.scopes.intersection(scopes))
 
 
-def signer_for(settings: Settings) -> SessionSigner:
-    secret = settings.console_secret.get_secret_value().encode() if settings.console_secret else None
-    return SessionSigner(secret or secrets.token_bytes(32), settings.console_session_minutes * 60)
-
-
 def signer(request: Request) -> SessionSigner:
-    found: SessionSigner = request.app.state.console_signer
-    return found
+    return services_of(request.app).console_signer
 
 
 def secure_cookie(request: Request) -> bool:
-    setting = request.app.state.settings.console_secure_cookie
+    setting = services_of(request.app).settings.console_secure_cookie
     return setting == "always" or (setting == "auto" and request.url.scheme == "https")
 
 
 async def console_user(request: Request) -> ConsoleUser:
     session = signer(request).read(request.cookies.get(SESSION_COOKIE))
-    keys: KeyRing = request.app.state.keys
-    principal = keys.by_id(session.key_id) if session is not None else None
+    services = services_of(request.app)
+    principal = services.keys.by_id(session.key_id) if session is not None else None
     if session is None or principal is None:
         raise SignInRequired
-    database: Database = request.app.state.database
-    async with database.read() as db_session:
+    async with services.database.read() as db_session:
         if await repository.session_ended(db_session, session.nonce):  # signed out, on any replica
             raise SignInRequired
     return ConsoleUser(principal, session, signer(request).csrf_token(session))
@@ -163,8 +154,7 @@ class ConsoleRoute(APIRoute):
 
 def _error_page(request: Request, status_code: int, title: str, detail: str | None) -> HTMLResponse:
     session = signer(request).read(request.cookies.get(SESSION_COOKIE))
-    keys: KeyRing = request.app.state.keys
-    principal = keys.by_id(session.key_id) if session is not None else None
+    principal = services_of(request.app).keys.by_id(session.key_id) if session is not None else None
     user = None
     if session is not None and principal is not None:
         user = ConsoleUser(principal, session, signer(request).csrf_token(session))

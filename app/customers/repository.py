@@ -31,7 +31,7 @@ from app.chunks import chunks
 from app.customers.groups import group_root
 from app.customers.models import Customer, FxRate, Invoice, Payment
 from app.customers.rates import RateTable
-from app.db import dialect_insert, dialect_name, exact_sum, insert_for, table_of
+from app.db import WriteSession, dialect_insert, dialect_name, exact_sum, insert_for, table_of
 from app.orders.models import Reservation
 
 ORDER_FIELDS = ("name", "country", "registration_number")
@@ -66,7 +66,7 @@ async def group_root_of(session: AsyncSession, customer: Customer) -> Customer |
     return group_root(customer, parent)
 
 
-async def upsert_master_data(session: AsyncSession, values: dict[str, Any]) -> bool:
+async def upsert_master_data(session: WriteSession, values: dict[str, Any]) -> bool:
     """Insert or replace a customer's master data; True when the customer is new."""
     exists = await session.scalar(select(Customer.id).where(Customer.id == values["id"]).with_for_update())
     insert = dialect_insert(session)
@@ -76,7 +76,7 @@ async def upsert_master_data(session: AsyncSession, values: dict[str, Any]) -> b
     return exists is None
 
 
-async def ensure_from_orders(session: AsyncSession, customers: Sequence[dict[str, Any]], now: datetime) -> None:
+async def ensure_from_orders(session: WriteSession, customers: Sequence[dict[str, Any]], now: datetime) -> None:
     """A customer the ERP never pushed gets its row from its order; ERP master data is never overwritten.
 
     One execution for many orders (in id order); when a customer comes twice, its last order's data stays."""
@@ -102,7 +102,7 @@ def _order_upsert(dialect: str) -> Any:
     )
 
 
-async def lock_customers(session: AsyncSession, customer_ids: Iterable[str]) -> list[Customer]:
+async def lock_customers(session: WriteSession, customer_ids: Iterable[str]) -> list[Customer]:
     """Row locks (in id order when several); SQLite already holds its write lock."""
     return list((await session.scalars(LOCK_CUSTOMERS, {"ids": sorted(set(customer_ids))})).all())
 
@@ -139,7 +139,7 @@ async def get_invoice(
     return (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
 
 
-async def upsert_invoices(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def upsert_invoices(session: WriteSession, rows: list[dict[str, Any]]) -> None:
     """Insert or update many invoices: one compiled statement, executed for all rows (executemany)."""
     if not rows:
         return
@@ -162,7 +162,7 @@ async def count_existing_invoices(session: AsyncSession, keys: Sequence[tuple[st
     return total
 
 
-async def insert_invoice_if_absent(session: AsyncSession, values: dict[str, Any]) -> None:
+async def insert_invoice_if_absent(session: WriteSession, values: dict[str, Any]) -> None:
     insert = dialect_insert(session)
     await session.execute(
         insert(Invoice).values(**values).on_conflict_do_nothing(index_elements=["customer_id", "invoice_id"])
@@ -173,7 +173,7 @@ async def get_payment(session: AsyncSession, customer_id: str, payment_id: str) 
     return await session.get(Payment, (customer_id, payment_id))
 
 
-async def record_payment(session: AsyncSession, payment: dict[str, Any], open_amount_minor: int) -> None:
+async def record_payment(session: WriteSession, payment: dict[str, Any], open_amount_minor: int) -> None:
     await session.execute(insert(Payment).values(**payment))
     await session.execute(
         update(Invoice)
@@ -182,7 +182,7 @@ async def record_payment(session: AsyncSession, payment: dict[str, Any], open_am
     )
 
 
-async def upsert_rates(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def upsert_rates(session: WriteSession, rows: list[dict[str, Any]]) -> None:
     insert = dialect_insert(session)
     statement = insert(FxRate).values(rows)
     changed = {name: statement.excluded[name] for name in ("rate", "as_of", "updated_at")}

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.active_policy import ActivePolicy
 from app.audit.service import EventType, append
@@ -28,7 +27,7 @@ from app.customers.schemas import (
     RatesOut,
     ReceivablesBatch,
 )
-from app.db import Database, utcnow
+from app.db import Database, WriteSession, utcnow
 from app.errors import Conflict, FieldError, InvalidRequest, NotFound
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
@@ -41,8 +40,8 @@ class PaymentExists(Conflict):
 
 
 class CustomerService:
-    def __init__(self, db: Database, active_policy: ActivePolicy, max_batch_invoices: int) -> None:
-        self.db = db
+    def __init__(self, database: Database, active_policy: ActivePolicy, max_batch_invoices: int) -> None:
+        self.database = database
         self.active_policy = active_policy
         self.max_batch_invoices = max_batch_invoices
 
@@ -52,7 +51,7 @@ class CustomerService:
         await self._check_master_data(customer_id, body)
         now = utcnow()
         values = _master_data_row(customer_id, body, now)
-        async with self.db.transaction() as session:
+        async with self.database.transaction() as session:
             before = await repository.get_customer(session, customer_id)
             credit_before = _credit_terms(before) if before is not None else None
             was = _watched(before) if before is not None else None
@@ -68,7 +67,7 @@ class CustomerService:
             return stored
 
     async def get_customer(self, customer_id: str) -> CustomerOut:
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             row = await repository.get_customer(session, customer_id)
         if row is None:
             raise NotFound(f"no customer {customer_id}")
@@ -91,7 +90,7 @@ class CustomerService:
     ) -> StoredResponse:
         now = utcnow()
         row = _invoice_row(customer_id, invoice_id, body, now)
-        async with self.db.transaction() as session:
+        async with self.database.transaction() as session:
             if await repository.get_customer(session, customer_id) is None:
                 raise NotFound(f"no customer {customer_id}: push its master data first")
             created = await repository.get_invoice(session, customer_id, invoice_id) is None
@@ -105,7 +104,7 @@ class CustomerService:
         self, customer_id: str, invoice_id: str, body: PaymentIn, recorder: Recorder
     ) -> StoredResponse:
         now = utcnow()
-        async with self.db.transaction() as session:
+        async with self.database.transaction() as session:
             invoice = await repository.get_invoice(session, customer_id, invoice_id, lock=True)
             if invoice is None:
                 raise NotFound(f"no invoice {invoice_id} of customer {customer_id}")
@@ -152,7 +151,7 @@ class CustomerService:
         now = utcnow()
         rows = [_invoice_row(item.customer_id, item.invoice_id, item, now) for item in batch.invoices]
         errors = _duplicate_errors(rows)
-        async with self.db.transaction() as session:
+        async with self.database.transaction() as session:
             customer_ids = sorted({row["customer_id"] for row in rows})
             known = await repository.existing_customer_ids(session, customer_ids)
             unknown = [
@@ -187,13 +186,13 @@ class CustomerService:
             {"base": body.base, "quote": quote, "rate": rate, "as_of": body.as_of, "updated_at": now}
             for quote, rate in body.rates.items()
         ]
-        async with self.db.transaction() as session:
+        async with self.database.transaction() as session:
             await repository.upsert_rates(session, rows)
             rates = await repository.all_rates(session)
             return await recorder.respond(session, 200, RatesOut(rates=[rate_out(rate) for rate in rates]))
 
     async def list_rates(self) -> RatesOut:
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             rates = await repository.all_rates(session)
         return RatesOut(rates=[rate_out(rate) for rate in rates])
 
@@ -204,7 +203,7 @@ def _watched(row: Customer) -> tuple[bool, str | None, int | None, str | None]:
 
 
 async def _announce_changes(
-    session: AsyncSession,
+    session: WriteSession,
     customer_id: str,
     was: tuple[bool, str | None, int | None, str | None] | None,
     now: tuple[bool, str | None, int | None, str | None],

@@ -53,13 +53,15 @@ _MONEY = (
 CHUNK_SIZE = 200  # rows per chunk: one slice of the event loop, a few milliseconds
 
 
-async def open_decisions_csv(db: Database, filters: DecisionFilters, chunk_size: int = CHUNK_SIZE) -> StartedExport:
+async def open_decisions_csv(
+    database: Database, filters: DecisionFilters, chunk_size: int = CHUNK_SIZE
+) -> StartedExport:
     """The export, started: its heavy-read turn taken and its first chunk read before anything is sent.
 
     So a refusal (503 when too many run) or a failing query is answered as a problem, never as a 200 whose
     stream breaks after the first byte. Its turn is given back when the stream ends or is closed.
     """
-    chunks = decisions_csv(db, filters, chunk_size)
+    chunks = decisions_csv(database, filters, chunk_size)
     first = await anext(chunks)
     return StartedExport(first, chunks)
 
@@ -84,17 +86,19 @@ class StartedExport:
         await self._rest.aclose()
 
 
-async def decisions_csv(db: Database, filters: DecisionFilters, chunk_size: int = CHUNK_SIZE) -> AsyncGenerator[bytes]:
+async def decisions_csv(
+    database: Database, filters: DecisionFilters, chunk_size: int = CHUNK_SIZE
+) -> AsyncGenerator[bytes]:
     """Newest first, like the history. Each chunk is its own short read on the heavy reads' pool, so no
     transaction spans the download, and the decision path's connections are never among those it waits for."""
-    async with db.heavy_reads.turn():
+    async with database.heavy_reads.turn():
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(HEADER)
         cursor: Cursor | None = None
         while True:
-            async with db.heavy_reads.paced():
-                async with db.heavy_reads.read() as session:
+            async with database.heavy_reads.paced():
+                async with database.heavy_reads.read() as session:
                     rows = await repository.export_page(session, filters, chunk_size, cursor)
                 writer.writerows(_line(row) for row in rows)
                 chunk = buffer.getvalue().encode()

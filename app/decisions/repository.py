@@ -4,17 +4,53 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVarTuple
+from typing import Any, TypedDict, TypeVarTuple
 
 from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, delete, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
-from app.db import table_of
+from app.db import WriteSession, table_of
 from app.decisions.models import Decision, DecisionReason, OpenCase, Review
 from app.decisions.query import Cursor, DecisionFilters
 
 Columns = TypeVarTuple("Columns")
+
+
+class DecisionTimings(TypedDict):
+    provider_ms: float
+    total_ms: float
+
+
+class DecisionRow(TypedDict):
+    """A decision's row as the decision path inserts it (the columns of `decisions`), and what the audit event
+    and the API's answer are made of."""
+
+    id: str
+    order_id: str
+    customer_id: str
+    outcome: str
+    currency: str
+    amount_minor: int
+    credit_limit_minor: int
+    exposure_minor: int
+    available_credit_minor: int
+    approved_credit_minor: int
+    prepayment_minor: int
+    payment_terms_days: int
+    risk_class: str
+    segment: str
+    policy_version: str
+    report_provider: str | None
+    report_source: str
+    reasons: list[dict[str, Any]]
+    report: dict[str, Any] | None
+    request: dict[str, Any]
+    inputs: dict[str, Any]
+    api_key_id: str
+    decided_at: datetime
+    timings: DecisionTimings
+
 
 # Built once, executed with the row as parameters (the decision path's hot statements).
 INSERT_DECISION = insert(table_of(Decision))
@@ -40,7 +76,7 @@ ORDER_CUSTOMERS = (
 )
 
 
-async def insert_decisions(session: AsyncSession, decisions: Sequence[dict[str, Any]]) -> None:
+async def insert_decisions(session: WriteSession, decisions: Sequence[DecisionRow]) -> None:
     """The decisions' rows, and an open case for each that waits for a person (reason rows: `insert_reasons`)."""
     if not decisions:
         return
@@ -58,7 +94,7 @@ CLOSE_SUPERSEDED_CASES = delete(OpenCase).where(
 )
 
 
-async def close_superseded_cases(session: AsyncSession, latest: dict[str, str]) -> None:
+async def close_superseded_cases(session: WriteSession, latest: dict[str, str]) -> None:
     """Takes out of the review queue the earlier decisions of orders (order id → its latest decision id)."""
     if latest:
         await session.execute(
@@ -66,7 +102,7 @@ async def close_superseded_cases(session: AsyncSession, latest: dict[str, str]) 
         )
 
 
-async def insert_reasons(session: AsyncSession, decisions: Sequence[dict[str, Any]]) -> None:
+async def insert_reasons(session: WriteSession, decisions: Sequence[DecisionRow]) -> None:
     """One row per distinct reason code of each decision (what the history's reason filter reads)."""
     rows = [
         {"decision_id": values["id"], "code": code, "decided_at": values["decided_at"]}
@@ -254,7 +290,7 @@ async def oldest_decided_before(session: AsyncSession, cutoff: datetime, limit: 
     return (await session.execute(query)).all()
 
 
-async def delete_decisions(session: AsyncSession, decision_ids: Sequence[str]) -> None:
+async def delete_decisions(session: WriteSession, decision_ids: Sequence[str]) -> None:
     """Deletes the decisions and their reason rows (explicitly: SQLite cascades only with foreign_keys on)."""
     await session.execute(delete(DecisionReason).where(DecisionReason.decision_id.in_(decision_ids)))
     await session.execute(delete(Review).where(Review.decision_id.in_(decision_ids)))

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sqlalchemy import RowMapping
 
 from app.decisions.models import Decision, Review
+from app.decisions.repository import DecisionRow
 from app.fields import AMOUNT_PATTERN, Name, parse_amount
 from app.money import format_minor, is_country
 from app.schema_types import POSITIVE_AMOUNT_PATTERN, CountryCode, CurrencyCode, minor_units_rule
@@ -166,7 +167,7 @@ def decision_out_from_columns(
     )
 
 
-def written_decision_out(values: dict[str, Any]) -> DecisionOut:
+def written_decision_out(values: DecisionRow) -> DecisionOut:
     """A decision as the API shows it, from the values the decision path has just inserted."""
     return decision_out_from_columns(values, values["inputs"]["report"], (values["report"] or {}).get("fetched_at"))
 

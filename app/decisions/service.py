@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,10 +23,12 @@ from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_
 from app.customers.groups import group_root
 from app.customers.models import Customer
 from app.customers.rates import RateTable
-from app.db import Database, utcnow
+from app.db import Database, ReadSession, WriteSession, utcnow
 from app.decisions import repository
+from app.decisions.export import StartedExport, open_decisions_csv
 from app.decisions.inputs import customer_facts, exposure_facts, rates_used
 from app.decisions.query import Cursor, DecisionFilters
+from app.decisions.repository import DecisionRow, DecisionTimings
 from app.decisions.schemas import (
     CustomerIn,
     DecisionDetail,
@@ -43,6 +46,7 @@ from app.observability.logging import bind
 from app.observability.metrics import record_decision
 from app.orders import repository as orders
 from app.orders.models import Reservation
+from app.orders.repository import ReservationRow
 from app.orders.service import OrderOfAnotherCustomer, credit_reservation, undecidable
 from app.policy.evaluator import evaluate
 from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
@@ -87,26 +91,29 @@ class _Pending:
 class _Written:
     """A decision's row and response, as its shared write transaction left them."""
 
-    values: dict[str, Any]
+    values: DecisionRow
     stored: StoredResponse
     actor: str
 
 
 class DecisionService:
     def __init__(
-        self, db: Database, reports: ReportService, active_policy: ActivePolicy, reservation_days: int = 30
+        self, database: Database, reports: ReportService, active_policy: ActivePolicy, reservation_days: int = 30
     ) -> None:
-        self.db = db
+        self.database = database
         self.reports = reports
         self.active_policy = active_policy
         self.reservation_days = reservation_days
         # SQLite has one writer at a time anyway; PostgreSQL works on several shared transactions at once.
-        self.writes: GroupCommit[_Pending, _Written] = GroupCommit(
-            db.transaction, self._write, name="decision_writes", writers=1 if db.is_sqlite else WRITERS
+        self.writes: GroupCommit[_Pending, _Written, WriteSession] = GroupCommit(
+            partial(database.transaction, brief=True),
+            self._write,
+            name="decision_writes",
+            writers=1 if database.is_sqlite else WRITERS,
         )
         # What comes before the report, read for every decision that arrives at the same moment at once.
-        self.reads: GroupCommit[CustomerIn, _ReadBeforeReport] = GroupCommit(
-            db.read, self._read_before, name="decision_reads", writers=READERS
+        self.reads: GroupCommit[CustomerIn, _ReadBeforeReport, ReadSession] = GroupCommit(
+            partial(database.read, brief=True), self._read_before, name="decision_reads", writers=READERS
         )
 
     async def decide(
@@ -163,7 +170,7 @@ class DecisionService:
             for customer_in, company in zip(customers_in, companies, strict=True)
         ]
 
-    async def _write(self, session: AsyncSession, pending: Sequence[_Pending]) -> list[_Written | Exception]:
+    async def _write(self, session: WriteSession, pending: Sequence[_Pending]) -> list[_Written | Exception]:
         """The decisions queued together, in one transaction and a few statements for all of them.
 
         Locks first: every customer and the group root it had when read, in one statement in id order, so
@@ -216,7 +223,7 @@ class DecisionService:
         )
         return [answer for answer in answers if answer is not None]
 
-    async def _lock(self, session: AsyncSession, pending: Sequence[_Pending], now: datetime) -> dict[str, Customer]:
+    async def _lock(self, session: WriteSession, pending: Sequence[_Pending], now: datetime) -> dict[str, Customer]:
         """The customers' rows, and their group roots' rows, locked until the commit.
 
         Rows that exist are locked before the orders' master data is written, all in one statement in id
@@ -245,7 +252,7 @@ class DecisionService:
 
     async def _decide(
         self,
-        session: AsyncSession,
+        session: WriteSession,
         pending: Sequence[_Pending],
         locked: dict[str, Customer],
         reservations: dict[str, Reservation],
@@ -271,8 +278,8 @@ class DecisionService:
         earlier_credit = await repository.with_credit_history(
             session, [item.customer_id for item in pending], [item.order.order_id for item in pending]
         )
-        decided: list[dict[str, Any]] = []
-        replacements: list[dict[str, Any]] = []
+        decided: list[DecisionRow] = []
+        replacements: list[ReservationRow] = []
         for item, root in zip(pending, roots, strict=True):
             customer = locked[item.customer_id]
             order, policy, rates, obtained = item.order, item.before.policy, item.before.rates, item.obtained
@@ -297,11 +304,13 @@ class DecisionService:
             )
             evaluation = evaluate(order, inputs.customer, inputs.report, inputs.exposure, policy, inputs.rates)
             decided_at = utcnow()
-            values = _row(item.request, evaluation, inputs, obtained.snapshot, policy, item.principal, decided_at)
-            values["timings"] = {
+            timings: DecisionTimings = {
                 "provider_ms": obtained.provider_ms,
                 "total_ms": round((time.perf_counter() - item.started) * 1000, 3),
             }
+            values = _row(
+                item.request, evaluation, inputs, obtained.snapshot, policy, item.principal, decided_at, timings
+            )
             replacement = credit_reservation(
                 order_id=values["order_id"],
                 customer_id=values["customer_id"],
@@ -331,7 +340,7 @@ class DecisionService:
         ]
 
     async def get(self, decision_id: str) -> DecisionDetail:
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             row = await repository.get_decision(session, decision_id)
             settled = await repository.settling_reviews(session, [decision_id])
         if row is None:
@@ -346,12 +355,16 @@ class DecisionService:
 
     async def history(self, filters: DecisionFilters, limit: int, cursor: str | None) -> DecisionPage:
         position = Cursor.decode(cursor) if cursor else None
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             rows = await repository.history_page(session, filters, limit + 1, position)
         page = rows[:limit]
         next_cursor = Cursor(page[-1].decided_at, page[-1].id).encode() if len(rows) > limit else None
         items = [decision_out_from_columns(row._mapping, row.report_inputs, row.report_fetched_at) for row in page]
         return DecisionPage(items=items, next_cursor=next_cursor)
+
+    async def export_csv(self, filters: DecisionFilters) -> StartedExport:
+        """The CSV export, started (its heavy-read turn taken, its first chunk read): see `open_decisions_csv`."""
+        return await open_decisions_csv(self.database, filters)
 
 
 def _row(
@@ -361,8 +374,9 @@ def _row(
     snapshot: dict[str, Any] | None,
     policy: PolicyDocument,
     principal: Principal,
-    decided_at: Any,
-) -> dict[str, Any]:
+    decided_at: datetime,
+    timings: DecisionTimings,
+) -> DecisionRow:
     currency = request.order.currency
     report = inputs.report
     return {
@@ -389,6 +403,7 @@ def _row(
         "inputs": inputs.to_json(),
         "api_key_id": principal.key_id,
         "decided_at": decided_at,
+        "timings": timings,
     }
 
 

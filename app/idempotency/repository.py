@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import dialect_insert
+from app.db import WriteSession, dialect_insert
 from app.idempotency.models import IdempotencyRecord
 
 
-async def insert_if_absent(session: AsyncSession, values: dict[str, object]) -> bool:
+async def insert_if_absent(session: WriteSession, values: dict[str, object]) -> bool:
     """Insert a new claim; False when a record with the same (api key, key) exists."""
     insert = dialect_insert(session)
     statement = (
@@ -23,7 +22,7 @@ async def insert_if_absent(session: AsyncSession, values: dict[str, object]) -> 
     return (await session.execute(statement)).first() is not None
 
 
-async def get_locked(session: AsyncSession, api_key_id: str, key: str) -> IdempotencyRecord | None:
+async def get_locked(session: WriteSession, api_key_id: str, key: str) -> IdempotencyRecord | None:
     query = (
         select(IdempotencyRecord)
         .where(IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key)
@@ -32,7 +31,7 @@ async def get_locked(session: AsyncSession, api_key_id: str, key: str) -> Idempo
     return (await session.scalars(query)).one_or_none()
 
 
-async def take_over(session: AsyncSession, api_key_id: str, key: str, values: dict[str, object]) -> None:
+async def take_over(session: WriteSession, api_key_id: str, key: str, values: dict[str, object]) -> None:
     await session.execute(
         update(IdempotencyRecord)
         .where(IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key)
@@ -40,7 +39,7 @@ async def take_over(session: AsyncSession, api_key_id: str, key: str, values: di
     )
 
 
-async def complete(session: AsyncSession, api_key_id: str, key: str, token: str, status_code: int, body: bytes) -> bool:
+async def complete(session: WriteSession, api_key_id: str, key: str, token: str, status_code: int, body: bytes) -> bool:
     """Store the response; False when the claim is no longer this request's."""
     result = await session.execute(
         update(IdempotencyRecord)
@@ -56,7 +55,7 @@ async def complete(session: AsyncSession, api_key_id: str, key: str, token: str,
     return result.first() is not None
 
 
-async def release(session: AsyncSession, api_key_id: str, key: str, token: str) -> None:
+async def release(session: WriteSession, api_key_id: str, key: str, token: str) -> None:
     await session.execute(
         delete(IdempotencyRecord).where(
             IdempotencyRecord.api_key_id == api_key_id,
@@ -67,6 +66,6 @@ async def release(session: AsyncSession, api_key_id: str, key: str, token: str) 
     )
 
 
-async def purge_expired(session: AsyncSession, now: datetime) -> None:
+async def purge_expired(session: WriteSession, now: datetime) -> None:
     """Drop the records past their retention (indexed on expires_at)."""
     await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < now))

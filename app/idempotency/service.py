@@ -15,9 +15,8 @@ from datetime import timedelta
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database, utcnow
+from app.db import Database, WriteSession, utcnow
 from app.errors import ProblemError
 from app.idempotency import repository
 
@@ -53,7 +52,7 @@ class Recorder:
     def __init__(self, claim: Claim | None) -> None:
         self.claim = claim
 
-    async def respond(self, session: AsyncSession, status_code: int, model: BaseModel) -> StoredResponse:
+    async def respond(self, session: WriteSession, status_code: int, model: BaseModel) -> StoredResponse:
         body = model.model_dump_json().encode()
         if self.claim is not None:
             claim = self.claim
@@ -68,8 +67,8 @@ Handler = Callable[[Recorder], Awaitable[StoredResponse]]
 
 
 class IdempotencyService:
-    def __init__(self, db: Database, retention: timedelta, lease: timedelta) -> None:
-        self.db = db
+    def __init__(self, database: Database, retention: timedelta, lease: timedelta) -> None:
+        self.database = database
         self.retention = retention
         self.lease = lease
         self._claims = 0
@@ -101,7 +100,7 @@ class IdempotencyService:
             "lease_until": now + self.lease,
             "expires_at": now + self.retention,
         }
-        async with self.db.transaction() as session:
+        async with self.database.transaction(brief=True) as session:
             self._claims += 1
             if self._claims % 100 == 1:
                 await repository.purge_expired(session, now)
@@ -126,7 +125,7 @@ class IdempotencyService:
             return StoredResponse(record.status_code, record.body)
 
     async def _release(self, claim: Claim) -> None:
-        async with self.db.transaction() as session:
+        async with self.database.transaction() as session:
             await repository.release(session, claim.api_key_id, claim.key, claim.token)
 
 

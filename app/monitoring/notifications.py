@@ -60,8 +60,8 @@ class NotificationResult(BaseModel):
 
 
 class NotificationService:
-    def __init__(self, db: Database, monitor: MonitorService, active_policy: ActivePolicy) -> None:
-        self.db = db
+    def __init__(self, database: Database, monitor: MonitorService, active_policy: ActivePolicy) -> None:
+        self.database = database
         self.monitor = monitor
         self.active_policy = active_policy
 
@@ -75,7 +75,7 @@ class NotificationService:
                 result.unmatched += 1
                 continue
             key = registration_key(number)
-            async with self.db.read() as session:
+            async with self.database.read() as session:
                 matched = await repository.customers_by_registration(session, event.company.countryCode, [key])
                 stored = await reports_repository.latest_snapshots(session, names, event.company.countryCode, key)
             if not matched:
@@ -96,7 +96,7 @@ class NotificationService:
                     await self.monitor.check(customer.id, pushed, policy, actor=f"provider:{batch.provider}")
                     result.applied += 1
                 else:
-                    async with self.db.transaction() as session:
+                    async with self.database.transaction() as session:
                         await repository.request_refresh(session, customer.id, utcnow())
                     result.refresh_requested += 1
         return result

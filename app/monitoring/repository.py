@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
-from app.db import dialect_insert
+from app.db import WriteSession, dialect_insert
 from app.decisions.models import Decision
 from app.monitoring.models import CreditLimitChange, CustomerCreditState, MonitorLease
 from app.providers.base import registration_key
@@ -31,14 +31,14 @@ async def get_state(session: AsyncSession, customer_id: str) -> CustomerCreditSt
     return await session.get(CustomerCreditState, customer_id, populate_existing=True)
 
 
-async def save_state(session: AsyncSession, values: dict[str, Any]) -> None:
+async def save_state(session: WriteSession, values: dict[str, Any]) -> None:
     insert_ = dialect_insert(session)
     statement = insert_(CustomerCreditState).values(**values)
     changed = {name: statement.excluded[name] for name in values if name != "customer_id"}
     await session.execute(statement.on_conflict_do_update(index_elements=["customer_id"], set_=changed))
 
 
-async def request_refresh(session: AsyncSession, customer_id: str, now: datetime) -> None:
+async def request_refresh(session: WriteSession, customer_id: str, now: datetime) -> None:
     insert_ = dialect_insert(session)
     statement = insert_(CustomerCreditState).values(customer_id=customer_id, refresh_requested=True, checked_at=now)
     await session.execute(
@@ -46,7 +46,7 @@ async def request_refresh(session: AsyncSession, customer_id: str, now: datetime
     )
 
 
-async def add_limit_change(session: AsyncSession, values: dict[str, Any]) -> None:
+async def add_limit_change(session: WriteSession, values: dict[str, Any]) -> None:
     await session.execute(insert(CreditLimitChange).values(id=str(uuid.uuid4()), **values))
 
 
@@ -57,7 +57,7 @@ async def customers_by_registration(session: AsyncSession, country: str, number_
     return [row for row in await session.scalars(query) if registration_key(row.registration_number or "") in wanted]
 
 
-async def take_lease(session: AsyncSession, name: str, holder: str, now: datetime, until: datetime) -> bool:
+async def take_lease(session: WriteSession, name: str, holder: str, now: datetime, until: datetime) -> bool:
     """Take (or renew) the named lease unless another holder's is still running."""
     insert_ = dialect_insert(session)
     await session.execute(
@@ -74,7 +74,7 @@ async def take_lease(session: AsyncSession, name: str, holder: str, now: datetim
     return True
 
 
-async def release_lease(session: AsyncSession, name: str, holder: str, now: datetime) -> None:
+async def release_lease(session: WriteSession, name: str, holder: str, now: datetime) -> None:
     await session.execute(
         update(MonitorLease).where(MonitorLease.name == name, MonitorLease.holder == holder).values(expires_at=now)
     )

@@ -20,27 +20,32 @@ class PassRunning(Exception):
 
 
 async def run_leased_pass(
-    db: Database, monitor: MonitorService, budget: int, *, lease_seconds: float = 3600, progress: Progress | None = None
+    database: Database,
+    monitor: MonitorService,
+    budget: int,
+    *,
+    lease_seconds: float = 3600,
+    progress: Progress | None = None,
 ) -> PassResult:
     """One pass under the lease; raises PassRunning when someone else is running one."""
     holder = str(uuid.uuid4())
     now = utcnow()
-    async with db.transaction() as session:
+    async with database.transaction() as session:
         if not await repository.take_lease(session, LEASE_NAME, holder, now, now + timedelta(seconds=lease_seconds)):
             raise PassRunning("a monitor pass is already running")
     try:
         return await monitor.run_pass(budget, progress)
     finally:
-        async with db.transaction() as session:
+        async with database.transaction() as session:
             await repository.release_lease(session, LEASE_NAME, holder, utcnow())
 
 
-async def run_scheduler(db: Database, monitor: MonitorService, budget: int, interval_seconds: float) -> None:
+async def run_scheduler(database: Database, monitor: MonitorService, budget: int, interval_seconds: float) -> None:
     """The lifespan's background task: until cancelled."""
     while True:
         await asyncio.sleep(interval_seconds)
         try:
-            result = await run_leased_pass(db, monitor, budget, lease_seconds=max(60.0, interval_seconds))
+            result = await run_leased_pass(database, monitor, budget, lease_seconds=max(60.0, interval_seconds))
             logger.info(
                 "monitor pass: %d checked, %d report calls, %d changed",
                 result.checked,

@@ -16,7 +16,7 @@ from app.audit.service import EventType, append
 from app.customers import repository as customers
 from app.customers.exposure import ExposureSums, in_currency, sums_by_customer
 from app.customers.models import Customer
-from app.db import Database, utcnow
+from app.db import Database, WriteSession, utcnow
 from app.decisions import repository as decisions
 from app.decisions.inputs import rates_used
 from app.money import format_minor, to_minor
@@ -52,8 +52,10 @@ class _Candidate:
 
 
 class MonitorService:
-    def __init__(self, db: Database, reports: ReportService, active_policy: ActivePolicy, recent_days: int) -> None:
-        self.db = db
+    def __init__(
+        self, database: Database, reports: ReportService, active_policy: ActivePolicy, recent_days: int
+    ) -> None:
+        self.database = database
         self.reports = reports
         self.active_policy = active_policy
         self.recent_days = recent_days
@@ -92,7 +94,7 @@ class MonitorService:
     ) -> bool:
         """Compare the customer's facts now with what was last seen; act on changes. True when any."""
         now = utcnow()
-        async with self.db.transaction() as session:
+        async with self.database.transaction() as session:
             locked = await customers.lock_customers(session, [customer_id])
             if not locked:
                 return False
@@ -127,7 +129,7 @@ class MonitorService:
 
     async def _act(
         self,
-        session: AsyncSession,
+        session: WriteSession,
         customer: Customer,
         changes: list[Change],
         policy: PolicyDocument,
@@ -151,7 +153,7 @@ class MonitorService:
 
     async def _record(
         self,
-        session: AsyncSession,
+        session: WriteSession,
         customer: Customer,
         changes: list[Change],
         old_limit: int | None,
@@ -208,7 +210,7 @@ class MonitorService:
 
     async def _candidates(self, policy: PolicyDocument) -> list[_Candidate]:
         now = utcnow()
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             rows = await customers.exposure_rows(session, None, today=now.date(), now=now)
             recent = await repository.recently_decided(session, now - timedelta(days=self.recent_days))
             flagged = set(await repository.refresh_requested(session))
@@ -233,7 +235,7 @@ class MonitorService:
         if candidate.company is None:
             return None, False
         names = [p.name for p in self.reports.providers if getattr(p, "cacheable", True)]
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             stored = await reports_repository.latest_snapshots(
                 session, names, candidate.company.country, candidate.company.number_key
             )

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import dialect_name, insert_for, table_of
+from app.db import WriteSession, dialect_name, insert_for, table_of
 from app.orders.models import COUNTED_STATUSES, Reservation
 
 RESERVATIONS = table_of(Reservation)
@@ -34,7 +34,7 @@ async def get_reservation(session: AsyncSession, order_id: str, *, lock: bool = 
     return (await session.scalars(query, {"order_id": order_id})).one_or_none()
 
 
-async def lock_reservations(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, Reservation]:
+async def lock_reservations(session: WriteSession, order_ids: Sequence[str]) -> dict[str, Reservation]:
     """The orders' reservations by order id, locked in order-id order."""
     if not order_ids:
         return {}
@@ -42,7 +42,25 @@ async def lock_reservations(session: AsyncSession, order_ids: Sequence[str]) -> 
     return {row.order_id: row for row in rows}
 
 
-async def replace_reservations(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
+class ReservationRow(TypedDict):
+    """An order's reservation as a decision or a review writes it (the columns of `reservations`)."""
+
+    order_id: str
+    customer_id: str
+    decision_id: str
+    currency: str
+    order_amount_minor: int
+    approved_minor: int
+    amount_minor: int
+    payment_terms_days: int
+    status: str
+    invoice_id: str | None
+    expires_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+async def replace_reservations(session: WriteSession, rows: Sequence[ReservationRow]) -> set[str]:
     """Each order's one reservation: a later decision of the same customer overwrites it, never adds a
     second. Answers the orders written: one whose reservation is another customer's is left as it is (a
     decision for it committed by another transaction since this one read the order's customer)."""
@@ -63,11 +81,11 @@ def _replace_statement(dialect: str, changed: tuple[str, ...]) -> Any:
     ).returning(RESERVATIONS.c.order_id)
 
 
-async def update_reservation(session: AsyncSession, order_id: str, values: dict[str, Any]) -> None:
+async def update_reservation(session: WriteSession, order_id: str, values: dict[str, Any]) -> None:
     await session.execute(update(Reservation).where(Reservation.order_id == order_id).values(**values))
 
 
-async def mark_invoiced(session: AsyncSession, links: Sequence[dict[str, Any]], now: datetime) -> None:
+async def mark_invoiced(session: WriteSession, links: Sequence[dict[str, Any]], now: datetime) -> None:
     """Invoices the ERP pushed with an order id end that order's reservation: the invoice now counts."""
     if not links:
         return

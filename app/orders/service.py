@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.customers import repository as customers
-from app.db import Database, utcnow
+from app.db import Database, WriteSession, utcnow
 from app.errors import Conflict, FieldError, InvalidRequest, NotFound
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
 from app.orders import repository
 from app.orders.models import Reservation
+from app.orders.repository import ReservationRow
 from app.orders.schemas import AmendedEvent, CancelledEvent, InvoicedEvent, OrderEvent, ReservationOut, ShippedEvent
 from app.schemas import parse_amount
+
+
+class CustomerLedger(Protocol):
+    """What an order event needs of the customers' tables: the customer's row lock, and the invoice an invoiced
+    order becomes. `app.customers.repository` is one; it is handed in (see app.services) rather than imported,
+    because the customers' exposure counts the orders' reservations: customers imports orders, never the reverse.
+    """
+
+    async def lock_customers(self, session: WriteSession, customer_ids: Iterable[str]) -> Sequence[object]: ...
+
+    async def insert_invoice_if_absent(self, session: WriteSession, values: dict[str, Any]) -> None: ...
 
 
 class EventNotApplicable(Conflict):
@@ -84,23 +94,24 @@ def reservation_out(reservation: Reservation, now: datetime) -> ReservationOut:
 
 
 class OrderService:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, database: Database, customers: CustomerLedger) -> None:
+        self.database = database
+        self.customers = customers
 
     async def reservation(self, order_id: str) -> ReservationOut:
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             reservation = await repository.get_reservation(session, order_id)
         if reservation is None:
             raise NotFound(f"no credit was decided for order {order_id}")
         return reservation_out(reservation, utcnow())
 
     async def apply(self, order_id: str, event: OrderEvent, recorder: Recorder) -> StoredResponse:
-        async with self.db.transaction() as session:
+        async with self.database.transaction() as session:
             found = await repository.get_reservation(session, order_id)
             if found is None:
                 raise NotFound(f"no credit was decided for order {order_id}")
             # The customer's lock first, as a decision takes it: events and decisions never interleave.
-            await customers.lock_customers(session, [found.customer_id])
+            await self.customers.lock_customers(session, [found.customer_id])
             reservation = await repository.get_reservation(session, order_id, lock=True)
             assert reservation is not None  # reservations are never deleted
             now = utcnow()
@@ -117,7 +128,7 @@ class OrderService:
             assert reservation is not None
             return await recorder.respond(session, 200, reservation_out(reservation, now))
 
-    async def _shipped(self, session: AsyncSession, reservation: Reservation, status: str, now: datetime) -> None:
+    async def _shipped(self, session: WriteSession, reservation: Reservation, status: str, now: datetime) -> None:
         if status == "shipped":
             return
         _require(status, ("active",), "shipped")
@@ -125,7 +136,7 @@ class OrderService:
         await repository.update_reservation(session, reservation.order_id, {"status": "shipped", "updated_at": now})
 
     async def _invoiced(
-        self, session: AsyncSession, reservation: Reservation, status: str, event: InvoicedEvent, now: datetime
+        self, session: WriteSession, reservation: Reservation, status: str, event: InvoicedEvent, now: datetime
     ) -> None:
         if status == "invoiced":
             if reservation.invoice_id != event.invoice_id:
@@ -139,7 +150,7 @@ class OrderService:
             raise InvalidRequest(message, errors=[FieldError(field="due_date", message=message)])
         # The reservation becomes the receivable: the same amount leaves `reserved` in this transaction.
         # An invoice the ERP already pushed is kept as it is, and one it pushes later replaces this row.
-        await customers.insert_invoice_if_absent(
+        await self.customers.insert_invoice_if_absent(
             session,
             {
                 "customer_id": reservation.customer_id,
@@ -158,14 +169,14 @@ class OrderService:
             session, reservation.order_id, {"status": "invoiced", "invoice_id": event.invoice_id, "updated_at": now}
         )
 
-    async def _cancelled(self, session: AsyncSession, reservation: Reservation, status: str, now: datetime) -> None:
+    async def _cancelled(self, session: WriteSession, reservation: Reservation, status: str, now: datetime) -> None:
         if status == "cancelled":
             return
         _require(status, ("active", "shipped", "expired", "released"), "cancelled")
         await repository.update_reservation(session, reservation.order_id, {"status": "cancelled", "updated_at": now})
 
     async def _amended(
-        self, session: AsyncSession, reservation: Reservation, status: str, event: AmendedEvent, now: datetime
+        self, session: WriteSession, reservation: Reservation, status: str, event: AmendedEvent, now: datetime
     ) -> None:
         _require(status, ("active", "shipped"), "amended")
         currency = reservation.currency
@@ -201,7 +212,7 @@ def credit_reservation(
     replaces_existing: bool,
     at: datetime,
     days: int,
-) -> dict[str, Any] | None:
+) -> ReservationRow | None:
     """The order's reservation for the credit a decision (or its review) approved, replacing what it had
     reserved; None when there is neither credit to reserve nor a reservation to replace."""
     if approved_minor == 0 and not replaces_existing:
@@ -223,6 +234,6 @@ def credit_reservation(
     }
 
 
-async def reserve_credit(session: AsyncSession, reservation: dict[str, Any] | None) -> None:
+async def reserve_credit(session: WriteSession, reservation: ReservationRow | None) -> None:
     if reservation is not None and not await repository.replace_reservations(session, [reservation]):
         raise Conflict(f"order {reservation['order_id']} is reserved for another customer")

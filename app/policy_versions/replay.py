@@ -156,7 +156,7 @@ def _changed(
 
 
 async def replay(
-    db: Database,
+    database: Database,
     tally: ReplayTally,
     filters: ReplayFilters,
     progress: Callable[[int], None] | None = None,
@@ -166,14 +166,14 @@ async def replay(
     writes, never asks a provider."""
     position: Cursor | None = None
     while True:
-        async with db.heavy_reads.paced(), db.heavy_reads.read() as session:
+        async with database.heavy_reads.paced(), database.heavy_reads.read() as session:
             rows = await repository.decisions_chunk(session, filters, position, chunk_size)
         if not rows:
             break
         # The evaluator is CPU work: hand the event loop back after every slice (a few ms), for twice as long, so
         # other requests are answered meanwhile. (A worker thread would cost a third more in GIL hand-offs.)
         for start in range(0, len(rows), SLICE):
-            async with db.heavy_reads.paced():
+            async with database.heavy_reads.paced():
                 tally.add_chunk(rows[start : start + SLICE])
         if progress is not None:
             progress(len(rows))

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Row, and_, func, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import WriteSession
 from app.decisions.models import Decision
 from app.decisions.query import Cursor
 from app.policy_versions.models import PolicyActivation, PolicyVersion
@@ -44,17 +45,17 @@ async def last_activations(session: AsyncSession, versions: Sequence[str] | None
     return {row[0]: row[1] for row in (await session.execute(query)).all()}
 
 
-async def insert_version(session: AsyncSession, values: dict[str, Any]) -> None:
+async def insert_version(session: WriteSession, values: dict[str, Any]) -> None:
     await session.execute(insert(PolicyVersion).values(**values))
 
 
-async def insert_activation(session: AsyncSession, version: str, activated_at: datetime, activated_by: str) -> None:
+async def insert_activation(session: WriteSession, version: str, activated_at: datetime, activated_by: str) -> None:
     await session.execute(
         insert(PolicyActivation).values(version=version, activated_at=activated_at, activated_by=activated_by)
     )
 
 
-async def lock_bootstrap(session: AsyncSession) -> None:
+async def lock_bootstrap(session: WriteSession) -> None:
     """Replicas starting together store the first policy one at a time (SQLite's write lock does this already)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BOOTSTRAP_LOCK_KEY})

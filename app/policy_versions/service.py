@@ -47,8 +47,8 @@ def _field_errors(errors: list[dict[str, Any]]) -> list[FieldError]:
 class PolicyService:
     """The active version lives in the database; parsed documents are immutable, so they are cached by version."""
 
-    def __init__(self, db: Database, default_file: Path) -> None:
-        self.db = db
+    def __init__(self, database: Database, default_file: Path) -> None:
+        self.database = database
         self.default_file = default_file
         self._documents: dict[str, PolicyDocument] = {}
 
@@ -59,7 +59,7 @@ class PolicyService:
             if version is not None:
                 return self._documents.get(version) or await self._load(session, version)
         for _attempt in range(2):
-            async with self.db.read() as session:
+            async with self.database.read() as session:
                 version = await repository.active_version(session)
                 if version is not None:
                     return self._documents.get(version) or await self._load(session, version)
@@ -68,7 +68,7 @@ class PolicyService:
 
     async def bootstrap(self) -> None:
         """On an empty database, store and activate the configured policy file (once, even for racing replicas)."""
-        async with self.db.transaction() as session:
+        async with self.database.transaction() as session:
             await repository.lock_bootstrap(session)
             if await repository.active_version(session) is not None:
                 return
@@ -102,7 +102,7 @@ class PolicyService:
     async def document(self, version: str) -> PolicyDocument:
         if version in self._documents:
             return self._documents[version]
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             return await self._load(session, version)
 
     async def _load(self, session: AsyncSession, version: str) -> PolicyDocument:
@@ -114,7 +114,7 @@ class PolicyService:
         return document
 
     async def list(self) -> PolicyVersionList:
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             active = await repository.active_version(session)
             rows = await repository.list_versions(session)
             activated = await repository.last_activations(session)
@@ -123,7 +123,7 @@ class PolicyService:
 
     async def get(self, version: str | None) -> PolicyVersionOut:
         """One version with its document; None means the active one."""
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             active = await repository.active_version(session)
             wanted = version or active
             row = await repository.get_version(session, wanted) if wanted is not None else None
@@ -135,7 +135,7 @@ class PolicyService:
     async def create(self, document: PolicyDocument, principal: Principal) -> tuple[PolicyVersionOut, bool]:
         """Store a new inactive version; the same content again is a no-op, other content under its id a conflict."""
         try:
-            async with self.db.transaction() as session:
+            async with self.database.transaction() as session:
                 if await repository.get_version(session, document.version) is None:
                     values = _values(document, principal.key_id)
                     await repository.insert_version(session, values)
@@ -161,7 +161,7 @@ class PolicyService:
         return stored, created
 
     async def activate(self, version: str, principal: Principal) -> PolicyVersionOut:
-        async with self.db.transaction() as session:
+        async with self.database.transaction() as session:
             row = await repository.get_version(session, version)
             if row is None:
                 raise NotFound(f"no policy version {version}")
@@ -202,11 +202,11 @@ class PolicyService:
             )
         tally = ReplayTally(policy, page_size, Cursor.decode(cursor) if cursor else None)
         # A replay reads and re-decides every matching decision: a heavy read, one of a bounded few at a time.
-        async with self.db.heavy_reads.turn():
-            return await replay(self.db, tally, filters, progress)
+        async with self.database.heavy_reads.turn():
+            return await replay(self.database, tally, filters, progress)
 
     async def count(self, filters: ReplayFilters) -> int:
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             return await repository.count_decisions(session, filters)
 
 

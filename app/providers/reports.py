@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,8 +23,10 @@ from app.policy.schema import PolicyDocument
 from app.providers import repository
 from app.providers.base import CompanyNotFound, CompanyQuery, CreditReport, CreditReportProvider, ProviderError
 from app.providers.counters import CacheHitCounter
+from app.providers.insurer_limits import ImportResult, import_insurer_limits
 from app.providers.purchase import Purchase, Purchaser
 from app.providers.resilience import ProviderGuard
+from app.providers.usage import UsagePage, provider_usage
 
 # The share of the decision budget a report may take; the rest is for the decision's own writes.
 REPORT_SHARE_OF_BUDGET = 0.8
@@ -126,6 +128,20 @@ class ReportService:
             self.cache_hits.add(answer.report.provider, stale=answer.source == "stale")
         record_cache_lookup("hit" if answer.source == "cache" else "stale" if answer.source == "stale" else "miss")
         return _obtained(answer, _ms(loop.time() - started))
+
+    def breaker_states(self) -> dict[str, str]:
+        """Each provider's circuit breaker: closed, half_open or open."""
+        return self.guard.breaker_states()
+
+    async def usage(self, day_from: date, day_to: date, provider: str | None) -> UsagePage:
+        """Calls, cost and cache hits per provider and day, this replica's latest cache hits included (the
+        others' are at most a second behind)."""
+        await self.cache_hits.flush()
+        return await provider_usage(self.database, day_from, day_to, provider)
+
+    async def import_insurer_limits(self, text: str, *, replace: bool = False) -> ImportResult:
+        """The credit insurer's limits list from CSV: all rows or none (see `insurer_limits`)."""
+        return await import_insurer_limits(self.database, text, replace=replace)
 
     async def cached(
         self, session: AsyncSession, company: CompanyQuery | None, policy: PolicyDocument

@@ -12,13 +12,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chunks import chunks
-from app.db import exact_sum, table_of
+from app.db import WriteSession, exact_sum, table_of
 from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCacheHits, ProviderCall, ReportLease
 
 ERROR_OUTCOMES = ("unavailable", "bad_response")
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
+def _insert(session: WriteSession, table: Any) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT on both PostgreSQL and SQLite."""
     dialect = session.get_bind().dialect.name
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
@@ -93,7 +93,7 @@ async def latest_snapshots_of_many(
     return newest
 
 
-async def insert_report(session: AsyncSession, values: dict[str, Any]) -> None:
+async def insert_report(session: WriteSession, values: dict[str, Any]) -> None:
     await session.execute(insert(table_of(CreditReportRecord)), values)
 
 
@@ -107,7 +107,7 @@ class LeaseState:
 
 
 async def acquire_lease(
-    session: AsyncSession, key: str, holder: str, now: datetime, expires_at: datetime
+    session: WriteSession, key: str, holder: str, now: datetime, expires_at: datetime
 ) -> LeaseState:
     """Take the lease if nobody holds it or the last holder's expired; otherwise say what the holder is at."""
     statement = (
@@ -133,11 +133,11 @@ def _rowcount(result: Any) -> int:
     return int(result.rowcount)
 
 
-async def release_lease(session: AsyncSession, key: str, holder: str) -> None:
+async def release_lease(session: WriteSession, key: str, holder: str) -> None:
     await session.execute(delete(ReportLease).where(ReportLease.key == key, ReportLease.holder == holder))
 
 
-async def settle_lease(session: AsyncSession, key: str, holder: str, state: str, expires_at: datetime) -> None:
+async def settle_lease(session: WriteSession, key: str, holder: str, state: str, expires_at: datetime) -> None:
     """Leave an answer (e.g. not_found) on the lease for the holder's waiters until `expires_at`."""
     await session.execute(
         update(ReportLease)
@@ -149,11 +149,11 @@ async def settle_lease(session: AsyncSession, key: str, holder: str, state: str,
 # --- spend ------------------------------------------------------------------------------------------
 
 
-async def record_call(session: AsyncSession, values: dict[str, Any]) -> None:
+async def record_call(session: WriteSession, values: dict[str, Any]) -> None:
     await session.execute(insert(ProviderCall).values(**values))
 
 
-async def count_cache_hits(session: AsyncSession, provider: str, day: date, *, stale: bool, count: int) -> None:
+async def count_cache_hits(session: WriteSession, provider: str, day: date, *, stale: bool, count: int) -> None:
     hits, stale_hits = (0, count) if stale else (count, 0)
     table = ProviderCacheHits.__table__
     statement = _insert(session, ProviderCacheHits).values(provider=provider, day=day, hits=hits, stale_hits=stale_hits)
@@ -217,7 +217,7 @@ async def current_insurer_limit(
     )
 
 
-async def upsert_insurer_limits(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+async def upsert_insurer_limits(session: WriteSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert the limits, replacing one with the same buyer and insurer reference."""
     for row in rows:
         statement = _insert(session, InsurerLimit).values(**row)
@@ -232,7 +232,7 @@ async def upsert_insurer_limits(session: AsyncSession, rows: Sequence[dict[str, 
         await session.execute(statement)
 
 
-async def delete_insurer_limits_except(session: AsyncSession, keep: set[tuple[str, str, str]]) -> int:
+async def delete_insurer_limits_except(session: WriteSession, keep: set[tuple[str, str, str]]) -> int:
     """Remove every limit not in `keep` (country, registration number, insurer reference): a full-list import."""
     existing = await session.execute(
         select(InsurerLimit.id, InsurerLimit.country, InsurerLimit.registration_number, InsurerLimit.insurer_reference)

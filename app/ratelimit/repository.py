@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import dialect_insert
+from app.db import WriteSession, dialect_insert
 from app.ratelimit.models import RateLimitWindow
 
 
 async def count_requests(
-    session: AsyncSession, api_key_id: str, bucket: str, window_start: datetime, requests: int
+    session: WriteSession, api_key_id: str, bucket: str, window_start: datetime, requests: int
 ) -> int:
     """Add `requests` to the key's counter for this window and return the new count."""
     insert = dialect_insert(session)(RateLimitWindow).values(
@@ -25,7 +24,7 @@ async def count_requests(
     return int((await session.execute(statement)).scalar_one())
 
 
-async def drop_windows_before(session: AsyncSession, api_key_id: str, bucket: str, window_start: datetime) -> None:
+async def drop_windows_before(session: WriteSession, api_key_id: str, bucket: str, window_start: datetime) -> None:
     await session.execute(
         delete(RateLimitWindow).where(
             RateLimitWindow.api_key_id == api_key_id,

@@ -83,7 +83,7 @@ class RateLimiter:
     async def _claim(self, api_key_id: str, start: datetime) -> int:
         """Take up to a block of the window from the shared row; how much of it the limit still allowed."""
         self.claims += 1
-        async with self.database.transaction() as session:
+        async with self.database.transaction(brief=True) as session:
             count = await repository.count_requests(session, api_key_id, self.bucket, start, self.block)
             if count == self.block:  # the key's first claim in a new window: forget its older windows
                 await repository.drop_windows_before(session, api_key_id, self.bucket, start)

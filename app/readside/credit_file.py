@@ -114,9 +114,9 @@ class Portfolio(BaseModel):
 
 class CreditFileService:
     def __init__(
-        self, db: Database, active_policy: ActivePolicy, decision_view: DecisionView, reports: ReportService
+        self, database: Database, active_policy: ActivePolicy, decision_view: DecisionView, reports: ReportService
     ) -> None:
-        self.db = db
+        self.database = database
         self.reports = reports
         self.active_policy = active_policy
         self.decision_view = decision_view
@@ -127,7 +127,7 @@ class CreditFileService:
         policy = await self.active_policy()
         now = utcnow()
         today = now.date()
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             customer = await repository.get_customer(session, customer_id)
             if customer is None:
                 raise NotFound(f"no customer {customer_id}")
@@ -182,7 +182,7 @@ class CreditFileService:
         now = utcnow()
         today = now.date()
         currency = policy.currency
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             rows = await repository.exposure_rows(session, None, today=today, now=now)
             rates = await repository.rate_table(session)
             buckets = await repository.overdue_buckets(session, today)

@@ -4,6 +4,7 @@ credit file shows (`app.decisions.standing`: what a decision taken now would be 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -60,10 +61,18 @@ class CustomerPage(BaseModel):
 
 
 class CustomerListService:
-    def __init__(self, db: Database, active_policy: ActivePolicy, reports: ReportService) -> None:
-        self.db = db
+    def __init__(self, database: Database, active_policy: ActivePolicy, reports: ReportService) -> None:
+        self.database = database
         self.active_policy = active_policy
         self.reports = reports
+
+    async def names(self, customer_ids: Sequence[str]) -> dict[str, str]:
+        """The names of those of the customers that have one (a page's worth of ids)."""
+        if not customer_ids:
+            return {}
+        query = select(Customer.id, Customer.name).where(Customer.id.in_(sorted(set(customer_ids))))
+        async with self.database.read() as session:
+            return {customer_id: name for customer_id, name in await session.execute(query) if name}
 
     async def search(
         self, filters: CustomerFilters, sort: CustomerSort, limit: int, cursor: str | None
@@ -74,7 +83,7 @@ class CustomerListService:
         position = decode_position(cursor) if cursor else None
         policy = await self.active_policy()
         now = utcnow()
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             matched = await _matching(session, filters)
             rates = await repository.rate_table(session)
             companies = {

@@ -3,19 +3,27 @@ reads no repository itself)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from app.db import Database
 from app.reviews import repository as reviews
 from app.webhooks import repository as webhooks
 
 
-async def open_reviews(session: AsyncSession) -> int:
-    """Decisions sent to review that no review has settled yet."""
-    return await reviews.count_awaiting_review(session)
+@dataclass(frozen=True, slots=True)
+class Gauges:
+    open_reviews: int  # decisions sent to review that no review has settled yet
+    webhooks_pending: int
+    oldest_due: datetime | None  # the attempt time of the longest-waiting delivery that is due
 
 
-async def webhook_backlog(session: AsyncSession, now: datetime) -> tuple[int, datetime | None]:
-    """Pending deliveries, and the attempt time of the longest-waiting one that is due."""
-    return await webhooks.backlog(session, now)
+class GaugeService:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def read(self, now: datetime) -> Gauges:
+        async with self.database.read() as session:
+            open_reviews = await reviews.count_awaiting_review(session)
+            pending, oldest_due = await webhooks.backlog(session, now)
+        return Gauges(open_reviews, pending, oldest_due)

@@ -45,8 +45,8 @@ class OpenItems(BaseModel):
 
 
 class OpenItemsService:
-    def __init__(self, db: Database, active_policy: ActivePolicy) -> None:
-        self.db = db
+    def __init__(self, database: Database, active_policy: ActivePolicy) -> None:
+        self.database = database
         self.active_policy = active_policy
 
     async def invoices(self, customer_id: str, status: InvoiceStatus, limit: int, cursor: str | None) -> InvoicePage:
@@ -64,7 +64,7 @@ class OpenItemsService:
                 or_(Invoice.due_date > due, and_(Invoice.due_date == due, Invoice.invoice_id > invoice_id))
             )
         query = query.order_by(Invoice.due_date, Invoice.invoice_id).limit(limit + 1)
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             if await repository.get_customer(session, customer_id) is None:
                 raise NotFound(f"no customer {customer_id}")
             rows = list((await session.scalars(query)).all())
@@ -76,7 +76,7 @@ class OpenItemsService:
         policy = await self.active_policy()
         now = utcnow()
         today = now.date()
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             customer = await repository.get_customer(session, customer_id)
             if customer is None:
                 raise NotFound(f"no customer {customer_id}")

@@ -26,13 +26,13 @@ def retention_cutoff(retention_days: int, now: datetime | None = None) -> dateti
     return (now or utcnow()) - timedelta(days=retention_days)
 
 
-async def count_past_retention(db: Database, retention_days: int, now: datetime | None = None) -> int:
-    async with db.read() as session:
+async def count_past_retention(database: Database, retention_days: int, now: datetime | None = None) -> int:
+    async with database.read() as session:
         return await decisions.count_decided_before(session, retention_cutoff(retention_days, now))
 
 
 async def purge_decisions(
-    db: Database,
+    database: Database,
     retention_days: int,
     *,
     actor: str,
@@ -46,7 +46,7 @@ async def purge_decisions(
     deleted = 0
     seqs: list[int] = []
     while True:
-        async with db.transaction() as session:
+        async with database.transaction() as session:
             batch = await decisions.oldest_decided_before(session, cutoff, batch_size)
             if batch:
                 await decisions.delete_decisions(session, [row.id for row in batch])

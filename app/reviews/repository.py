@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import WriteSession
 from app.decisions.models import Decision, OpenCase, Review
 from app.decisions.query import Cursor
 
@@ -31,7 +32,7 @@ async def open_cases(session: AsyncSession, limit: int, cursor: Cursor | None) -
     return list((await session.scalars(query)).all())
 
 
-async def close_case(session: AsyncSession, decision_id: str) -> None:
+async def close_case(session: WriteSession, decision_id: str) -> None:
     """The settling review takes the decision out of the queue, in the review's own transaction."""
     await session.execute(delete(OpenCase).where(OpenCase.decision_id == decision_id))
 
@@ -46,7 +47,7 @@ async def reviews_of(session: AsyncSession, decision_ids: Sequence[str]) -> dict
     return found
 
 
-async def insert_review(session: AsyncSession, values: dict[str, Any]) -> None:
+async def insert_review(session: WriteSession, values: dict[str, Any]) -> None:
     await session.execute(insert(Review).values(**values))
 
 

@@ -46,14 +46,14 @@ class ReviewerRequestedDecision(Forbidden):
 
 
 class ReviewService:
-    def __init__(self, db: Database, policies: PolicyService, reservation_days: int) -> None:
-        self.db = db
+    def __init__(self, database: Database, policies: PolicyService, reservation_days: int) -> None:
+        self.database = database
         self.policies = policies
         self.reservation_days = reservation_days
 
     async def queue(self, limit: int, cursor: str | None) -> ReviewQueue:
         position = Cursor.decode(cursor) if cursor else None
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             rows = await repository.open_cases(session, limit + 1, position)
             page = rows[:limit]
             reviews = await repository.reviews_of(session, [row.id for row in page])
@@ -70,7 +70,7 @@ class ReviewService:
         return ReviewQueue(items=items, next_cursor=next_cursor)
 
     async def reviews(self, decision_id: str) -> list[ReviewOut]:
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             found = await repository.reviews_of(session, [decision_id])
         return [review_out(review) for review in found.get(decision_id, [])]
 
@@ -78,7 +78,7 @@ class ReviewService:
         self, decision_id: str, body: ReviewIn, principal: Principal, recorder: Recorder | None = None
     ) -> StoredResponse:
         """Record one reviewer's step; the settling step moves the order's reservation to the reviewed terms."""
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             decision = await decisions.get_decision(session, decision_id)
         if decision is None:
             raise NotFound(f"no decision {decision_id}")
@@ -95,7 +95,7 @@ class ReviewService:
         policy = await self.policies.document(decision.policy_version)
         approved, prepayment = _terms(body, decision)
         try:
-            async with self.db.transaction() as session:
+            async with self.database.transaction() as session:
                 # The customer's row serialises a review with decisions and events for the same customer.
                 await customers.lock_customers(session, [decision.customer_id])
                 earlier = (await repository.reviews_of(session, [decision.id])).get(decision.id, [])

@@ -52,9 +52,14 @@ class Dispatcher:
     """One pass sends what is due; `run` repeats passes until cancelled (the lifespan's task)."""
 
     def __init__(
-        self, db: Database, http: httpx.AsyncClient, rules: RetryRules, batch: int = 50, lookup: Lookup = system_lookup
+        self,
+        database: Database,
+        http: httpx.AsyncClient,
+        rules: RetryRules,
+        batch: int = 50,
+        lookup: Lookup = system_lookup,
     ) -> None:
-        self.db = db
+        self.database = database
         self.http = http
         self.rules = rules
         self.batch = batch
@@ -67,10 +72,10 @@ class Dispatcher:
             token = str(uuid.uuid4())
             now = utcnow()
             lease = timedelta(seconds=self.rules.timeout_seconds * 2 + 30)
-            async with self.db.read() as session:
+            async with self.database.read() as session:
                 if not await repository.any_due(session, now):
                     return delivered
-            async with self.db.transaction() as session:
+            async with self.database.transaction() as session:
                 ids = await repository.claim_due(session, now, now + lease, token, self.batch)
                 rows = await repository.claimed(session, ids) if ids else []
             if not rows:
@@ -162,7 +167,7 @@ class Dispatcher:
             logger.warning("webhook delivery %s failed for good after %d attempts: %s", delivery.id, attempts, error)
         else:
             values.update(next_attempt_at=now + self.rules.delay(attempts))
-        async with self.db.transaction() as session:
+        async with self.database.transaction() as session:
             await repository.record_attempt(session, delivery.id, token, values)
 
 

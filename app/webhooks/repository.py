@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import WriteSession
 from app.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 
-async def insert_subscription(session: AsyncSession, values: dict[str, Any]) -> None:
+async def insert_subscription(session: WriteSession, values: dict[str, Any]) -> None:
     await session.execute(insert(WebhookSubscription).values(**values))
 
 
@@ -26,7 +27,7 @@ async def get_subscription(session: AsyncSession, subscription_id: str) -> Webho
     return row if row is not None and row.active else None
 
 
-async def delete_subscription(session: AsyncSession, subscription_id: str) -> bool:
+async def delete_subscription(session: WriteSession, subscription_id: str) -> bool:
     """Deactivated, not erased: its delivery log stays readable for the audit, and nothing more is sent."""
     result = await session.execute(
         update(WebhookSubscription)
@@ -41,11 +42,11 @@ async def delete_subscription(session: AsyncSession, subscription_id: str) -> bo
     return bool(getattr(result, "rowcount", 0))
 
 
-async def insert_event(session: AsyncSession, values: dict[str, Any]) -> None:
+async def insert_event(session: WriteSession, values: dict[str, Any]) -> None:
     await session.execute(insert(WebhookEvent).values(**values))
 
 
-async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def insert_deliveries(session: WriteSession, rows: list[dict[str, Any]]) -> None:
     if rows:
         await session.execute(insert(WebhookDelivery), rows)
 
@@ -70,7 +71,7 @@ async def backlog(session: AsyncSession, now: datetime) -> tuple[int, datetime |
     return count or 0, oldest
 
 
-async def claim_due(session: AsyncSession, now: datetime, until: datetime, token: str, limit: int) -> list[str]:
+async def claim_due(session: WriteSession, now: datetime, until: datetime, token: str, limit: int) -> list[str]:
     """Claim due deliveries no one holds. PostgreSQL skips rows another dispatcher has locked;
     SQLite has taken the write lock with the transaction, so the claim column decides there."""
     unclaimed = or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < now)
@@ -100,7 +101,7 @@ async def claimed(session: AsyncSession, ids: Sequence[str]) -> list[tuple[Webho
     return [(row[0], row[1], row[2], row[3]) for row in (await session.execute(query)).all()]
 
 
-async def record_attempt(session: AsyncSession, delivery_id: str, token: str, values: dict[str, Any]) -> None:
+async def record_attempt(session: WriteSession, delivery_id: str, token: str, values: dict[str, Any]) -> None:
     """Only the claim's holder records its attempt: a dispatcher whose claim ran out changes nothing."""
     await session.execute(
         update(WebhookDelivery)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.db import Database, utcnow
+from app.db import Database, WriteSession, utcnow
 from app.errors import FieldError, InvalidRequest, NotFound
 from app.webhooks import repository
 from app.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
@@ -24,7 +22,7 @@ from app.webhooks.signing import new_secret
 from app.webhooks.targets import TargetRefused, check_url
 
 
-async def enqueue_event(session: AsyncSession, event_type: str, data: dict[str, Any]) -> str:
+async def enqueue_event(session: WriteSession, event_type: str, data: dict[str, Any]) -> str:
     """Write an event to the outbox in the caller's transaction, with a delivery for each subscriber.
 
     It commits or rolls back with the change it reports; the dispatcher sends it afterwards. The body
@@ -56,8 +54,8 @@ def _delivery(subscription_id: str, event_id: str, now: Any) -> dict[str, Any]:
 
 
 class WebhookService:
-    def __init__(self, db: Database, *, allow_private_targets: bool) -> None:
-        self.db = db
+    def __init__(self, database: Database, *, allow_private_targets: bool) -> None:
+        self.database = database
         self.allow_private_targets = allow_private_targets
 
     async def create(self, body: SubscriptionIn) -> SubscriptionCreated:
@@ -74,29 +72,29 @@ class WebhookService:
             "active": True,
             "created_at": utcnow(),
         }
-        async with self.db.transaction() as session:
+        async with self.database.transaction() as session:
             await repository.insert_subscription(session, values)
         return SubscriptionCreated(**{k: v for k, v in values.items() if k != "active"})
 
     async def list(self) -> SubscriptionList:
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             rows = await repository.list_subscriptions(session)
         return SubscriptionList(items=[subscription_out(row) for row in rows])
 
     async def get(self, subscription_id: str) -> SubscriptionOut:
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             row = await repository.get_subscription(session, subscription_id)
         if row is None:
             raise NotFound(f"no webhook subscription {subscription_id}")
         return subscription_out(row)
 
     async def delete(self, subscription_id: str) -> None:
-        async with self.db.transaction() as session:
+        async with self.database.transaction() as session:
             if not await repository.delete_subscription(session, subscription_id):
                 raise NotFound(f"no webhook subscription {subscription_id}")
 
     async def deliveries(self, subscription_id: str, limit: int) -> DeliveryList:
-        async with self.db.read() as session:
+        async with self.database.read() as session:
             if await repository.get_subscription(session, subscription_id) is None:
                 raise NotFound(f"no webhook subscription {subscription_id}")
             rows = await repository.deliveries(session, subscription_id, limit)
@@ -104,7 +102,7 @@ class WebhookService:
 
     async def redeliver(self, subscription_id: str, delivery_id: str) -> DeliveryOut:
         """A new delivery of the same event (same webhook-id, so receivers can tell it is a repeat)."""
-        async with self.db.transaction() as session:
+        async with self.database.transaction() as session:
             if await repository.get_subscription(session, subscription_id) is None:
                 raise NotFound(f"no webhook subscription {subscription_id}")
             original = await repository.get_delivery(session, subscription_id, delivery_id)

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.main import create_app
+from app.services import services_of
 from app.settings import Settings
 from bench.floor_app import ANSWER, FLOORS, PREFIX, create_scratch_table, with_floors
 from tests.conftest import auth, count_rows, order_body, table_counts
@@ -20,7 +21,7 @@ from tests.conftest import auth, count_rows, order_body, table_counts
 async def floors(settings: Settings, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
     app = with_floors(create_app(settings))
     async with app.router.lifespan_context(app):
-        await create_scratch_table(app.state.database)
+        await create_scratch_table(services_of(app).database)
         try:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://creditgate.test") as http:

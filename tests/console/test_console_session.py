@@ -6,7 +6,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from app.console.session import SESSION_COOKIE, SessionSigner
+from app.cookies import SESSION_COOKIE, SessionSigner
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import ALL_KEY, key_for

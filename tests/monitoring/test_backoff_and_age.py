@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.providers.models import CreditReportRecord
+from app.services import services_of
 from app.settings import Settings
 from app.webhooks.dispatcher import RetryRules
 from tests.erp import decide, put_customer
@@ -38,10 +39,10 @@ class TestBackoffIsHonoured:
     ) -> None:
         await subscribe(running.client, receiver.url)  # nothing listens yet
         await downgrade(running)
-        await running.app.state.monitor.run_pass(10)
-        assert await running.app.state.dispatcher.dispatch_once() == 0
+        await services_of(running.app).monitor.run_pass(10)
+        assert await services_of(running.app).dispatcher.dispatch_once() == 0
         await receiver.start()
-        assert await running.app.state.dispatcher.dispatch_once() == 0  # due in half an hour at the earliest
+        assert await services_of(running.app).dispatcher.dispatch_once() == 0  # due in half an hour at the earliest
         assert receiver.received == []
         assert await scalar(engine, "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'") == 0
         assert await scalar(engine, "SELECT max(attempts) FROM webhook_deliveries") == 1
@@ -66,10 +67,10 @@ class TestMonitoringAge:
     ) -> None:
         await put_customer(running.client, registration_number="12345672")
         await decide(running.client, "1000.00", "SO-1")
-        fresh = await running.app.state.monitor.run_pass(10)
+        fresh = await services_of(running.app).monitor.run_pass(10)
         assert (fresh.candidates, fresh.report_calls) == (1, 0)
 
         await age_reports(engine, timedelta(days=400))  # far past the policy's monitoring age
-        stale = await running.app.state.monitor.run_pass(10)
+        stale = await services_of(running.app).monitor.run_pass(10)
         assert stale.report_calls == 1
         assert await scalar(engine, "SELECT count(*) FROM credit_reports") == 2

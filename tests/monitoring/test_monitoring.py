@@ -18,6 +18,7 @@ from app.main import create_app
 from app.money import quantize
 from app.providers.base import CompanyQuery
 from app.providers.simulated import simulated_payload
+from app.services import services_of
 from app.settings import Settings
 from tests.conftest import auth, count_rows, key_for
 from tests.erp import decide, put_customer, put_invoice
@@ -66,7 +67,7 @@ class TestDowngradeIsActedOn:
         subscription = await subscribe(running.client, receiver.url)
         await downgrade(running)
 
-        result = await running.app.state.monitor.run_pass(10)
+        result = await services_of(running.app).monitor.run_pass(10)
 
         assert result.changed == ["C-42"]
         new_limit = await scalar(engine, "SELECT new_limit_minor FROM credit_limit_history")
@@ -77,7 +78,7 @@ class TestDowngradeIsActedOn:
         )
         assert audit == "customer.credit_reassessed"
 
-        assert await running.app.state.dispatcher.dispatch_once() == 2
+        assert await services_of(running.app).dispatcher.dispatch_once() == 2
         by_type = {json.loads(r.body)["type"]: r for r in receiver.received}
         assert set(by_type) == {"customer.risk_changed", "customer.limit_changed"}
         limit_event = by_type["customer.limit_changed"]
@@ -91,8 +92,8 @@ class TestDowngradeIsActedOn:
         await receiver.start()
         subscription = await subscribe(running.client, receiver.url)
         await downgrade(running)
-        await running.app.state.monitor.run_pass(10)
-        await running.app.state.dispatcher.dispatch_once()
+        await services_of(running.app).monitor.run_pass(10)
+        await services_of(running.app).dispatcher.dispatch_once()
         received = receiver.received[0]
         assert not verifies(subscription["secret"], received.headers, received.body + b" ")
 
@@ -100,7 +101,7 @@ class TestDowngradeIsActedOn:
         await put_customer(running.client, registration_number="12345670")
         await decide(running.client, "1000.00", "SO-1")
         await put_customer(running.client, registration_number="12345679")
-        await running.app.state.monitor.run_pass(10)
+        await services_of(running.app).monitor.run_pass(10)
         customer = (await running.client.get("/v1/customers/C-42", headers=auth())).json()
         assert customer["credit_block"]["reason"].startswith("monitoring: insolvency")
         assert await scalar(engine, "SELECT new_limit_minor FROM credit_limit_history") == 0
@@ -112,9 +113,9 @@ class TestDeliveryRetries:
     ) -> None:
         await subscribe(running.client, receiver.url)  # nothing listens yet
         await downgrade(running)
-        await running.app.state.monitor.run_pass(10)
+        await services_of(running.app).monitor.run_pass(10)
 
-        assert await running.app.state.dispatcher.dispatch_once() == 0
+        assert await services_of(running.app).dispatcher.dispatch_once() == 0
         assert await scalar(engine, "SELECT max(attempts) FROM webhook_deliveries") == 1
         assert await scalar(engine, "SELECT max(last_error) FROM webhook_deliveries")
         assert (
@@ -123,7 +124,7 @@ class TestDeliveryRetries:
 
         await receiver.start()
         for _ in range(200):  # bounded: backoff here is tens of milliseconds
-            await running.app.state.dispatcher.dispatch_once()
+            await services_of(running.app).dispatcher.dispatch_once()
             if len(receiver.received) == 2:
                 break
             await asyncio.sleep(0.02)
@@ -141,11 +142,11 @@ class TestDeliveryRetries:
         await receiver.start()
         subscription = await subscribe(running.client, receiver.url)
         await downgrade(running)
-        await running.app.state.monitor.run_pass(10)
+        await services_of(running.app).monitor.run_pass(10)
         # The process "dies" here: nothing was dispatched. A new app instance finds the outbox rows.
         second = create_app(monitor_settings)
         async with second.router.lifespan_context(second):
-            assert await second.state.dispatcher.dispatch_once() == 2
+            assert await services_of(second).dispatcher.dispatch_once() == 2
         assert len(receiver.received) == 2
         assert all(verifies(subscription["secret"], r.headers, r.body) for r in receiver.received)
 
@@ -153,13 +154,13 @@ class TestDeliveryRetries:
         await receiver.start()
         subscription = await subscribe(running.client, receiver.url, ["customer.limit_changed"])
         await downgrade(running)
-        await running.app.state.monitor.run_pass(10)
-        await running.app.state.dispatcher.dispatch_once()
+        await services_of(running.app).monitor.run_pass(10)
+        await services_of(running.app).dispatcher.dispatch_once()
         path = f"/v1/webhooks/{subscription['id']}/deliveries"
         delivery = (await running.client.get(path, headers=auth())).json()["items"][0]
         response = await running.client.post(f"{path}/{delivery['id']}/redeliver", headers=auth())
         assert response.status_code == 202
-        await running.app.state.dispatcher.dispatch_once()
+        await services_of(running.app).dispatcher.dispatch_once()
         first, again = receiver.received
         assert first.headers["webhook-id"] == again.headers["webhook-id"]
 
@@ -173,7 +174,7 @@ class TestBudget:
             await put_customer(running.client, customer_id, registration_number=f"1000000{index}{index}")
             await put_invoice(running.client, f"INV-{index}", f"{(index + 1) * 100}.00", customer_id=customer_id)
 
-        result = await running.app.state.monitor.run_pass(2)
+        result = await services_of(running.app).monitor.run_pass(2)
 
         assert await count_rows(engine, "credit_reports") == 2
         assert result.report_calls == 2
@@ -225,7 +226,7 @@ class TestErpChanges:
         await put_customer(running.client)
         await put_customer(running.client, credit_block={"reason": "legal dispute"})
         await put_customer(running.client, limit_currency="EUR", manual_limit={"amount": "500.00", "reason": "cfo"})
-        await running.app.state.dispatcher.dispatch_once()
+        await services_of(running.app).dispatcher.dispatch_once()
         types = sorted(json.loads(r.body)["type"] for r in receiver.received)
         assert types == ["customer.blocked", "customer.limit_changed", "customer.unblocked"]
 
@@ -260,11 +261,11 @@ class TestTwoDispatchers:
             await put_customer(running.client, customer_id, registration_number="12345670")
             await decide(running.client, "1000.00", f"SO-{index}", customer_id=customer_id)
             await put_customer(running.client, customer_id, registration_number="12345676")
-        await running.app.state.monitor.run_pass(10)
+        await services_of(running.app).monitor.run_pass(10)
         second = create_app(monitor_settings)
         async with second.router.lifespan_context(second):
             sent = await asyncio.gather(
-                running.app.state.dispatcher.dispatch_once(), second.state.dispatcher.dispatch_once()
+                services_of(running.app).dispatcher.dispatch_once(), services_of(second).dispatcher.dispatch_once()
             )
         assert sum(sent) == 12
         assert len({r.headers["webhook-id"] for r in receiver.received}) == len(receiver.received) == 12

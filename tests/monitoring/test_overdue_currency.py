@@ -12,6 +12,7 @@ import copy
 import httpx
 import pytest
 
+from app.services import services_of
 from tests.conftest import auth, key_for, order_body
 from tests.erp import put_customer, put_invoice
 from tests.monitoring.conftest import Running
@@ -48,7 +49,7 @@ async def stopped_and_blocked(
     assert decision["report"]["source"] == "fresh"  # the monitor compares with this decision's report
     stopped = "OVERDUE_INVOICES" in [reason["code"] for reason in decision["reasons"]]
 
-    await running.app.state.monitor.run_pass(10)
+    await services_of(running.app).monitor.run_pass(10)
 
     customer = (await client.get("/v1/customers/C-42", headers=auth())).json()
     blocked = customer["credit_block"] is not None

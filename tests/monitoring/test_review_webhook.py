@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from app.services import services_of
 from tests.monitoring.conftest import Running
 from tests.monitoring.receiver import Receiver
 from tests.monitoring.test_monitoring import subscribe, verifies
@@ -18,7 +19,7 @@ class TestDecisionReviewed:
         response = await review(running.client, case["id"], outcome="prepayment", approved_credit_amount="400.00")
         assert response.status_code == 201, response.text
 
-        assert await running.app.state.dispatcher.dispatch_once() == 1
+        assert await services_of(running.app).dispatcher.dispatch_once() == 1
         (received,) = receiver.received
         assert verifies(subscription["secret"], received.headers, received.body)
         event = json.loads(received.body)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import utcnow
 from app.main import create_app
+from app.services import services_of
 from app.settings import Settings
 from app.webhooks.dispatcher import MAX_RESPONSE_BYTES, Dispatcher
 from app.webhooks.models import WebhookSubscription
@@ -28,7 +29,7 @@ from tests.monitoring.test_webhook_targets import Answers
 
 
 async def announce(running: Running) -> None:
-    async with running.app.state.database.transaction() as session:
+    async with services_of(running.app).database.transaction() as session:
         await enqueue_event(session, "customer.blocked", {"customer_id": "C-42"})
 
 
@@ -50,7 +51,7 @@ class TestBoundedAnswers:
         await announce(running)
 
         started = time.monotonic()
-        assert await running.app.state.dispatcher.dispatch_once() == 1
+        assert await services_of(running.app).dispatcher.dispatch_once() == 1
         print(
             f"endless body: the receiver got {receiver.body_bytes_sent} bytes out before the dispatcher hung up "
             f"(cap {MAX_RESPONSE_BYTES}); {time.monotonic() - started:.2f} s"
@@ -68,7 +69,7 @@ class TestBoundedAnswers:
         await announce(running)
 
         started = time.monotonic()
-        assert await running.app.state.dispatcher.dispatch_once() == 0
+        assert await services_of(running.app).dispatcher.dispatch_once() == 0
         print(f"trickling receiver: the attempt ended after {time.monotonic() - started:.2f} s")
         status, code, error = await last_delivery(engine)
         assert (status, code) == ("pending", None)
@@ -114,7 +115,7 @@ class TestConnectsToTheCheckedAddress:
     async def test_a_name_is_resolved_once_and_the_connection_goes_to_that_address(self, recorded: Recorded) -> None:
         await subscribe(recorded.running.client, "http://localhost:18712/hooks", ["customer.blocked"])
         await announce(recorded.running)
-        assert await recorded.running.app.state.dispatcher.dispatch_once() == 1
+        assert await services_of(recorded.running.app).dispatcher.dispatch_once() == 1
         (request,) = recorded.requests
         assert request.url.host in ("127.0.0.1", "::1")  # an address: nothing left for a second resolution
         assert request.url.port == 18712
@@ -124,7 +125,7 @@ class TestConnectsToTheCheckedAddress:
     async def test_https_keeps_the_subscribed_name_for_sni_and_the_certificate(self, recorded: Recorded) -> None:
         await subscribe(recorded.running.client, "https://localhost/hooks", ["customer.blocked"])
         await announce(recorded.running)
-        assert await recorded.running.app.state.dispatcher.dispatch_once() == 1
+        assert await services_of(recorded.running.app).dispatcher.dispatch_once() == 1
         (request,) = recorded.requests
         assert request.url.host in ("127.0.0.1", "::1")
         assert request.headers["host"] == "localhost"
@@ -166,7 +167,7 @@ class TestBadStoredTargets:
         good = await subscribe(production.running.client, PUBLIC_TARGET, ["customer.blocked"])
         await announce(production.running)
 
-        assert await production.running.app.state.dispatcher.dispatch_once() == 1
+        assert await services_of(production.running.app).dispatcher.dispatch_once() == 1
         assert [str(request.url) for request in production.requests] == [PUBLIC_TARGET]
         log = (await production.running.client.get(f"/v1/webhooks/{good['id']}/deliveries", headers=auth())).json()
         assert [item["status"] for item in log["items"]] == ["delivered"]
@@ -181,7 +182,9 @@ class TestDnsRebinding:
         """The second answer (inward) would be what a resolve-then-connect client connects to; it is never asked."""
         answers = Answers(["93.184.215.14"], ["127.0.0.1"])
         app = production.running.app
-        dispatcher = Dispatcher(app.state.database, app.state.http, app.state.dispatcher.rules, lookup=answers)
+        dispatcher = Dispatcher(
+            services_of(app).database, services_of(app).http, services_of(app).dispatcher.rules, lookup=answers
+        )
         await subscribe(production.running.client, "https://hooks.example.com/creditgate", ["customer.blocked"])
         await announce(production.running)
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db import Database
 from app.decisions.models import Decision, DecisionReason
 from app.main import create_app
+from app.services import services_of
 from app.settings import Settings
 from bench.export_bench import decision_rows
 from tests.conftest import ALL_KEY, KEYS, auth, order_body
@@ -98,7 +99,7 @@ def _client(app: FastAPI) -> httpx.AsyncClient:
 
 
 def _heavy_reads(app: FastAPI) -> int:
-    database: Database = app.state.database
+    database: Database = services_of(app).database
     return database.heavy_reads.in_flight
 
 

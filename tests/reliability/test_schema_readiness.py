@@ -13,9 +13,9 @@ from alembic import command
 from alembic.config import Config
 from pydantic import SecretStr
 
-from app.api.health import head_revisions
 from app.db import alembic_config
 from app.main import create_app
+from app.readiness import head_revisions
 from app.settings import Settings
 from tests.conftest import KEYS, auth, order_body
 

@@ -1,4 +1,5 @@
-"""Console sessions: a signed cookie naming the API key's id and an expiry, and the CSRF tokens tied to it.
+"""Console sessions (the console signs in with them): a signed cookie naming the API key's id and an expiry,
+and the CSRF tokens tied to it.
 
 The cookie never holds the key itself. It is an HMAC-SHA256 signed payload over a server secret; the server
 maps the key id back to the configured key's scopes on every request, so removing a key from
@@ -15,6 +16,8 @@ import time
 from dataclasses import dataclass
 
 import orjson
+
+from app.settings import Settings
 
 SESSION_COOKIE = "creditgate_console"
 SIGN_IN_COOKIE = "creditgate_console_sign_in"
@@ -98,3 +101,9 @@ class SessionSigner:
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def signer_for(settings: Settings) -> SessionSigner:
+    """The signer for the configured secret; without one, a random secret that lasts as long as the process."""
+    secret = settings.console_secret.get_secret_value().encode() if settings.console_secret else None
+    return SessionSigner(secret or secrets.token_bytes(32), settings.console_session_minutes * 60)
