@@ -25,7 +25,8 @@ RATE_PATTERN = r"^(0|[1-9][0-9]{0,5})(\.[0-9]{1,12})?$"
 MIN_RATE = Decimal("0.000001")
 _RATE = re.compile(RATE_PATTERN.strip("^$"))
 
-OFFSET_MESSAGE = "needs a UTC offset (RFC 3339), e.g. 2026-11-23T10:00:00Z"
+# One wording for every time refused, whether it is no date-time at all or one without its offset.
+OFFSET_MESSAGE = "must be an RFC 3339 date-time with a UTC offset, e.g. 2026-11-23T10:00:00Z"
 
 # Bidirectional overrides, embeddings and isolates reorder what a reader sees (an invoice id shown backwards).
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

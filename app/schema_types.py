@@ -15,13 +15,15 @@ import pycountry
 from iso4217 import Currency
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from app.fields import UtcDatetime
+from app.fields import OFFSET_MESSAGE, UtcDatetime
 
 # An amount greater than zero, as app.fields.AMOUNT_PATTERN bounds it (12 digits, 4 decimals at most).
 POSITIVE_AMOUNT_PATTERN = (
     r"^([1-9][0-9]{0,11}(\.[0-9]{1,4})?|0\.([1-9][0-9]{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9]))$"
 )
-CURSOR_FORMAT = "cursor"
+CURSOR_FORMAT = "cursor"  # the decision history's and the review queue's
+CUSTOMER_CURSOR_FORMAT = "customer-cursor"  # GET /v1/customers
+INVOICE_CURSOR_FORMAT = "invoice-cursor"  # a customer's invoices
 # An exchange rate is at least 0.000001 (app.fields.MIN_RATE): what RATE_PATTERN admits below it, refused.
 RATE_SCHEMA: dict[str, Any] = {"not": {"pattern": r"^0(\.0{1,5})?$|^0\.0{6}"}}
 
@@ -45,9 +47,16 @@ def _iso_date(value: Any) -> Any:
 
 
 def _iso_date_time(value: Any) -> Any:
-    if isinstance(value, datetime) or (isinstance(value, str) and _DATE_TIME.fullmatch(value)):
+    """The document's date-time, a day of the calendar included: whatever is wrong, one message says it."""
+    if isinstance(value, datetime):
         return value
-    raise ValueError("must be an RFC 3339 date-time, e.g. 2026-11-23T10:00:00Z")
+    if isinstance(value, str) and _DATE_TIME.fullmatch(value):
+        try:
+            datetime.fromisoformat(value.upper())  # a day and time of the calendar (no 13th month)
+            return value
+        except ValueError:
+            pass
+    raise ValueError(OFFSET_MESSAGE)
 
 
 def json_integer(value: Any) -> Any:
@@ -138,6 +147,6 @@ def _at(path: tuple[str, ...], schema: dict[str, Any], *, required: bool = False
     return schema
 
 
-def cursor_schema(description: str) -> dict[str, Any]:
-    """A page position: only a `next_cursor` this API returned is one (`format: cursor`)."""
-    return {"format": CURSOR_FORMAT, "description": description}
+def cursor_schema(description: str, format_: str = CURSOR_FORMAT) -> dict[str, Any]:
+    """A page position: only a `next_cursor` this API returned is one (`format: cursor`, or the list's own)."""
+    return {"format": format_, "description": description}

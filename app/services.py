@@ -32,7 +32,9 @@ from app.providers.reports import ReportService
 from app.ratelimit.service import RateLimiter
 from app.readiness import Readiness
 from app.readside.credit_file import CreditFileService
+from app.readside.customer_list import CustomerListService
 from app.readside.gauges import GaugeService
+from app.readside.open_items import OpenItemsService
 from app.reviews.service import ReviewService
 from app.settings import Settings
 from app.webhooks.dispatcher import Dispatcher, retry_rules
@@ -55,6 +57,8 @@ class Services:
     decision_rate: RateLimiter
     customers: CustomerService
     credit_files: CreditFileService
+    customer_list: CustomerListService
+    open_items: OpenItemsService
     orders: OrderService
     reviews: ReviewService
     idempotency: IdempotencyService
@@ -94,7 +98,9 @@ def build_services(
             database, "decisions", settings.decision_rate_limit, settings.decision_rate_window_seconds
         ),
         customers=CustomerService(database, active_policy, settings.max_batch_invoices),
-        credit_files=CreditFileService(database, active_policy, decision_out),
+        credit_files=CreditFileService(database, active_policy, decision_out, reports),
+        customer_list=CustomerListService(database, active_policy, reports),
+        open_items=OpenItemsService(database, active_policy),
         orders=OrderService(database, customer_rows),
         reviews=ReviewService(database, policies, settings.reservation_expiry_days),
         idempotency=IdempotencyService(

@@ -40,7 +40,7 @@ class TestNewFilters:
         assert await ids(client, reason_code="HIGH_RISK_PREPAYMENT") == {"SO-E"}
         assert await ids(client, reason_code="SMALL_ORDER_NO_REPORT") == {"SO-SMALL"}
         assert await ids(client, reason_code="INSOLVENT", outcome="reject") == {"SO-INSOLVENT"}
-        assert await ids(client, reason_code="NO_SUCH_CODE") == set()
+        assert await ids(client, reason_code="GROUP_LIMIT") == set()  # a known code no decision carries
 
     async def test_filters_by_provider_and_policy_version(self, client: httpx.AsyncClient) -> None:
         await seed(client)

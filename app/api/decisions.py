@@ -28,6 +28,7 @@ from app.errors import Conflict, FieldError, Forbidden, InvalidRequest, NotFound
 from app.fields import AMOUNT_PATTERN
 from app.money import to_minor
 from app.orders.service import OrderAlreadyInvoiced
+from app.policy.facts import REASON_CODES
 from app.reviews.schemas import ReviewedDecision
 from app.schema_types import CurrencyCode, IsoDateTime, cursor_schema
 from app.schemas import check_currency, parse_amount
@@ -59,19 +60,30 @@ async def decision_filters(
     customer_id: Annotated[str | None, Query(max_length=64)] = None,
     order_id: Annotated[str | None, Query(max_length=64)] = None,
     outcome: OutcomeName | None = None,
+    final_outcome: Annotated[
+        OutcomeName | None, Query(description="The settling review's outcome, else the decision's own.")
+    ] = None,
     decided_from: Annotated[IsoDateTime | None, Query(description="Inclusive, RFC 3339 with an offset.")] = None,
     decided_to: Annotated[IsoDateTime | None, Query(description="Exclusive, RFC 3339 with an offset.")] = None,
     reason_code: Annotated[
-        str | None, Query(max_length=64, pattern=r"^[A-Z][A-Z0-9_]*$", description="Decisions that carry this code.")
+        str | None,
+        Query(
+            max_length=64,
+            description="Decisions that carry this code (one the evaluator gives: any other is refused).",
+            json_schema_extra={"enum": sorted(REASON_CODES)},
+        ),
     ] = None,
     provider: Annotated[str | None, Query(max_length=64, description="The report's provider.")] = None,
     policy_version: Annotated[str | None, Query(max_length=64)] = None,
     currency: Annotated[CurrencyCode | None, Query(description="ISO 4217; required with an amount bound.")] = None,
+    # The pattern is the document's; the bound's own check says what is wrong (negative, too large, not a number).
     amount_min: Annotated[
-        str | None, Query(max_length=32, pattern=AMOUNT_PATTERN, description='Inclusive, e.g. "1000.00".')
+        str | None,
+        Query(max_length=32, description='Inclusive, e.g. "1000.00".', json_schema_extra={"pattern": AMOUNT_PATTERN}),
     ] = None,
     amount_max: Annotated[
-        str | None, Query(max_length=32, pattern=AMOUNT_PATTERN, description='Inclusive, e.g. "5000.00".')
+        str | None,
+        Query(max_length=32, description='Inclusive, e.g. "5000.00".', json_schema_extra={"pattern": AMOUNT_PATTERN}),
     ] = None,
     reviewed: Annotated[
         bool | None, Query(description="true: settled by a manual review; false: not (yet) reviewed.")
@@ -84,13 +96,14 @@ async def decision_filters(
         outcome=outcome,
         decided_from=decided_from,
         decided_to=decided_to,
-        reason_code=reason_code,
+        reason_code=_reason_code(reason_code),
         provider=provider,
         policy_version=policy_version,
         currency=_currency(currency),
         amount_min_minor=_amount_bound("amount_min", amount_min, currency),
         amount_max_minor=_amount_bound("amount_max", amount_max, currency),
         reviewed=reviewed,
+        final_outcome=final_outcome,
     )
 
 
@@ -143,9 +156,14 @@ async def get_decision(
     decision_id: str, _principal: Read, service: DecisionServiceDep, reviews: ReviewServiceDep
 ) -> ReviewedDecision:
     detail = await service.get(decision_id)
-    appended = await reviews.reviews(decision_id)
-    settled = next((review.outcome for review in appended if review.final), None)
-    return ReviewedDecision(**detail.model_dump(), reviews=appended, final_outcome=settled or detail.outcome)
+    return ReviewedDecision(**detail.model_dump(), reviews=await reviews.reviews(decision_id))
+
+
+def _reason_code(value: str | None) -> str | None:
+    if value is not None and value not in REASON_CODES:
+        message = f"{value} is no reason code; the codes are " + ", ".join(sorted(REASON_CODES))
+        raise InvalidRequest(message, errors=[FieldError(field="query.reason_code", message=message)])
+    return value
 
 
 def _currency(value: str | None) -> str | None:

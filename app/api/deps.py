@@ -26,6 +26,8 @@ from app.providers.reports import ReportService
 from app.ratelimit.service import RateLimiter
 from app.readiness import Readiness
 from app.readside.credit_file import CreditFileService
+from app.readside.customer_list import CustomerListService
+from app.readside.open_items import OpenItemsService
 from app.reviews.service import ReviewService
 from app.services import Services, services_of
 from app.settings import Settings
@@ -220,6 +222,8 @@ SettingsDep = Annotated[Settings, Depends(provided(lambda s: s.settings))]
 DecisionServiceDep = Annotated[DecisionService, Depends(provided(lambda s: s.decisions))]
 CustomerServiceDep = Annotated[CustomerService, Depends(provided(lambda s: s.customers))]
 CreditFileServiceDep = Annotated[CreditFileService, Depends(provided(lambda s: s.credit_files))]
+CustomerListServiceDep = Annotated[CustomerListService, Depends(provided(lambda s: s.customer_list))]
+OpenItemsServiceDep = Annotated[OpenItemsService, Depends(provided(lambda s: s.open_items))]
 OrderServiceDep = Annotated[OrderService, Depends(provided(lambda s: s.orders))]
 ReviewServiceDep = Annotated[ReviewService, Depends(provided(lambda s: s.reviews))]
 NoteServiceDep = Annotated[NoteService, Depends(provided(lambda s: s.notes))]

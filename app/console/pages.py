@@ -16,6 +16,7 @@ from app.console.web import SECURITY_HEADERS, ConsoleRoute, ConsoleUser, needs, 
 from app.db import utcnow
 from app.decisions.query import DecisionFilters
 from app.fields import days_before
+from app.readside.customer_list import CustomerFilters
 from app.services import services_of
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -32,6 +33,7 @@ async def decisions(
     customer_id: Text = "",
     order_id: Text = "",
     outcome: Text = "",
+    final_outcome: Text = "",
     decided_from: Annotated[str, Query(max_length=10)] = "",
     decided_to: Annotated[str, Query(max_length=10)] = "",
     limit: int = 50,
@@ -39,14 +41,18 @@ async def decisions(
 ) -> Response:
     """History with the API's filters; the day range is in UTC and includes both days."""
     errors: dict[str, str] = {}
-    filters = _history_filters(customer_id, order_id, outcome, decided_from, decided_to, errors)
+    filters = _history_filters(customer_id, order_id, outcome, decided_from, decided_to, errors, final_outcome)
     limit = limit if limit in PAGE_SIZES else 50
     service = services_of(request.app).decisions
     page = None if errors else await service.history(filters, limit, cursor or None)
+    names = (
+        await services_of(request.app).customer_list.names([item.customer_id for item in page.items]) if page else {}
+    )
     form = {
         "customer_id": customer_id,
         "order_id": order_id,
         "outcome": outcome,
+        "final_outcome": final_outcome,
         "decided_from": decided_from,
         "decided_to": decided_to,
         "limit": limit,
@@ -57,6 +63,7 @@ async def decisions(
         "decisions.html",
         user,
         page=page,
+        names=names,
         form=form,
         errors=errors,
         outcomes=OUTCOMES,
@@ -69,12 +76,20 @@ async def decisions(
 
 
 def _history_filters(
-    customer_id: str, order_id: str, outcome: str, decided_from: str, decided_to: str, errors: dict[str, str]
+    customer_id: str,
+    order_id: str,
+    outcome: str,
+    decided_from: str,
+    decided_to: str,
+    errors: dict[str, str],
+    final_outcome: str = "",
 ) -> DecisionFilters:
     """The history form's fields as the API's filters; what is wrong lands in `errors` by field."""
     first, last = parse_day(decided_from, "decided_from", errors), parse_day(decided_to, "decided_to", errors)
     if outcome and outcome not in OUTCOMES:
         errors["outcome"] = "Choose one of the outcomes."
+    if final_outcome and final_outcome not in OUTCOMES:
+        errors["final_outcome"] = "Choose one of the outcomes."
     if first and last and first > last:
         errors["decided_to"] = "The last day comes before the first."
     return DecisionFilters(
@@ -83,6 +98,7 @@ def _history_filters(
         outcome or None,
         start_of_day(first),
         start_of_day(last + timedelta(days=1)) if last and last < date.max else None,
+        final_outcome=final_outcome or None,
     )
 
 
@@ -93,12 +109,13 @@ async def export(
     customer_id: Text = "",
     order_id: Text = "",
     outcome: Text = "",
+    final_outcome: Text = "",
     decided_from: Annotated[str, Query(max_length=10)] = "",
     decided_to: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
     """The history view as CSV: the API's export (`GET /v1/decisions/export`) with the view's filters."""
     errors: dict[str, str] = {}
-    filters = _history_filters(customer_id, order_id, outcome, decided_from, decided_to, errors)
+    filters = _history_filters(customer_id, order_id, outcome, decided_from, decided_to, errors, final_outcome)
     if errors:
         detail = "; ".join(f"{name}: {message}" for name, message in errors.items())
         return render(request, "error.html", user, status_code=422, title="The filters are not valid", detail=detail)
@@ -118,25 +135,42 @@ async def decision(
 ) -> Response:
     service = services_of(request.app).decisions
     detail = await service.get(decision_id)
+    reviews = services_of(request.app).reviews
+    history = await reviews.reviews(decision_id) if detail.outcome == "review" else []
     return render(
         request,
         "decision.html",
         user,
         decision=detail,
+        reviews=history,
         exposure=detail.inputs.get("exposure", {}),
         customer=detail.inputs.get("customer", {}),
         snapshot=detail.report_snapshot or {},
-        reviewable=detail.outcome == "review" and user.can("review"),
+        # A settled decision shows its review history instead; the queue has no place for it any more.
+        reviewable=detail.outcome == "review" and detail.settled_at is None and user.can("review"),
         notes=await case_notes(request, detail.customer_id, decision_id),
         noted=noted == "1",
     )
 
 
 @router.get("/customers")
-async def find_customer(request: Request, user: Reader, customer_id: Text = "") -> Response:
+async def find_customer(
+    request: Request,
+    user: Reader,
+    customer_id: Text = "",
+    q: Annotated[str, Query(max_length=100)] = "",
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response:
+    """Search by name, id or registration number with the API's customer list (`GET /v1/customers`); an
+    exact id (the older form's `customer_id`) opens the file at once."""
     if customer_id.strip():
         return RedirectResponse(f"/console/customers/{quote(customer_id.strip(), safe='')}", status_code=303)
-    return render(request, "customer_search.html", user)
+    service = services_of(request.app).customer_list
+    page = None
+    if q.strip():
+        page = await service.search(CustomerFilters(q=q.strip()), "exposure", 50, cursor or None)
+    next_query = urlencode({"q": q.strip(), "cursor": page.next_cursor}) if page and page.next_cursor else None
+    return render(request, "customer_search.html", user, page=page, q=q.strip(), next_query=next_query)
 
 
 @router.get("/customers/{customer_id}")

@@ -35,6 +35,10 @@ HEADER = (
     "report_source",
     "reason_codes",
     "api_key_id",
+    # Added after the first release: at the end, so readers of the older columns keep working.
+    "final_outcome",
+    "settled_by",
+    "settled_at",
 )
 _MONEY = (
     "amount_minor",
@@ -110,7 +114,7 @@ def _line(row: Row[Any]) -> list[Any]:
     currency = row.currency
     return [
         row.id,
-        row.decided_at.isoformat().replace("+00:00", "Z"),
+        _utc(row.decided_at),
         row.order_id,
         row.customer_id,
         row.outcome,
@@ -124,4 +128,11 @@ def _line(row: Row[Any]) -> list[Any]:
         row.report_source,
         " ".join(reason["code"] for reason in row.reasons),
         row.api_key_id,
+        row.settled_outcome or row.outcome,
+        row.settled_by or "",
+        _utc(row.settled_at) if row.settled_at is not None else "",
     ]
+
+
+def _utc(at: Any) -> str:
+    return str(at.isoformat().replace("+00:00", "Z"))

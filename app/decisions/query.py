@@ -30,6 +30,8 @@ class DecisionFilters:
     amount_max_minor: int | None = None
     # True: settled by a review; False: not (yet) reviewed.
     reviewed: bool | None = None
+    # The settling review's outcome, else the decision's own.
+    final_outcome: str | None = None
 
 
 _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # a decision's uuid4

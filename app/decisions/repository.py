@@ -137,6 +137,28 @@ async def order_customers(session: AsyncSession, order_ids: Sequence[str]) -> di
     return found
 
 
+# The review that settled a decision (at most one review of a decision is final), joined to history queries:
+# its outcome, reviewer and time, null while no review settled the decision.
+SETTLED_ON = and_(Review.decision_id == Decision.id, Review.final.is_(True))
+SETTLEMENT_COLUMNS = (
+    Review.outcome.label("settled_outcome"),
+    Review.reviewer.label("settled_by"),
+    Review.reviewed_at.label("settled_at"),
+)
+
+
+def _with_settlement(query: Select[*Columns]) -> Select[*Columns]:
+    return query.outerjoin(Review, SETTLED_ON)
+
+
+async def settling_reviews(session: AsyncSession, decision_ids: Sequence[str]) -> dict[str, Review]:
+    """The review that settled each of the decisions; unsettled decisions are absent."""
+    if not decision_ids:
+        return {}
+    query = select(Review).where(Review.decision_id.in_(sorted(set(decision_ids))), Review.final.is_(True))
+    return {review.decision_id: review for review in await session.scalars(query)}
+
+
 def _conditions(filters: DecisionFilters) -> list[ColumnElement[bool]]:
     """Each filter is an equality or range on an indexed column (reason codes through decision_reasons)."""
     equalities = {
@@ -160,8 +182,10 @@ def _conditions(filters: DecisionFilters) -> list[ColumnElement[bool]]:
         with_code = select(DecisionReason.decision_id).where(DecisionReason.code == filters.reason_code)
         conditions.append(Decision.id.in_(with_code))
     if filters.reviewed is not None:
-        settled = exists().where(Review.decision_id == Decision.id, Review.final.is_(True))
-        conditions.append(settled if filters.reviewed else ~settled)
+        # The settling review is joined to every history query (`_with_settlement`).
+        conditions.append(Review.id.is_not(None) if filters.reviewed else Review.id.is_(None))
+    if filters.final_outcome is not None:
+        conditions.append(func.coalesce(Review.outcome, Decision.outcome) == filters.final_outcome)
     return conditions
 
 
@@ -180,7 +204,7 @@ def _newest_first_after(query: Select[*Columns], cursor: Cursor | None, limit: i
 async def list_decisions(
     session: AsyncSession, filters: DecisionFilters, limit: int, cursor: Cursor | None
 ) -> list[Decision]:
-    query = _newest_first_after(select(Decision).where(*_conditions(filters)), cursor, limit)
+    query = _newest_first_after(_with_settlement(select(Decision)).where(*_conditions(filters)), cursor, limit)
     return list((await session.scalars(query)).all())
 
 
@@ -190,6 +214,7 @@ LISTED_COLUMNS = (
     *(column for column in Decision.__table__.columns if column.key not in ("request", "inputs", "report", "timings")),
     Decision.inputs["report"].label("report_inputs"),
     Decision.report["fetched_at"].as_string().label("report_fetched_at"),
+    *SETTLEMENT_COLUMNS,
 )
 
 
@@ -197,7 +222,7 @@ async def history_page(
     session: AsyncSession, filters: DecisionFilters, limit: int, cursor: Cursor | None
 ) -> Sequence[Row[Any]]:
     """`list_decisions` as rows of LISTED_COLUMNS: a page of the history API."""
-    query = _newest_first_after(select(*LISTED_COLUMNS).where(*_conditions(filters)), cursor, limit)
+    query = _newest_first_after(_with_settlement(select(*LISTED_COLUMNS)).where(*_conditions(filters)), cursor, limit)
     return (await session.execute(query)).all()
 
 
@@ -241,6 +266,7 @@ EXPORT_COLUMNS = (
     Decision.report_source,
     Decision.reasons,
     Decision.api_key_id,
+    *SETTLEMENT_COLUMNS,
 )
 
 
@@ -248,7 +274,7 @@ async def export_page(
     session: AsyncSession, filters: DecisionFilters, limit: int, cursor: Cursor | None
 ) -> Sequence[Row[Any]]:
     """One chunk of an export: only the flat columns, never the stored request or report documents."""
-    query = _newest_first_after(select(*EXPORT_COLUMNS).where(*_conditions(filters)), cursor, limit)
+    query = _newest_first_after(_with_settlement(select(*EXPORT_COLUMNS)).where(*_conditions(filters)), cursor, limit)
     rows: Sequence[Row[Any]] = (await session.execute(query)).all()
     return rows
 

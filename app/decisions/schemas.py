@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import RowMapping
 
-from app.decisions.models import Decision
+from app.decisions.models import Decision, Review
 from app.decisions.repository import DecisionRow
 from app.fields import AMOUNT_PATTERN, Name, parse_amount
 from app.money import format_minor, is_country
@@ -101,6 +101,13 @@ class DecisionOut(BaseModel):
     report: ReportOut
     policy_version: str
     decided_at: datetime
+    final_outcome: OutcomeName = Field(
+        description="The settling review's outcome; the decision's own `outcome` while no review settled it."
+    )
+    settled_by: str | None = Field(
+        description="The id of the API key whose review settled the decision; null while unsettled."
+    )
+    settled_at: datetime | None = Field(description="When the settling review was recorded; null while unsettled.")
 
 
 class DecisionDetail(DecisionOut):
@@ -121,8 +128,10 @@ def decision_out_from_columns(
     values: Mapping[str, Any] | RowMapping, report_inputs: dict[str, Any], fetched_at: Any
 ) -> DecisionOut:
     """A decision as the API shows it, from its row's columns, the report's part of its inputs and the
-    report snapshot's fetch time."""
+    report snapshot's fetch time; `settled_outcome`, `settled_by` and `settled_at` (the settling review's,
+    as `repository.SETTLEMENT_COLUMNS` reads them) are absent or null while no review settled it."""
     currency = values["currency"]
+    settled_outcome = values.get("settled_outcome")
     # One validation a decision, the nested reasons and report included (not one a nested model).
     return DecisionOut.model_validate(
         {
@@ -151,6 +160,9 @@ def decision_out_from_columns(
             },
             "policy_version": values["policy_version"],
             "decided_at": values["decided_at"],
+            "final_outcome": settled_outcome or values["outcome"],
+            "settled_by": values.get("settled_by") if settled_outcome else None,
+            "settled_at": values.get("settled_at") if settled_outcome else None,
         }
     )
 
@@ -160,10 +172,19 @@ def written_decision_out(values: DecisionRow) -> DecisionOut:
     return decision_out_from_columns(values, values["inputs"]["report"], (values["report"] or {}).get("fetched_at"))
 
 
-def decision_out(row: Decision) -> DecisionOut:
-    """A stored decision as the API shows it."""
+def decision_out(row: Decision, settled_by: Review | None = None) -> DecisionOut:
+    """A stored decision as the API shows it, with the review that settled it, if any."""
+    settlement = (
+        {}
+        if settled_by is None
+        else {
+            "settled_outcome": settled_by.outcome,
+            "settled_by": settled_by.reviewer,
+            "settled_at": settled_by.reviewed_at,
+        }
+    )
     return decision_out_from_columns(
-        {column.key: getattr(row, column.key) for column in Decision.__table__.columns},
+        {**{column.key: getattr(row, column.key) for column in Decision.__table__.columns}, **settlement},
         row.inputs["report"],
         (row.report or {}).get("fetched_at"),
     )

@@ -358,10 +358,11 @@ class DecisionService:
     async def get(self, decision_id: str) -> DecisionDetail:
         async with self.database.read() as session:
             row = await repository.get_decision(session, decision_id)
+            settled = await repository.settling_reviews(session, [decision_id])
         if row is None:
             raise NotFound(f"no decision {decision_id}")
         return DecisionDetail(
-            **decision_out(row).model_dump(),
+            **decision_out(row, settled.get(decision_id)).model_dump(),
             request=row.request,
             inputs=row.inputs,
             report_snapshot=row.report,

@@ -111,9 +111,14 @@ class MonitorService:
             new = _facts(snapshot, overdue)
             old, old_limit = await _previous(session, state, customer_id, currency)
             changes = detect(old, new, policy.monitoring) if old is not None else []
+            root = await customers.group_root_of(session, customer)
+            if changes and (customer.blocked or customer.manual_limit_minor is not None):
+                # A block or a manual limit set since the last check is the limit in force, which no stored
+                # limit knows yet: the evaluator says what it was, on the facts seen before this change.
+                before = _as_before(snapshot, old)
+                old_limit = to_minor(policy_limit(customer, root, before, own, rates, policy, now), currency)
             if changes:
                 customer = await self._act(session, customer, changes, policy, actor, now)
-            root = await customers.group_root_of(session, customer)
             limit = to_minor(policy_limit(customer, root, snapshot, own, rates, policy, now), currency)
             if changes:
                 await self._record(session, customer, changes, old_limit, limit, currency, policy, actor, now)
@@ -268,6 +273,13 @@ def _newest(snapshot: dict[str, Any] | None, state: CustomerCreditState | None) 
     if datetime.fromisoformat(snapshot["fetched_at"]) > state.report_fetched_at:
         return snapshot
     return {**snapshot, "risk_class": state.risk_class, "score": state.score, "status": state.status}
+
+
+def _as_before(snapshot: dict[str, Any] | None, old: CreditFacts | None) -> dict[str, Any] | None:
+    """The report with the rating facts seen before a change put back."""
+    if snapshot is None or old is None:
+        return snapshot
+    return {**snapshot, "risk_class": old.risk_class, "score": old.score, "status": old.status}
 
 
 def _facts(snapshot: dict[str, Any] | None, overdue: bool) -> CreditFacts:

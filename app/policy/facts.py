@@ -92,6 +92,30 @@ class Reason:
         return {"code": self.code, "message": self.message, "rule": self.rule, "facts": dict(self.facts)}
 
 
+# Every code the evaluator gives (a test reads them off app/policy/evaluator.py): the history refuses a filter
+# on any other, which could only ever match nothing.
+REASON_CODES = frozenset(
+    {
+        "ABOVE_REVIEW_THRESHOLD",
+        "COMPANY_NOT_FOUND",
+        "CUSTOMER_BLOCKED",
+        "EXCEEDS_AVAILABLE_CREDIT",
+        "FIRST_ORDER_CAP",
+        "FX_RATE_UNAVAILABLE",
+        "GROUP_LIMIT",
+        "HIGH_RISK_PREPAYMENT",
+        "INSOLVENT",
+        "MANUAL_LIMIT",
+        "NO_REGISTRATION_NUMBER",
+        "OVERDUE_INVOICES",
+        "PROVIDER_UNAVAILABLE",
+        "SMALL_ORDER_NO_REPORT",
+        "STALE_REPORT",
+        "WITHIN_LIMIT",
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     outcome: Outcome

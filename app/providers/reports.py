@@ -143,6 +143,22 @@ class ReportService:
         """The credit insurer's limits list from CSV: all rows or none (see `insurer_limits`)."""
         return await import_insurer_limits(self.database, text, replace=replace)
 
+    async def cached(
+        self, session: AsyncSession, company: CompanyQuery | None, policy: PolicyDocument
+    ) -> ObtainedReport:
+        """What `obtain` answers when no report is bought, read in the caller's session: the fresh cached
+        report, else none (a read model asks this, so that its figures are a decision's)."""
+        if company is None:
+            return ObtainedReport(ReportFacts(source="none"), None)
+        return _fresh_or_none(await self.stored_reports(session, company), policy)
+
+    async def cached_of_many(
+        self, session: AsyncSession, companies: Sequence[CompanyQuery], policy: PolicyDocument
+    ) -> dict[tuple[str, str], ObtainedReport]:
+        """`cached` for several companies in one statement, keyed by (country, registration key)."""
+        stored = await self.stored_reports_of_many(session, companies)
+        return {key: _fresh_or_none(reports, policy) for key, reports in stored.items()}
+
     async def aclose(self) -> None:
         await self.purchaser.aclose()
         await self.cache_hits.aclose()
@@ -214,6 +230,15 @@ class ReportService:
         if not usable:
             return None
         return _Answer("stale", max(usable, key=lambda report: report.fetched_at))
+
+
+def _fresh_or_none(stored: list[CreditReport], policy: PolicyDocument) -> ObtainedReport:
+    max_age = timedelta(days=policy.reports.max_age_days)
+    now = utcnow()
+    fresh = next((report for report in stored if now - report.fetched_at < max_age), None)
+    if fresh is None:
+        return ObtainedReport(ReportFacts(source="none"), None)
+    return _obtained(_Answer("cache", fresh), 0.0)
 
 
 def _cacheable(provider: CreditReportProvider) -> bool:

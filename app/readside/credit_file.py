@@ -17,13 +17,19 @@ from app.customers.models import Customer
 from app.customers.rates import RateTable, convert_sums
 from app.db import Database, utcnow
 from app.decisions import repository as decisions
-from app.decisions.models import Decision
+from app.decisions.models import Decision, Review
 from app.decisions.query import DecisionFilters
-from app.decisions.schemas import DecisionOut
+from app.decisions.schemas import DecisionOut, ReasonOut
+from app.decisions.standing import Standing, credit_standing
 from app.errors import NotFound
 from app.money import from_minor, quantize
+from app.monitoring import repository as monitoring
+from app.monitoring.models import CustomerCreditState
 from app.policy.behaviour import BehaviourFigures, score, weighted_days_beyond_terms
+from app.policy.facts import Evaluation
 from app.policy.schema import PolicyDocument
+from app.providers.base import CompanyQuery
+from app.providers.reports import ReportService
 from app.readside.portfolio_figures import (
     CustomerFigure,
     DsoPoint,
@@ -35,13 +41,16 @@ from app.readside.portfolio_figures import (
 )
 from app.schemas import Money
 
-DecisionView = Callable[[Decision], DecisionOut]
+DecisionView = Callable[[Decision, Review | None], DecisionOut]
 WINDOW_DAYS = 90
 
 
 class LimitOut(BaseModel):
     amount: Money | None
-    source: Literal["manual", "latest_decision", "none"]
+    source: Literal["manual", "policy", "blocked", "insolvent", "latest_decision", "none"] = Field(
+        description="What sets the limit: a manual limit, the policy's grid on the report a decision would use "
+        "now, a block or an insolvency (zero); `latest_decision` and `none` in the portfolio's list."
+    )
     reason: str | None = None
     expires_at: datetime | None = None
     decision_id: str | None = None
@@ -126,7 +135,14 @@ class CreditFile(BaseModel):
     block_reason: str | None
     limit: LimitOut
     exposure: ExposureOut
-    available_credit: Money | None
+    available_credit: Money | None = Field(
+        description="What a decision taken now has left on credit: the limit less exposure, capped by the "
+        "group, zero while blocked, insolvent or stopped by overdue invoices (see `credit_reasons`)."
+    )
+    credit_reasons: list[ReasonOut] = Field(
+        description="The decision evaluator's reasons for these figures, as a decision taken now gives them."
+    )
+    risk_class: str = Field(description="The risk class a decision taken now applies.")
     overdue_amount: Money
     oldest_overdue_days: int
     group: GroupOut | None
@@ -134,7 +150,10 @@ class CreditFile(BaseModel):
     dso_days: Decimal | None = Field(description="Open receivables / sales invoiced in 90 days × 90.")
     unpriced_currencies: list[str] = Field(description="Currencies owed in that no pushed rate converts.")
     rates: dict[str, str] = Field(description="Units of `currency` per one unit of each currency used.")
-    latest_report: dict[str, Any] | None = Field(description="The report snapshot of the latest decision.")
+    latest_report: dict[str, Any] | None = Field(
+        description="The cached report a decision would use now (else the latest decision's), with a provider's "
+        "newer pushed rating or insolvency overlaid (`pushed_at`)."
+    )
     recent_decisions: list[DecisionOut]
     behaviour: BehaviourOut = Field(description="Payment-behaviour figures and, under the policy, their score.")
 
@@ -171,12 +190,17 @@ class Portfolio(BaseModel):
 
 
 class CreditFileService:
-    def __init__(self, database: Database, active_policy: ActivePolicy, decision_view: DecisionView) -> None:
+    def __init__(
+        self, database: Database, active_policy: ActivePolicy, decision_view: DecisionView, reports: ReportService
+    ) -> None:
         self.database = database
+        self.reports = reports
         self.active_policy = active_policy
         self.decision_view = decision_view
 
     async def credit_file(self, customer_id: str) -> CreditFile:
+        """The file as the next decision would see it: limit, exposure and available credit are those the
+        decision path's evaluator gives now (`app.decisions.standing`), with the reasons that shaped them."""
         policy = await self.active_policy()
         now = utcnow()
         today = now.date()
@@ -184,24 +208,29 @@ class CreditFileService:
             customer = await repository.get_customer(session, customer_id)
             if customer is None:
                 raise NotFound(f"no customer {customer_id}")
-            root = await repository.group_root_of(session, customer)
-            members = await repository.group_member_ids(session, root.id) if root is not None else []
-            rows = await repository.exposure_rows(session, sorted({customer.id, *members}), today=today, now=now)
             rates = await repository.rate_table(session)
+            currency = customer.limit_currency or policy.currency
+            company = (
+                CompanyQuery(customer.country, customer.registration_number, customer.name)
+                if customer.registration_number
+                else None
+            )
+            report = await self.reports.cached(session, company, policy)
+            standing = await credit_standing(session, customer, report.facts, policy, rates, now)
             recent = await decisions.list_decisions(session, DecisionFilters(customer_id=customer_id), 10, None)
+            settled = await decisions.settling_reviews(session, [row.id for row in recent])
+            state = await monitoring.get_state(session, customer_id)
             sales = await repository.sales_since(session, customer_id, today - timedelta(days=WINDOW_DAYS))
             payments = await repository.payments_since(session, customer_id, today - timedelta(days=WINDOW_DAYS))
             figures = await behaviour_figures.figures_of(
                 session, [customer_id], as_of=today, currency=policy.currency, rates=rates
             )
-        currency = customer.limit_currency or policy.currency
-        sums = sums_by_customer(rows)
-        exposure = in_currency(sums.get(customer.id, ExposureSums()), currency, rates, today)
-        limit = _limit(customer, recent[0] if recent else None, currency, rates, now)
-        available = None if limit.amount is None else max(Decimal(0), Decimal(limit.amount) - exposure.total)
-        group = _group(root, sums, rates, today)
+        evaluation, exposure = standing.evaluation, standing.own
+        limit = _limit(customer, evaluation, recent[0] if recent else None, currency, now)
+        priced = standing.priced
         unpriced = set(exposure.unpriced_currencies)
         sold = convert_sums({currency_: int(amount) for currency_, amount in sales}, currency, rates)
+        snapshot = report.snapshot or (recent[0].report if recent else None)
         return CreditFile(
             customer_id=customer.id,
             currency=currency,
@@ -214,16 +243,18 @@ class CreditFileService:
                 reserved=str(exposure.reserved),
                 total=str(exposure.total),
             ),
-            available_credit=None if available is None else str(quantize(available, currency)),
+            available_credit=str(quantize(evaluation.available_credit, currency)) if priced else None,
+            credit_reasons=[ReasonOut(**reason.as_dict()) for reason in evaluation.reasons],
+            risk_class=evaluation.risk_class,
             overdue_amount=str(exposure.overdue_amount),
             oldest_overdue_days=exposure.oldest_overdue_days,
-            group=group,
+            group=_group(standing),
             dbt_days=_dbt(payments),
             dso_days=_dso(exposure.open_receivables, sold.amount),
             unpriced_currencies=sorted(unpriced | sold.unpriced),
             rates={code: str(rate) for code, rate in sorted({**exposure.rates_used, **sold.used}.items())},
-            latest_report=recent[0].report if recent else None,
-            recent_decisions=[self.decision_view(row) for row in recent],
+            latest_report=_known_report(snapshot, state),
+            recent_decisions=[self.decision_view(row, settled.get(row.id)) for row in recent],
             behaviour=behaviour_out(customer_id, figures[customer_id], policy),
         )
 
@@ -300,8 +331,31 @@ class CreditFileService:
         )
 
 
-def _limit(customer: Customer, latest: Decision | None, currency: str, rates: RateTable, now: datetime) -> LimitOut:
-    """Where the limit comes from: a manual override in force, else the latest decision's limit."""
+def _limit(
+    customer: Customer, evaluation: Evaluation, latest: Decision | None, currency: str, now: datetime
+) -> LimitOut:
+    """The limit the evaluator gives now, and what set it (a block or insolvency sets none: zero)."""
+    codes = {reason.code for reason in evaluation.reasons}
+    seen = {"decision_id": latest.id, "decided_at": latest.decided_at} if latest is not None else {}
+    if "FX_RATE_UNAVAILABLE" in codes:
+        return LimitOut(amount=None, source="none", **seen)
+    amount = str(quantize(evaluation.credit_limit, currency))
+    if customer.blocked:
+        return LimitOut(amount=amount, source="blocked", reason=customer.block_reason, **seen)
+    if evaluation.risk_class == "insolvent":
+        return LimitOut(amount=amount, source="insolvent", **seen)
+    # The overdue stop replaces the evaluator's reasons with its own: the master data says whether the
+    # limit is the manual one (`customer_facts` leaves an expired one out alike).
+    expires = customer.manual_limit_expires_at
+    if customer.manual_limit_minor is not None and customer.limit_currency and (expires is None or expires > now):
+        return LimitOut(amount=amount, source="manual", reason=customer.manual_limit_reason, expires_at=expires, **seen)
+    return LimitOut(amount=amount, source="policy", **seen)
+
+
+def _decided_limit(
+    customer: Customer, latest: Decision | None, currency: str, rates: RateTable, now: datetime
+) -> LimitOut:
+    """The portfolio's limit: a manual override in force, else the latest decision's limit."""
     manual_expires = customer.manual_limit_expires_at
     in_force = manual_expires is None or manual_expires > now
     if customer.manual_limit_minor is not None and customer.limit_currency is not None and in_force:
@@ -319,18 +373,37 @@ def _limit(customer: Customer, latest: Decision | None, currency: str, rates: Ra
     )
 
 
-def _group(root: Customer | None, sums: dict[str, ExposureSums], rates: RateTable, today: date) -> GroupOut | None:
-    if root is None or root.group_limit_minor is None or root.limit_currency is None:
+def _group(standing: Standing) -> GroupOut | None:
+    root, group = standing.root, standing.group
+    if root is None or group is None or root.group_limit_minor is None or root.limit_currency is None:
         return None
-    currency = root.limit_currency
-    exposure = in_currency(combined(sums.values()), currency, rates, today)
-    limit = from_minor(root.group_limit_minor, currency)
+    # The group's own figures in its limit currency; the customer's share of it is in `credit_reasons`.
+    limit = from_minor(root.group_limit_minor, root.limit_currency)
+    rate = Decimal(1) if root.limit_currency == group.currency else standing.rates.get(root.limit_currency)
+    if rate is None:
+        return None
+    total = quantize(group.total / rate, root.limit_currency)
     return GroupOut(
         id=root.id,
         limit=str(limit),
-        exposure=str(exposure.total),
-        available_credit=str(quantize(max(Decimal(0), limit - exposure.total), currency)),
+        exposure=str(total),
+        available_credit=str(quantize(max(Decimal(0), limit - total), root.limit_currency)),
     )
+
+
+def _known_report(snapshot: dict[str, Any] | None, state: CustomerCreditState | None) -> dict[str, Any] | None:
+    """The report as creditgate knows it: a provider's pushed rating (monitoring) newer than it overlays it."""
+    if snapshot is None or state is None or state.report_fetched_at is None:
+        return snapshot
+    if datetime.fromisoformat(snapshot["fetched_at"]) >= state.report_fetched_at:
+        return snapshot
+    return {
+        **snapshot,
+        "risk_class": state.risk_class,
+        "score": state.score,
+        "status": state.status,
+        "pushed_at": state.report_fetched_at.isoformat(),
+    }
 
 
 def _over_limit(
@@ -349,7 +422,7 @@ def _over_limit(
         currency = customer.limit_currency or (latest[customer_id].currency if customer_id in latest else None)
         if currency is None:
             continue
-        limit = _limit(customer, latest.get(customer_id), currency, rates, now)
+        limit = _decided_limit(customer, latest.get(customer_id), currency, rates, now)
         if limit.amount is None:
             continue
         exposure = in_currency(customer_sums, currency, rates, today)
@@ -377,7 +450,7 @@ def _customer_figures(
         own = customer.limit_currency if customer is not None else None
         own = own or (decision.currency if decision is not None else None)
         if customer is not None and own is not None:
-            in_own = _limit(customer, decision, own, rates, now).amount
+            in_own = _decided_limit(customer, decision, own, rates, now).amount
             rate = rates.rate(currency, own)
             if in_own is not None and rate is not None:
                 limit = quantize(Decimal(in_own) * rate, currency)

@@ -80,6 +80,3 @@ class ReviewedDecision(DecisionDetail):
     """A decision with the reviews appended to it; the decision's own fields never change."""
 
     reviews: list[ReviewOut]
-    final_outcome: Literal["accept", "prepayment", "review", "reject"] = Field(
-        description="The settling review's outcome; the decision's own while no review settled it."
-    )

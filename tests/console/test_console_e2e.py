@@ -88,7 +88,7 @@ class TestCreditManagerFlow:
         shoot(page, "02-history")
 
         page.get_by_label("Customer id").fill(served.customer_id)
-        page.get_by_label("Outcome").select_option("accept")
+        page.get_by_label("Outcome", exact=True).select_option("accept")
         page.get_by_role("button", name="Filter").click()
         expect(page).to_have_url(re.compile(r"outcome=accept"))
         rows = page.locator("table.data tbody tr")

@@ -215,3 +215,24 @@ class TestCalendarEdges:
         await sign_in(client)
         response = await client.get(f"/console/spend?{query}")
         assert response.status_code == 200, response.text
+
+
+class TestCustomerSearchPage:
+    async def test_searches_by_name_and_registration_number_and_lists_names(self, client: httpx.AsyncClient) -> None:
+        await put_customer(client, "C-1", name="Bakkerij Jansen B.V.", registration_number="12345670")
+        await put_customer(client, "C-2", name="Slagerij de Vries", registration_number="87654321")
+        await sign_in(client)
+        page = await client.get("/console/customers", params={"q": "jansen"})
+        assert page.status_code == 200
+        assert 'href="/console/customers/C-1"' in page.text
+        assert "Bakkerij Jansen B.V." in page.text
+        assert "C-2" not in page.text
+        by_number = await client.get("/console/customers", params={"q": "8765"})
+        assert "Slagerij de Vries" in by_number.text
+        assert "No customer matches" in (await client.get("/console/customers", params={"q": "nobody"})).text
+
+    async def test_the_history_shows_customer_names(self, client: httpx.AsyncClient) -> None:
+        await decide(client, 1)
+        await sign_in(client)
+        page = await client.get("/console/decisions")
+        assert "Bakkerij Jansen B.V." in page.text

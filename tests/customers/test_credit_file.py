@@ -11,14 +11,17 @@ from tests.erp import credit_file, decide, manual_limit, put_customer, put_invoi
 
 
 class TestLimitSource:
-    async def test_without_a_manual_limit_the_latest_decisions_limit_is_shown(self, client: httpx.AsyncClient) -> None:
+    async def test_without_a_manual_limit_the_policys_limit_on_the_cached_report_is_shown(
+        self, client: httpx.AsyncClient
+    ) -> None:
         decision = await decide(client, "1000.00", "SO-1")
+        again = await decide(client, "1000.00", "SO-2")  # no longer a first order: the limit a decision has now
         file = await credit_file(client)
-        assert file["limit"]["source"] == "latest_decision"
-        assert file["limit"]["decision_id"] == decision["id"]
-        assert file["limit"]["amount"] == decision["credit_limit"]
+        assert file["limit"]["source"] == "policy"
+        assert file["limit"]["decision_id"] == again["id"]
+        assert file["limit"]["amount"] == again["credit_limit"]
+        assert decision["id"] in [item["id"] for item in file["recent_decisions"]]
         assert file["latest_report"]["risk_class"] == "A"
-        assert [item["id"] for item in file["recent_decisions"]] == [decision["id"]]
 
     async def test_an_expired_manual_limit_no_longer_applies(self, client: httpx.AsyncClient) -> None:
         past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
@@ -31,18 +34,21 @@ class TestLimitSource:
         customer = (await client.get("/v1/customers/C-42", headers=auth())).json()
         assert customer["manual_limit"]["active"] is False
 
-    async def test_a_customer_without_decisions_or_limit_has_none(self, client: httpx.AsyncClient) -> None:
+    async def test_a_customer_without_decisions_or_report_has_the_unrated_limit_a_decision_would_have(
+        self, client: httpx.AsyncClient
+    ) -> None:
         await put_customer(client)
         file = await credit_file(client)
         assert file["limit"] == {
-            "amount": None,
-            "source": "none",
+            "amount": "1000.00",  # the default policy's grid for an unrated company
+            "source": "policy",
             "reason": None,
             "expires_at": None,
             "decision_id": None,
             "decided_at": None,
         }
-        assert file["available_credit"] is None
+        assert file["risk_class"] == "unknown"
+        assert file["available_credit"] == "1000.00"
 
     async def test_needs_the_read_scope(self, client: httpx.AsyncClient) -> None:
         await put_customer(client)

@@ -38,7 +38,9 @@ class TestOverdueStop:
         assert file["overdue_amount"] == "2000.00"
         assert file["oldest_overdue_days"] == 45
         assert file["limit"]["source"] == "manual"
-        assert file["available_credit"] == "47300.00"
+        # The overdue stop leaves a decision nothing on credit, and the file says so and why.
+        assert file["available_credit"] == "0.00"
+        assert "OVERDUE_INVOICES" in [reason["code"] for reason in file["credit_reasons"]]
 
 
 class TestGroupLimit:

@@ -4,7 +4,8 @@ JSON Schema describes one value at a time and one request at a time. A few rules
 a request to what came before it; the document states each in its description and the service answers them
 with a problem naming the field. Here the fuzzer learns them, so that a request it calls valid is one:
 
-- a `cursor` (`format: cursor`) is a `next_cursor` this API returned: drawn here as a real position;
+- a `cursor` (`format: cursor`, `customer-cursor`, `invoice-cursor`) is a `next_cursor` this API returned:
+  drawn here as a real position;
 - an `Idempotency-Key` sent again with another body is refused (422, as the IETF draft says): each positive
   request gets a key of its own;
 - the cross-field rules below, applied to positive cases only (a negative case keeps the flaw it was made
@@ -25,7 +26,8 @@ from hypothesis import strategies as st
 from app.decisions.query import Cursor
 from app.money import minor_units
 from app.policy.schema import load_policy_file
-from app.schema_types import CURSOR_FORMAT
+from app.readside import customer_list, open_items
+from app.schema_types import CURSOR_FORMAT, CUSTOMER_CURSOR_FORMAT, INVOICE_CURSOR_FORMAT
 from app.settings import DEFAULT_POLICY_FILE
 
 _keys = itertools.count(1)
@@ -37,6 +39,23 @@ schemathesis.openapi.format(
         lambda moment, decision_id: Cursor(moment, decision_id).encode(),
         st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
         st.uuids().map(str),
+    ),
+)
+
+schemathesis.openapi.format(
+    CUSTOMER_CURSOR_FORMAT,
+    st.builds(
+        customer_list.encode_position,
+        st.decimals(min_value=-(10**16), max_value=1, places=4, allow_nan=False, allow_infinity=False),
+        st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,20}", fullmatch=True),
+    ),
+)
+schemathesis.openapi.format(
+    INVOICE_CURSOR_FORMAT,
+    st.builds(
+        open_items.encode_position,
+        st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)),
+        st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,20}", fullmatch=True),
     ),
 )
 
@@ -65,6 +84,13 @@ schemathesis.openapi.format(
         )
     ),
 )
+
+
+@schemathesis.hook
+def filter_query(context: Any, query: Any) -> bool:
+    """A query parameter drawn as an empty list or object is sent as no parameter at all: a negative case made
+    so is a valid request (the history's `?reviewed=false` counted as a schema-violating one)."""
+    return not isinstance(query, dict) or not any(value in ([], {}) for value in query.values())
 
 
 @schemathesis.hook
