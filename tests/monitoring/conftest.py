@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -13,8 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.main import create_app
 from app.settings import Settings
 from tests.monitoring.receiver import Receiver
-
-RECEIVER_PORT = 18711
 
 
 @dataclass
@@ -44,8 +43,17 @@ async def running(monitor_settings: Settings, engine: AsyncEngine) -> AsyncItera
             yield Running(app, client)
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    receiver = Receiver(RECEIVER_PORT)
+    # A port of its own each time, known before the receiver listens (some tests subscribe first): two suites
+    # running side by side never meet on one.
+    receiver = Receiver(_free_port())
     yield receiver
     await receiver.stop()

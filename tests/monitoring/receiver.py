@@ -1,4 +1,4 @@
-"""A real local HTTP server that records the webhooks it receives (on this helper's own port range)."""
+"""A real local HTTP server that records the webhooks it receives, on a free port of its own."""
 
 from __future__ import annotations
 
