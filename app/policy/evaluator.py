@@ -214,7 +214,9 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
     available = _group_cap(ctx, max(ZERO, limit - exposure.total), rates, reasons)
 
     review_above = _convert(cell.review_above, policy.currency, ctx, rates) if cell.review_above is not None else None
+    above_review = False
     if review_above is not None and order.amount > review_above:
+        above_review = True
         reasons.append(
             Reason(
                 "ABOVE_REVIEW_THRESHOLD",
@@ -223,19 +225,9 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
                 {"amount": ctx.money(order.amount), "review_above": ctx.money(review_above)},
             )
         )
-        return _result(
-            ctx,
-            outcome=Outcome.REVIEW,
-            limit=limit,
-            available=available,
-            approved=ZERO,
-            prepayment=ZERO,
-            terms=cell.payment_terms_days,
-            reasons=reasons,
-        )
-
+    # Above the review threshold, or a payment behaviour the policy sends to review: a person decides.
     action = ctx.behaviour.action if ctx.behaviour is not None else None
-    if action is Outcome.REVIEW:
+    if above_review or action is Outcome.REVIEW:
         return _result(
             ctx,
             outcome=Outcome.REVIEW,

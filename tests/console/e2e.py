@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from playwright.sync_api import BrowserContext, sync_playwright
 
 from tests.conftest import _reset_postgres as reset_postgres
 
@@ -51,6 +52,18 @@ ALL_KEY, READ_KEY, SECOND_REVIEWER = list(KEYS)
 class Served:
     base_url: str
     customer_id: str  # a customer with invoices and decisions of every outcome
+
+
+def chromium(profile: Path) -> Iterator[BrowserContext]:
+    """A fresh headless Chromium profile at laptop width, closed when the test is done."""
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, viewport=LAPTOP
+        )
+        try:
+            yield context
+        finally:
+            context.close()
 
 
 def serve(tmp: Path) -> Iterator[Served]:

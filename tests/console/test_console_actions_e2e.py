@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.console.e2e import ALL_KEY, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LAPTOP, Served, serve
+from tests.console.e2e import ALL_KEY, ARTIFACTS, LAPTOP, Served, chromium, serve
 from tests.console.test_console_e2e import shoot, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -24,14 +24,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[BrowserContext]:
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, viewport=LAPTOP
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+    yield from chromium(tmp_path / "profile")
 
 
 def fits_375(page: Page, name: str) -> None:

@@ -7,9 +7,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.console.e2e import ALL_KEY, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LAPTOP, PHONE, READ_KEY, Served, serve
+from tests.console.e2e import (
+    ALL_KEY,
+    ARTIFACTS,
+    LAPTOP,
+    PHONE,
+    READ_KEY,
+    Served,
+    chromium,
+    serve,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -22,14 +31,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[BrowserContext]:
     """A fresh Chromium profile per test."""
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, viewport=LAPTOP
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+    yield from chromium(tmp_path / "profile")
 
 
 def shoot(page: Page, name: str) -> None:

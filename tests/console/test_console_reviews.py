@@ -9,11 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, expect, sync_playwright
+from playwright.sync_api import BrowserContext, expect
 
 from tests.conftest import ALL_KEY, auth, key_for, order_body
 from tests.console.console import csrf_token, sign_in
-from tests.console.e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LAPTOP, PHONE, Served, serve
+from tests.console.e2e import ARTIFACTS, LAPTOP, PHONE, Served, chromium, serve
 from tests.console.e2e import SECOND_REVIEWER as E2E_SECOND_REVIEWER
 
 # Class E (registration number ending in 8) above the segment's review threshold: the policy sends it to review.
@@ -137,14 +137,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[BrowserContext]:
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, viewport=LAPTOP
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+    yield from chromium(tmp_path / "profile")
 
 
 @pytest.mark.e2e
