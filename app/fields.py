@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
-from app.money import MAX_AMOUNT, MAX_AMOUNT_DIGITS, minor_units
+from app.money import MAX_AMOUNT, MAX_AMOUNT_DIGITS, minor_units, quantize
 
 AMOUNT_PATTERN = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,4})?$"
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
@@ -86,6 +86,23 @@ def in_utc(value: datetime) -> datetime:
         return value.astimezone(UTC)
     except OverflowError:
         raise ValueError("is outside the years 1 to 9999 once in UTC") from None
+
+
+def utc_text(value: datetime) -> str:
+    """A stored time as the API writes every time: UTC with a `Z`, as pydantic serialises one."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def money_text(amount: Decimal, currency: str | None) -> str:
+    """An amount as the API writes money, with its currency's minor units ("5000" in EUR is "5000.00"). Digits
+    beyond them are never rounded away, and an amount in no or no ISO currency stays as it is."""
+    if currency is None:
+        return str(amount)
+    try:
+        padded = quantize(amount, currency)
+    except ValueError:
+        return str(amount)
+    return str(padded) if padded == amount else str(amount)
 
 
 def days_before(day: date, days: int) -> date:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import httpx
@@ -134,3 +135,17 @@ async def test_simulated_class_follows_the_last_digit(
 ) -> None:
     decision = await decide(client, order_body("500.00", registration_number))
     assert decision["report"]["risk_class"] == risk_class
+
+
+async def test_a_stored_report_writes_money_and_times_as_the_rest_of_the_api(client: httpx.AsyncClient) -> None:
+    """The report snapshot on a decision and in the credit file: amounts in minor units, times in UTC with Z."""
+    decision = await decide(client, order_body("1250.00", "12345670"))
+    detail = (await client.get(f"/v1/decisions/{decision['id']}", headers=auth())).json()
+    customer_id = detail["customer_id"]
+    credit_file = (await client.get(f"/v1/customers/{customer_id}/credit-file", headers=auth())).json()
+    for snapshot in (detail["report_snapshot"], credit_file["latest_report"]):
+        assert snapshot["limit_currency"] == "EUR"
+        assert re.fullmatch(r"\d+\.\d\d", snapshot["recommended_limit"]), snapshot
+        assert re.fullmatch(r"\d+\.\d\d", snapshot["cost"]), snapshot
+        assert snapshot["fetched_at"].endswith("Z"), snapshot
+        assert detail["decided_at"].endswith("Z")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.active_policy import ActivePolicy
 from app.db import Database, utcnow
+from app.fields import utc_text
 from app.monitoring import repository
 from app.monitoring.service import MonitorService
 from app.providers import repository as reports_repository
@@ -91,7 +92,7 @@ class NotificationService:
                         "score": None,
                         "status": "insolvent" if rating == "insolvent" else snapshot.get("status"),
                         # When creditgate learnt it: a later bought report (newer) supersedes it.
-                        "pushed_at": utcnow().isoformat(),
+                        "pushed_at": utc_text(utcnow()),
                     }
                     await self.monitor.check(customer.id, pushed, policy, actor=f"provider:{batch.provider}")
                     result.applied += 1

@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from app.fields import money_text, utc_text
+
 
 @dataclass(frozen=True, slots=True)
 class CompanyQuery:
@@ -63,12 +65,14 @@ class CreditReport:
             "status": self.status,
             "risk_class": self.risk_class,
             "score": self.score,
-            "recommended_limit": None if self.recommended_limit is None else str(self.recommended_limit),
+            "recommended_limit": (
+                None if self.recommended_limit is None else money_text(self.recommended_limit, self.limit_currency)
+            ),
             "limit_currency": self.limit_currency,
             "days_beyond_terms": self.days_beyond_terms,
             "negative_events": list(self.negative_events),
-            "fetched_at": self.fetched_at.isoformat(),
-            "cost": str(self.cost),
+            "fetched_at": utc_text(self.fetched_at),
+            "cost": money_text(self.cost, self.cost_currency),
             "cost_currency": self.cost_currency,
             "raw_hash": self.raw_hash,
         }

@@ -59,7 +59,7 @@ class TestImport:
         assert decision["report"]["reference"] == "ATR-12345672"
         assert decision["report"]["risk_class"] == "B"  # the setting's class when the file names none
         assert detail["report_snapshot"]["recommended_limit"] == "40000.00"
-        assert detail["report_snapshot"]["cost"] == "0"
+        assert detail["report_snapshot"]["cost"] == "0.00"  # money with its minor units, as everywhere in the API
         assert rated["report"]["risk_class"] == "C"
 
     async def test_a_buyer_without_a_limit_in_force_is_not_found(self, app_client: AppClient) -> None:

@@ -76,7 +76,7 @@ class TestCache:
             decision = await decide(client, order_body("1250.00", "12345672"))
             detail = (await client.get(f"/v1/decisions/{decision['id']}", headers=auth())).json()
         assert len(detail["report_snapshot"]["raw_hash"]) == 64
-        assert detail["report_snapshot"]["recommended_limit"] == "25000"
+        assert detail["report_snapshot"]["recommended_limit"] == "25000.00"
         assert detail["report_snapshot"]["days_beyond_terms"] == 4
 
     async def test_a_report_with_a_nul_character_is_still_used_and_paid_for(
