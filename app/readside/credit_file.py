@@ -22,6 +22,7 @@ from app.decisions.query import DecisionFilters
 from app.decisions.schemas import DecisionOut, ReasonOut
 from app.decisions.standing import Standing, credit_standing
 from app.errors import NotFound
+from app.fields import utc_text
 from app.money import from_minor, quantize
 from app.monitoring import repository as monitoring
 from app.monitoring.models import CustomerCreditState
@@ -402,7 +403,7 @@ def _known_report(snapshot: dict[str, Any] | None, state: CustomerCreditState | 
         "risk_class": state.risk_class,
         "score": state.score,
         "status": state.status,
-        "pushed_at": state.report_fetched_at.isoformat(),
+        "pushed_at": utc_text(state.report_fetched_at),
     }
 
 
@@ -417,18 +418,26 @@ def _over_limit(
     over = []
     for customer_id, customer_sums in sums.items():
         customer = customers.get(customer_id)
-        if customer is None:
+        own = _own_limit(customer, latest.get(customer_id), rates, now) if customer is not None else None
+        if own is None:
             continue
-        currency = customer.limit_currency or (latest[customer_id].currency if customer_id in latest else None)
-        if currency is None:
-            continue
-        limit = _decided_limit(customer, latest.get(customer_id), currency, rates, now)
-        if limit.amount is None:
-            continue
+        currency, limit = own
         exposure = in_currency(customer_sums, currency, rates, today)
-        if exposure.total > Decimal(limit.amount):
-            over.append(OverLimit(customer_id=customer_id, limit=limit.amount, exposure=str(exposure.total)))
+        if exposure.total > limit:
+            over.append(OverLimit(customer_id=customer_id, limit=str(limit), exposure=str(exposure.total)))
     return over
+
+
+def _own_limit(
+    customer: Customer, decision: Decision | None, rates: RateTable, now: datetime
+) -> tuple[str, Decimal] | None:
+    """The portfolio's limit of a customer in its own currency (its limit currency, else its latest
+    decision's), or None when it has none."""
+    currency = customer.limit_currency or (decision.currency if decision is not None else None)
+    if currency is None:
+        return None
+    amount = _decided_limit(customer, decision, currency, rates, now).amount
+    return None if amount is None else (currency, Decimal(amount))
 
 
 def _customer_figures(
@@ -447,13 +456,9 @@ def _customer_figures(
         decision = latest.get(customer_id)
         exposure = in_currency(customer_sums, currency, rates, today)
         limit = None
-        own = customer.limit_currency if customer is not None else None
-        own = own or (decision.currency if decision is not None else None)
-        if customer is not None and own is not None:
-            in_own = _decided_limit(customer, decision, own, rates, now).amount
-            rate = rates.rate(currency, own)
-            if in_own is not None and rate is not None:
-                limit = quantize(Decimal(in_own) * rate, currency)
+        own = _own_limit(customer, decision, rates, now) if customer is not None else None
+        if own is not None and (rate := rates.rate(currency, own[0])) is not None:
+            limit = quantize(own[1] * rate, currency)
         found.append(
             CustomerFigure(
                 customer_id=customer_id,
