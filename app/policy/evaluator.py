@@ -238,19 +238,9 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
             terms=cell.payment_terms_days,
             reasons=reasons,
         )
-    if action is Outcome.PREPAYMENT and ctx.risk_class not in policy.prepayment.full_prepayment_classes:
-        return _result(
-            ctx,
-            outcome=Outcome.PREPAYMENT,
-            limit=limit,
-            available=available,
-            approved=ZERO,
-            prepayment=order.amount,
-            terms=0,
-            reasons=reasons,
-        )
-
-    if ctx.risk_class in policy.prepayment.full_prepayment_classes:
+    # A risk class that pays up front, or a payment behaviour the policy sends to prepayment: all of it up front.
+    high_risk = ctx.risk_class in policy.prepayment.full_prepayment_classes
+    if high_risk:
         reasons.append(
             Reason(
                 "HIGH_RISK_PREPAYMENT",
@@ -259,6 +249,7 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
                 {"risk_class": ctx.risk_class},
             )
         )
+    if high_risk or action is Outcome.PREPAYMENT:
         return _result(
             ctx,
             outcome=Outcome.PREPAYMENT,
