@@ -16,6 +16,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DBAPIError
 
 from app.api import (
+    arrangements,
     audit,
     customers,
     decisions,
@@ -28,6 +29,7 @@ from app.api import (
     providers,
     receivables,
     reviews,
+    signals,
     webhooks,
 )
 from app.api.deps import reject_unknown_query
@@ -142,6 +144,8 @@ def create_app(
     app.include_router(policies.router)
     app.include_router(customers.router)
     app.include_router(notes.router)
+    app.include_router(arrangements.router)
+    app.include_router(signals.router)
     app.include_router(receivables.router)
     app.include_router(orders.router)
     app.include_router(providers.router)

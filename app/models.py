@@ -1,5 +1,6 @@
 """Every table, imported in one place so Alembic sees the whole schema."""
 
+from app.arrangements.models import ArrangementInstalment, ArrangementInvoice, PaymentArrangement
 from app.audit.models import AuditChainHead, AuditEvent
 from app.console.models import EndedConsoleSession
 from app.customers.models import Customer, FxRate, Invoice, Payment
@@ -12,11 +13,14 @@ from app.orders.models import Reservation
 from app.policy_versions.models import PolicyActivation, PolicyVersion
 from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCacheHits, ProviderCall, ReportLease
 from app.ratelimit.models import RateLimitWindow
+from app.signals.models import WarningSignal
 from app.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 metadata = Base.metadata
 
 __all__ = [
+    "ArrangementInstalment",
+    "ArrangementInvoice",
     "AuditChainHead",
     "AuditEvent",
     "CreditLimitChange",
@@ -34,6 +38,7 @@ __all__ = [
     "Note",
     "OpenCase",
     "Payment",
+    "PaymentArrangement",
     "PolicyActivation",
     "PolicyVersion",
     "ProviderCacheHits",
@@ -42,6 +47,7 @@ __all__ = [
     "ReportLease",
     "Reservation",
     "Review",
+    "WarningSignal",
     "WebhookDelivery",
     "WebhookEvent",
     "WebhookSubscription",

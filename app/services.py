@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from app.arrangements.service import ArrangementService
 from app.audit.verify import AuditService
 from app.auth import KeyRing
 from app.cookies import SessionSigner
@@ -37,6 +38,7 @@ from app.readside.gauges import GaugeService
 from app.readside.open_items import OpenItemsService
 from app.reviews.service import ReviewService
 from app.settings import Settings
+from app.signals.service import SignalService
 from app.webhooks.dispatcher import Dispatcher, retry_rules
 from app.webhooks.service import WebhookService
 
@@ -67,6 +69,8 @@ class Services:
     monitor: MonitorService
     notifications: NotificationService
     notes: NoteService
+    arrangements: ArrangementService
+    signals: SignalService
 
 
 def build_services(
@@ -81,7 +85,12 @@ def build_services(
     """Every service on the given resources; nothing here does I/O (the lifespan closes what needs closing)."""
     reports = build_report_service(settings, http, database)
     active_policy = policies.active_policy
-    monitor = MonitorService(database, reports, active_policy, settings.monitor_recent_days)
+    arrangements = ArrangementService(database, active_policy)
+    signals = SignalService(database, active_policy, arrangements)
+    arrangements.on_change(signals.recompute)
+    monitor = MonitorService(
+        database, reports, active_policy, settings.monitor_recent_days, ledger_pass=signals.ledger_changed
+    )
     return Services(
         settings=settings,
         keys=keys,
@@ -97,7 +106,9 @@ def build_services(
         decision_rate=RateLimiter(
             database, "decisions", settings.decision_rate_limit, settings.decision_rate_window_seconds
         ),
-        customers=CustomerService(database, active_policy, settings.max_batch_invoices),
+        customers=CustomerService(
+            database, active_policy, settings.max_batch_invoices, ledger_changed=signals.ledger_changed
+        ),
         credit_files=CreditFileService(database, active_policy, decision_out, reports),
         customer_list=CustomerListService(database, active_policy, reports),
         open_items=OpenItemsService(database, active_policy),
@@ -113,6 +124,8 @@ def build_services(
         monitor=monitor,
         notifications=NotificationService(database, monitor, active_policy),
         notes=NoteService(database),
+        arrangements=arrangements,
+        signals=signals,
     )
 
 

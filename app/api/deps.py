@@ -11,6 +11,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.json import duplicate_keys
+from app.arrangements.service import ArrangementService
 from app.audit.verify import AuditService
 from app.auth import Principal
 from app.customers.service import CustomerService
@@ -31,6 +32,7 @@ from app.readside.open_items import OpenItemsService
 from app.reviews.service import ReviewService
 from app.services import Services, services_of
 from app.settings import Settings
+from app.signals.service import SignalService
 from app.webhooks.service import WebhookService
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from CREDITGATE_API_KEYS.")
@@ -220,6 +222,7 @@ scoped(require_decide, "decide")
 ServicesDep = Annotated[Services, Depends(_services)]
 SettingsDep = Annotated[Settings, Depends(provided(lambda s: s.settings))]
 DecisionServiceDep = Annotated[DecisionService, Depends(provided(lambda s: s.decisions))]
+ArrangementServiceDep = Annotated[ArrangementService, Depends(provided(lambda s: s.arrangements))]
 CustomerServiceDep = Annotated[CustomerService, Depends(provided(lambda s: s.customers))]
 CreditFileServiceDep = Annotated[CreditFileService, Depends(provided(lambda s: s.credit_files))]
 CustomerListServiceDep = Annotated[CustomerListService, Depends(provided(lambda s: s.customer_list))]
@@ -232,6 +235,7 @@ WebhookServiceDep = Annotated[WebhookService, Depends(provided(lambda s: s.webho
 NotificationServiceDep = Annotated[NotificationService, Depends(provided(lambda s: s.notifications))]
 ReportServiceDep = Annotated[ReportService, Depends(provided(lambda s: s.reports))]
 AuditServiceDep = Annotated[AuditService, Depends(provided(lambda s: s.audit))]
+SignalServiceDep = Annotated[SignalService, Depends(provided(lambda s: s.signals))]
 ReadinessDep = Annotated[Readiness, Depends(provided(lambda s: s.readiness))]
 Idempotent = Annotated[IdempotentWrite, Depends(idempotent_write)]
 DecisionCallDep = Annotated[DecisionCall, Depends(require_decide)]

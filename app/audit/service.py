@@ -22,6 +22,12 @@ class EventType(StrEnum):
     CUSTOMER_CREDIT_CHANGED = "customer.credit_changed"
     CUSTOMER_CREDIT_REASSESSED = "customer.credit_reassessed"
     NOTE_ADDED = "note.added"
+    ARRANGEMENT_CREATED = "arrangement.created"
+    ARRANGEMENT_CHANGED = "arrangement.changed"
+    ARRANGEMENT_CANCELLED = "arrangement.cancelled"
+    SIGNAL_RAISED = "signal.raised"
+    SIGNAL_ACKNOWLEDGED = "signal.acknowledged"
+    SIGNAL_CLEARED = "signal.cleared"
     REPORT_PURCHASED = "report.purchased"
     RETENTION_PURGED = "retention.purged"
 

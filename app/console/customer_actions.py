@@ -19,6 +19,7 @@ from app.errors import NotFound, ProblemError
 from app.idempotency.service import Recorder
 from app.notes.schemas import NoteIn, NoteOut
 from app.services import services_of
+from app.signals.schemas import AcknowledgeIn
 
 router = APIRouter(prefix="/console/customers", route_class=ConsoleRoute, include_in_schema=False)
 CreditManager = Annotated[ConsoleUser, Depends(checked_form("review"))]
@@ -156,3 +157,23 @@ async def add_note(
     if body.decision_id:
         return RedirectResponse(f"/console/decisions/{body.decision_id}?noted=1#notes-title", status_code=303)
     return _done(customer_id, "noted", "notes-title")
+
+
+@router.post("/{customer_id}/signals/{signal_id}/acknowledge")
+async def acknowledge_signal(
+    request: Request,
+    user: CreditManager,
+    customer_id: CustomerId,
+    signal_id: Annotated[str, Path(max_length=36)],
+    note: LongText = "",
+) -> Response:
+    """Acknowledge a warning with a note, through the API's service (the note joins the customer's notes)."""
+    service = services_of(request.app).signals
+    body: Any = AcknowledgeIn.model_construct(note=note.replace("\r\n", "\n").strip())
+    try:
+        await service.acknowledge(customer_id, signal_id, body, user.principal.key_id, Recorder(None))
+    except ProblemError as exc:
+        if exc.status >= 500 or exc.status == 404:
+            raise
+        return await _refused(request, user, customer_id, exc, {"ack-note": note}, "ack")
+    return _done(customer_id, "acknowledged", "warnings-title")

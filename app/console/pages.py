@@ -183,6 +183,13 @@ async def customer(
     return await credit_file_page(request, user, customer_id, done=done)
 
 
+@router.get("/signals")
+async def signals(request: Request, user: Reader) -> Response:
+    """The open warning signals, the most exposed customers first (`GET /v1/signals`)."""
+    page = await services_of(request.app).signals.by_exposure("open", 200)
+    return render(request, "signals.html", user, signals=page.signals)
+
+
 @router.get("/spend")
 async def spend(
     request: Request,

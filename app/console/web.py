@@ -39,6 +39,7 @@ NAVIGATION = (
     ("Decisions", "/console/decisions", ("read",)),
     ("Reviews", "/console/reviews", ("review",)),
     ("Credit files", "/console/customers", ("read",)),
+    ("Warnings", "/console/signals", ("read",)),
     ("Portfolio", "/console/portfolio", ("read",)),
     ("Policies", "/console/policies", ("read", "admin")),
     ("Provider spend", "/console/spend", ("read",)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -41,11 +42,28 @@ class PaymentExists(Conflict):
     code, title = "payment_exists", "A payment with this id is already recorded"
 
 
+# Told, in the write's own transaction, which customers' invoices or payments changed (payment arrangements
+# are judged again then). Handed in by build_services, so this domain imports none above it.
+LedgerChanged = Callable[[WriteSession, Sequence[str]], Awaitable[Any]]
+
+
 class CustomerService:
-    def __init__(self, database: Database, active_policy: ActivePolicy, max_batch_invoices: int) -> None:
+    def __init__(
+        self,
+        database: Database,
+        active_policy: ActivePolicy,
+        max_batch_invoices: int,
+        *,
+        ledger_changed: LedgerChanged | None = None,
+    ) -> None:
         self.database = database
         self.active_policy = active_policy
         self.max_batch_invoices = max_batch_invoices
+        self.ledger_changed = ledger_changed
+
+    async def _ledger_changed(self, session: WriteSession, customer_ids: Sequence[str]) -> None:
+        if self.ledger_changed is not None:
+            await self.ledger_changed(session, customer_ids)
 
     async def put_customer(
         self, customer_id: str, body: CustomerMasterData, recorder: Recorder, *, actor: str = "erp"
@@ -100,7 +118,9 @@ class CustomerService:
             await orders.mark_invoiced(session, _order_links([row]), now)
             invoice = await repository.get_invoice(session, customer_id, invoice_id)
             assert invoice is not None
-            return await recorder.respond(session, 201 if created else 200, invoice_out(invoice, now))
+            stored = await recorder.respond(session, 201 if created else 200, invoice_out(invoice, now))
+            await self._ledger_changed(session, [customer_id])
+            return stored
 
     async def add_payment(
         self, customer_id: str, invoice_id: str, body: PaymentIn, recorder: Recorder
@@ -143,7 +163,9 @@ class CustomerService:
                 paid_on=body.paid_on,
                 invoice=invoice_out(invoice, now),
             )
-            return await recorder.respond(session, 201, out)
+            stored = await recorder.respond(session, 201, out)
+            await self._ledger_changed(session, [customer_id])
+            return stored
 
     async def sync_batch(self, batch: ReceivablesBatch, recorder: Recorder) -> StoredResponse:
         """All or nothing: every row is checked first, and one error anywhere stores none."""
@@ -180,7 +202,9 @@ class CustomerService:
             await repository.upsert_invoices(session, ordered)
             await orders.mark_invoiced(session, _order_links(ordered), now)
             result = BatchResult(invoices=len(rows), created=len(rows) - existing, updated=existing)
-            return await recorder.respond(session, 200, result)
+            stored = await recorder.respond(session, 200, result)
+            await self._ledger_changed(session, customer_ids)
+            return stored
 
     async def put_rates(self, body: RatesIn, recorder: Recorder) -> StoredResponse:
         now = utcnow()

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.active_policy import ActivePolicy
+from app.arrangements.service import arrangement_inputs
 from app.audit import events as audit_events
 from app.audit.service import EventType, NewEvent, append_many
 from app.auth import Principal
@@ -286,6 +287,18 @@ class DecisionService:
         if scored:
             for row in await customers.behaviour_rows(session, scored, today - timedelta(days=LONG_WINDOW_DAYS)):
                 rows_of.setdefault(row.customer_id, []).append(row)
+        # Payment arrangements only when the policy weighs them: one statement, more for customers with any.
+        arranged = sorted({item.customer_id for item in pending if item.before.policy.arrangements is not None})
+        arrangements = (
+            await arrangement_inputs(
+                session,
+                arranged,
+                today=today,
+                policy=next(i.before.policy for i in pending if i.before.policy.arrangements),
+            )
+            if arranged
+            else None
+        )
         decided: list[DecisionRow] = []
         replacements: list[ReservationRow] = []
         for item, root in zip(pending, roots, strict=True):
@@ -304,20 +317,36 @@ class DecisionService:
                 behaviour = figures_from_rows(
                     rows_of.get(customer.id, []), [customer.id], as_of=today, currency=policy.currency, rates=rates
                 )[customer.id]
+            arrangement_facts, arrangement_rates = None, dict[str, Decimal]()
+            if arrangements is not None and policy.arrangements is not None:
+                arrangement_facts, arrangement_rates = arrangements.facts(
+                    customer.id, currency=order.currency, rates=rates, today=today
+                )
             inputs = DecisionInputs(
                 customer=customer_facts(customer, root, first_order=customer.id not in earlier_credit, now=now),
                 report=obtained.facts,
                 exposure=exposure_facts(own, group),
-                rates=rates_used(
-                    order.currency,
-                    rates,
-                    (own, group),
-                    (policy.currency, obtained.facts.limit_currency, *limit_currencies),
-                ),
+                rates={
+                    **arrangement_rates,
+                    **rates_used(
+                        order.currency,
+                        rates,
+                        (own, group),
+                        (policy.currency, obtained.facts.limit_currency, *limit_currencies),
+                    ),
+                },
                 behaviour=behaviour,
+                arrangements=arrangement_facts,
             )
             evaluation = evaluate(
-                order, inputs.customer, inputs.report, inputs.exposure, policy, inputs.rates, inputs.behaviour
+                order,
+                inputs.customer,
+                inputs.report,
+                inputs.exposure,
+                policy,
+                inputs.rates,
+                inputs.behaviour,
+                inputs.arrangements,
             )
             decided_at = utcnow()
             timings: DecisionTimings = {

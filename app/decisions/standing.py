@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.arrangements.service import arrangement_inputs
 from app.chunks import chunks
 from app.customers import repository as customers
 from app.customers.behaviour import figures_of
@@ -94,6 +95,8 @@ async def credit_standings(
     if policy.behaviour is not None:
         for piece in chunks(sorted(known)):
             behaviour |= await figures_of(session, piece, as_of=today, currency=policy.currency, rates=rates)
+    # So do its kept and broken payment arrangements, under a policy that weighs them.
+    arrangements = await arrangement_inputs(session, sorted(known), today=today, policy=policy)
     found: dict[str, Standing] = {}
     for customer in listed:
         root = roots[customer.id]
@@ -114,9 +117,11 @@ async def credit_standings(
             (own, group),
             (policy.currency, report.limit_currency, customer.limit_currency, root.limit_currency if root else None),
         )
+        arranged, arrangement_rates = arrangements.facts(customer.id, currency=currency, rates=rates, today=today)
+        used = {**arrangement_rates, **used}
         order = OrderFacts(STANDING_ORDER_ID, Decimal(1).scaleb(-minor_units(currency)), currency)
         evaluation = evaluate(
-            order, facts, report, exposure_facts(own, group), policy, used, behaviour.get(customer.id)
+            order, facts, report, exposure_facts(own, group), policy, used, behaviour.get(customer.id), arranged
         )
         found[customer.id] = Standing(evaluation, currency, own, root, group, used)
     return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -12,6 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.active_policy import ActivePolicy
+from app.arrangements.service import arrangement_inputs
 from app.audit.service import EventType, append
 from app.customers import repository as customers
 from app.customers.exposure import ExposureSums, in_currency, sums_by_customer
@@ -24,7 +25,7 @@ from app.monitoring import repository
 from app.monitoring.changes import Change, CreditFacts, blocks, detect
 from app.monitoring.limits import limit_currency, policy_limit
 from app.monitoring.models import CustomerCreditState
-from app.policy.rules import overdue_check
+from app.policy.rules import arranged_overdue_check
 from app.policy.schema import PolicyDocument, Reports
 from app.providers import repository as reports_repository
 from app.providers.base import CompanyQuery
@@ -51,20 +52,35 @@ class _Candidate:
     flagged: bool  # a provider notification (or a pass short of budget) asked for a fresh report
 
 
+# Judges the customers' payment arrangements and recomputes their warning signals, in the caller's transaction.
+LedgerPass = Callable[[WriteSession, Sequence[str]], Awaitable[Any]]
+
+
 class MonitorService:
     def __init__(
-        self, database: Database, reports: ReportService, active_policy: ActivePolicy, recent_days: int
+        self,
+        database: Database,
+        reports: ReportService,
+        active_policy: ActivePolicy,
+        recent_days: int,
+        ledger_pass: LedgerPass | None = None,
     ) -> None:
         self.database = database
         self.reports = reports
         self.active_policy = active_policy
         self.recent_days = recent_days
+        self.ledger_pass = ledger_pass
 
     async def run_pass(self, budget: int, progress: Progress | None = None) -> PassResult:
         """Customers with exposure or recent orders, most exposed first; at most `budget` report purchases."""
         policy = await self.active_policy()
         refresh_policy = policy.model_copy(update={"reports": Reports(max_age_days=policy.monitoring.max_age_days)})
         candidates = await self._candidates(policy)
+        if self.ledger_pass is not None:
+            # Time alone breaks an arrangement whose instalment is not paid and moves the behaviour figures:
+            # the candidates' arrangements are judged again and their warning signals recomputed.
+            async with self.database.transaction() as session:
+                await self.ledger_pass(session, [candidate.customer_id for candidate in candidates])
         result = PassResult(candidates=len(candidates))
         for done, candidate in enumerate(candidates, start=1):
             snapshot, due = await self._latest(candidate, policy)
@@ -107,7 +123,12 @@ class MonitorService:
             own = in_currency(sums_by_customer(rows).get(customer_id, ExposureSums()), currency, rates, now.date())
             # The decision's own stop rule, the tolerance converted into the limit currency as a decision would.
             used = rates_used(currency, rates, (own,), (policy.currency,))
-            overdue = overdue_check(own.overdue_amount, own.oldest_overdue_days, currency, policy, used).beyond
+            # Invoices under a kept payment arrangement are out of it, as they are for a decision.
+            arranged = await arrangement_inputs(session, [customer_id], today=now.date(), policy=policy)
+            facts, arrangement_rates = arranged.facts(customer_id, currency=currency, rates=rates, today=now.date())
+            used = {**arrangement_rates, **used}
+            check = arranged_overdue_check(own.overdue_amount, own.oldest_overdue_days, facts, currency, policy, used)
+            overdue = check.check.beyond
             new = _facts(snapshot, overdue)
             old, old_limit = await _previous(session, state, customer_id, currency)
             changes = detect(old, new, policy.monitoring) if old is not None else []

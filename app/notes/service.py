@@ -23,7 +23,7 @@ class NoteService:
 
     async def add(self, customer_id: str, body: NoteIn, actor: str, recorder: Recorder) -> StoredResponse:
         """Stores the note and its audit event; the response is stored with them under an Idempotency-Key."""
-        text = _note_text(body.text)
+        text = note_text(body.text)
         now = utcnow()
         note = {
             "id": str(uuid.uuid4()),
@@ -66,8 +66,9 @@ def note_out(row: Note) -> NoteOut:
     )
 
 
-def _note_text(value: str) -> str:
-    """The API's rules for `text`, checked here too since the console's form has no schema; blank is refused."""
+def note_text(value: str, *, field: str = "text") -> str:
+    """The API's rules for a note's text, checked here too since the console's form has no schema; blank is
+    refused. `field` names it in the error."""
     text = value
     message = None
     if not text.strip():
@@ -80,5 +81,5 @@ def _note_text(value: str) -> str:
         except ValueError as exc:
             message = str(exc)
     if message is not None:
-        raise InvalidRequest(f"text: {message}", errors=[FieldError(field="text", message=message)])
+        raise InvalidRequest(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
     return text

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from app.money import quantize
+from app.policy.arrangements import ArrangementFacts
 from app.policy.behaviour import BehaviourFigures, BehaviourScore, score
 from app.policy.facts import (
     CustomerFacts,
@@ -17,7 +18,7 @@ from app.policy.facts import (
     Reason,
     ReportFacts,
 )
-from app.policy.rules import converted, overdue_check, small_order
+from app.policy.rules import ArrangedOverdue, arranged_overdue_check, converted, small_order
 from app.policy.schema import RATED_CLASSES, Cell, PolicyDocument
 
 ZERO = Decimal(0)
@@ -32,7 +33,14 @@ class _Context:
     policy: PolicyDocument
     segment: str
     risk_class: str
+    arranged: ArrangedOverdue
     behaviour: _Behaviour | None = None
+    arrangements: ArrangementFacts | None = None
+
+    @property
+    def kept_arrangements(self) -> bool:
+        """Kept arrangements count only under a policy with an `arrangements` section."""
+        return self.policy.arrangements is not None and self.arrangements is not None and bool(self.arrangements.kept)
 
     def money(self, amount: Decimal) -> str:
         return str(quantize(amount, self.order.currency))
@@ -59,14 +67,19 @@ def evaluate(
     policy: PolicyDocument,
     rates: Mapping[str, Decimal],
     behaviour: BehaviourFigures | None = None,
+    arrangements: ArrangementFacts | None = None,
 ) -> Evaluation:
     """Decide on one order. `rates` gives order-currency units per one unit of each other currency.
 
-    `behaviour` (the customer's payment figures) counts only when the policy has a `behaviour` section."""
+    `behaviour` (the customer's payment figures) counts only when the policy has a `behaviour` section,
+    `arrangements` (its kept and broken payment arrangements) only when it has an `arrangements` section."""
     segment = customer.segment if customer.segment in policy.segments else policy.default_segment
     bureau_class = _risk_class(report, policy)
     risk_class, assessed = _with_behaviour(bureau_class, report, policy, behaviour)
-    ctx = _Context(order, customer, report, exposure, policy, segment, risk_class, assessed)
+    arranged = arranged_overdue_check(
+        exposure.overdue_amount, exposure.oldest_overdue_days, arrangements, order.currency, policy, rates
+    )
+    ctx = _Context(order, customer, report, exposure, policy, segment, risk_class, arranged, assessed, arrangements)
 
     if customer.blocked:
         return _without_credit(ctx, Outcome.REJECT, _reason_blocked(customer), terms=0, limit=ZERO)
@@ -79,8 +92,15 @@ def evaluate(
         )
         return _without_credit(ctx, Outcome.REJECT, reason, terms=0, limit=ZERO)
     evaluation = _before_stop_rules(ctx, rates)
-    stop = _overdue_stop(ctx, rates)
-    return evaluation if stop is None else _stopped(ctx, evaluation, stop)
+    stop = _overdue_stop(ctx)
+    if stop is not None:
+        evaluation = _stopped(ctx, evaluation, stop, Outcome(policy.stop.outcome))
+    elif ctx.kept_arrangements and not any(r.code == "PAYMENT_ARRANGEMENT_KEPT" for r in evaluation.reasons):
+        evaluation = replace(evaluation, reasons=(*evaluation.reasons, _reason_kept(ctx, rates)))
+    broken = _broken_arrangements(ctx)
+    if broken is not None:
+        evaluation = _stopped(ctx, evaluation, *broken)
+    return evaluation
 
 
 def _before_stop_rules(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
@@ -108,9 +128,8 @@ def _before_stop_rules(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluatio
         return _without_credit(ctx, Outcome.REVIEW, reason, terms=0, limit=ZERO)
 
 
-def _stopped(ctx: _Context, evaluation: Evaluation, stop: Reason) -> Evaluation:
+def _stopped(ctx: _Context, evaluation: Evaluation, stop: Reason, outcome: Outcome) -> Evaluation:
     """No delivery on credit; the stop never turns a review or reject into a better outcome."""
-    outcome = Outcome(ctx.policy.stop.outcome)
     if evaluation.approved_credit_amount == ZERO and evaluation.outcome.rank <= outcome.rank:
         return replace(evaluation, reasons=(*evaluation.reasons, stop))
     prepayment = ctx.order.amount if outcome is Outcome.PREPAYMENT else ZERO
@@ -212,6 +231,13 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
         reasons.append(ctx.behaviour.reason)
     limit = _credit_limit(ctx, cell, rates, reasons)
     available = _group_cap(ctx, max(ZERO, limit - exposure.total), rates, reasons)
+    new_credit = None
+    if ctx.kept_arrangements:
+        reasons.append(_reason_kept(ctx, rates))
+        assert policy.arrangements is not None
+        new_credit = policy.arrangements.new_credit
+        if new_credit == "cap" and policy.arrangements.new_credit_cap is not None:
+            available = min(available, _convert(policy.arrangements.new_credit_cap, policy.currency, ctx, rates))
 
     review_above = _convert(cell.review_above, policy.currency, ctx, rates) if cell.review_above is not None else None
     above_review = False
@@ -249,7 +275,7 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
                 {"risk_class": ctx.risk_class},
             )
         )
-    if high_risk or action is Outcome.PREPAYMENT:
+    if high_risk or action is Outcome.PREPAYMENT or new_credit == "prepayment":
         return _result(
             ctx,
             outcome=Outcome.PREPAYMENT,
@@ -349,10 +375,11 @@ def _credit_limit(ctx: _Context, cell: Cell, rates: Mapping[str, Decimal], reaso
     return limit
 
 
-def _overdue_stop(ctx: _Context, rates: Mapping[str, Decimal]) -> Reason | None:
-    stop, exposure = ctx.policy.stop, ctx.exposure
+def _overdue_stop(ctx: _Context) -> Reason | None:
     # Without a rate nothing proves the overdue amount is tolerable: the check stops (app/policy/rules.py).
-    check = overdue_check(exposure.overdue_amount, exposure.oldest_overdue_days, ctx.order.currency, ctx.policy, rates)
+    # Invoices under a kept payment arrangement are left out of it (rules.arranged_overdue_check).
+    stop, arranged = ctx.policy.stop, ctx.arranged
+    check = arranged.check
     if not check.beyond:
         return None
     return Reason(
@@ -360,12 +387,60 @@ def _overdue_stop(ctx: _Context, rates: Mapping[str, Decimal]) -> Reason | None:
         "Invoices are overdue beyond the policy's tolerance; no delivery on credit.",
         "stop",
         {
-            "overdue_days": exposure.oldest_overdue_days,
+            "overdue_days": arranged.oldest_overdue_days,
             "tolerance_days": stop.overdue_days_tolerance,
-            "overdue_amount": ctx.money(exposure.overdue_amount),
+            "overdue_amount": ctx.money(arranged.overdue_amount),
             "tolerance_amount": None if check.tolerance_amount is None else ctx.money(check.tolerance_amount),
         },
     )
+
+
+def _reason_kept(ctx: _Context, rates: Mapping[str, Decimal]) -> Reason:
+    rules, facts = ctx.policy.arrangements, ctx.arrangements
+    assert rules is not None
+    assert facts is not None
+    kept = facts.kept
+    cap = None
+    if rules.new_credit == "cap" and rules.new_credit_cap is not None:
+        converted_cap = converted(rules.new_credit_cap, ctx.policy.currency, ctx.order.currency, rates)
+        cap = None if converted_cap is None else ctx.money(converted_cap)
+    return Reason(
+        "PAYMENT_ARRANGEMENT_KEPT",
+        "The customer keeps a payment arrangement: its invoices do not stop delivery on credit.",
+        "arrangements",
+        {
+            "arrangement_ids": [a.arrangement_id for a in kept],
+            "arranged_open_amount": ctx.money(sum((a.open_amount for a in kept), ZERO)),
+            "arranged_overdue_amount": ctx.money(sum((a.overdue_amount for a in kept), ZERO)),
+            "overdue_amount": ctx.money(facts.overdue_outside),
+            "overdue_days": facts.oldest_overdue_days_outside,
+            "stop_relieved": ctx.arranged.relieved,
+            "new_credit": rules.new_credit,
+            "new_credit_cap": cap,
+        },
+    )
+
+
+def _broken_arrangements(ctx: _Context) -> tuple[Reason, Outcome] | None:
+    """A broken arrangement whose invoices still owe something: the policy's `on_broken` outcome."""
+    rules, facts = ctx.policy.arrangements, ctx.arrangements
+    if rules is None or facts is None or rules.on_broken == "none" or not facts.broken_open:
+        return None
+    broken = facts.broken_open
+    reason = Reason(
+        "PAYMENT_ARRANGEMENT_BROKEN",
+        "The customer broke a payment arrangement whose invoices are still open.",
+        "arrangements.on_broken",
+        {
+            "arrangement_ids": [a.arrangement_id for a in broken],
+            "broken_on": min(a.broken_on for a in broken if a.broken_on is not None).isoformat()
+            if any(a.broken_on is not None for a in broken)
+            else None,
+            "open_amount": ctx.money(sum((a.open_amount for a in broken), ZERO)),
+            "action": rules.on_broken,
+        },
+    )
+    return reason, Outcome(rules.on_broken)
 
 
 def _provider_unavailable(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
+from app.policy.arrangements import ArrangementFacts
 from app.policy.behaviour import BehaviourFigures
 
 # Best to worst. "insolvent" is worse than any class; "unknown" means no usable rating.
@@ -108,6 +109,8 @@ REASON_CODES = frozenset(
         "MANUAL_LIMIT",
         "NO_REGISTRATION_NUMBER",
         "OVERDUE_INVOICES",
+        "PAYMENT_ARRANGEMENT_BROKEN",
+        "PAYMENT_ARRANGEMENT_KEPT",
         "PAYMENT_BEHAVIOUR_DETERIORATED",
         "PROVIDER_UNAVAILABLE",
         "SMALL_ORDER_NO_REPORT",
@@ -141,6 +144,8 @@ class DecisionInputs:
     rates: Mapping[str, Decimal] = field(default_factory=dict)
     # The customer's payment-behaviour figures, computed only when the policy has a `behaviour` section.
     behaviour: BehaviourFigures | None = None
+    # The customer's kept and broken payment arrangements, read only when the policy has `arrangements`.
+    arrangements: ArrangementFacts | None = None
 
     def to_json(self) -> dict[str, Any]:
         c, r, e = self.customer, self.report, self.exposure
@@ -179,6 +184,8 @@ class DecisionInputs:
         }
         if self.behaviour is not None:  # decisions under a policy without `behaviour` store no such key
             data["behaviour"] = self.behaviour.to_json()
+        if self.arrangements is not None:  # nor, without arrangements to weigh, an `arrangements` key
+            data["arrangements"] = self.arrangements.to_json()
         return data
 
     @classmethod
@@ -217,6 +224,7 @@ class DecisionInputs:
             ),
             rates={currency: Decimal(rate) for currency, rate in data.get("rates", {}).items()},
             behaviour=BehaviourFigures.from_json(b) if (b := data.get("behaviour")) is not None else None,
+            arrangements=ArrangementFacts.from_json(a) if (a := data.get("arrangements")) is not None else None,
         )
 
 

@@ -1,9 +1,9 @@
 """Policy rules applied outside the evaluator too, each in one place.
 
 The decision service asks the small-order rule before it buys a report, and the monitor asks the overdue
-rule when it reassesses a customer; the evaluator asks both for a decision's outcome and reasons. One
-function each, so a report is bought exactly when the decision's reasons say one was needed, and the
-monitor flags exactly the customers a decision would stop.
+rule (with the customer's kept payment arrangements) when it reassesses a customer; the evaluator asks both
+for a decision's outcome and reasons. One function each, so a report is bought exactly when the decision's
+reasons say one was needed, and the monitor flags exactly the customers a decision would stop.
 
 `rates` is the evaluator's mapping: units of the target currency per one unit of each other currency.
 """
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.money import quantize
+from app.policy.arrangements import ArrangementFacts
 from app.policy.schema import PolicyDocument
 
 
@@ -64,3 +65,32 @@ def overdue_check(
         return OverdueCheck(False, tolerance)
     within_amount = tolerance is not None and overdue_amount <= tolerance
     return OverdueCheck(oldest_overdue_days > stop.overdue_days_tolerance or not within_amount, tolerance)
+
+
+@dataclass(frozen=True, slots=True)
+class ArrangedOverdue:
+    """The overdue stop with the customer's payment arrangements: kept ones take their invoices out of it."""
+
+    check: OverdueCheck  # the stop as it applies
+    overdue_amount: Decimal  # the figures it applied to
+    oldest_overdue_days: int
+    relieved: bool  # the whole overdue is beyond the tolerance, what no kept arrangement covers is not
+
+
+def arranged_overdue_check(
+    overdue_amount: Decimal,
+    oldest_overdue_days: int,
+    arrangements: ArrangementFacts | None,
+    currency: str,
+    policy: PolicyDocument,
+    rates: Mapping[str, Decimal],
+) -> ArrangedOverdue:
+    """`overdue_check` on the overdue outside kept arrangements, under a policy with an `arrangements` section.
+
+    Without the section, or without a kept arrangement, the whole overdue counts as before."""
+    full = overdue_check(overdue_amount, oldest_overdue_days, currency, policy, rates)
+    if policy.arrangements is None or arrangements is None or not arrangements.kept:
+        return ArrangedOverdue(full, overdue_amount, oldest_overdue_days, False)
+    outside_amount, outside_days = arrangements.overdue_outside, arrangements.oldest_overdue_days_outside
+    outside = overdue_check(outside_amount, outside_days, currency, policy, rates)
+    return ArrangedOverdue(outside, outside_amount, outside_days, full.beyond and not outside.beyond)

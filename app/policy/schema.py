@@ -224,6 +224,44 @@ class BehaviourRules(_Strict):
         return self
 
 
+class ArrangementRules(_Strict):
+    """Payment arrangements (promises to pay, instalment plans) and what they do to decisions (docs/behaviour.md)."""
+
+    # An instalment paid in full within this many days after its due date is kept.
+    grace_days: int = Field(default=0, ge=0, le=90)
+    # While an arrangement is kept: new credit as usual (`allow`), up to `new_credit_cap`, or prepaid only.
+    new_credit: Literal["allow", "cap", "prepayment"] = "allow"
+    new_credit_cap: Amount | None = None
+    # A broken arrangement whose invoices are still open: no effect, review, prepayment or reject.
+    on_broken: Literal["none", "review", "prepayment", "reject"] = "review"
+
+    @model_validator(mode="after")
+    def _cap_for_cap(self) -> ArrangementRules:
+        if self.new_credit == "cap" and self.new_credit_cap is None:
+            raise PolicyRuleError("new_credit_cap", "new_credit cap needs 'new_credit_cap'")
+        if self.new_credit != "cap" and self.new_credit_cap is not None:
+            raise PolicyRuleError("new_credit_cap", "only with new_credit cap")
+        return self
+
+
+Days = Annotated[Decimal, Field(ge=0, le=3650, decimal_places=1)]
+
+
+class SignalRules(_Strict):
+    """Early-warning thresholds on the customer's own record; a threshold left out raises no signal."""
+
+    # dbt_90_days exceeds dbt_12_months by at least this many days: paying later than it used to.
+    dbt_trend_days: Days | None = None
+    # overdue_growth_30_days at least this amount (in the policy's currency).
+    overdue_growth: Amount | None = None
+    # late_share at least this share of the amount paid in 12 months.
+    late_share: Share | None = None
+    # A payment arrangement broken (and not paid off or cancelled).
+    broken_arrangement: bool = True
+    # Invoices with a payment in 12 months the trend and the late share need before they count.
+    minimum_paid_invoices: int = Field(default=3, ge=1, le=10_000)
+
+
 class PolicyDocument(_Strict):
     """A whole credit policy version."""
 
@@ -244,6 +282,8 @@ class PolicyDocument(_Strict):
     review: ReviewRules = ReviewRules()
     monitoring: Monitoring = Monitoring()
     behaviour: BehaviourRules | None = None  # absent: the customer's payment record is no input
+    arrangements: ArrangementRules | None = None  # absent: payment arrangements are no input
+    signals: SignalRules | None = None  # absent: no early-warning signals are raised
 
     @model_validator(mode="after")
     def _coherent(self) -> PolicyDocument:
@@ -320,6 +360,8 @@ class PolicyDocument(_Strict):
             ("new_customers.first_order_cap", self.new_customers.first_order_cap),
             ("provider_unavailable.accept_up_to", self.provider_unavailable.accept_up_to),
             ("review.four_eyes_above", self.review.four_eyes_above),
+            ("arrangements.new_credit_cap", self.arrangements.new_credit_cap if self.arrangements else None),
+            ("signals.overdue_growth", self.signals.overdue_growth if self.signals else None),
         )
 
 

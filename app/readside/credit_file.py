@@ -10,6 +10,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.active_policy import ActivePolicy
+from app.arrangements.schemas import ArrangementOut
+from app.arrangements.service import arrangement_out, grace_days, open_judged_of
 from app.customers import behaviour as behaviour_figures
 from app.customers import repository
 from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
@@ -41,6 +43,9 @@ from app.readside.portfolio_figures import (
     month_ends,
 )
 from app.schemas import Money
+from app.signals import repository as signal_rows
+from app.signals.schemas import SignalOut
+from app.signals.service import signal_out
 
 DecisionView = Callable[[Decision, Review | None], DecisionOut]
 WINDOW_DAYS = 90
@@ -157,6 +162,10 @@ class CreditFile(BaseModel):
     )
     recent_decisions: list[DecisionOut]
     behaviour: BehaviourOut = Field(description="Payment-behaviour figures and, under the policy, their score.")
+    arrangements: list[ArrangementOut] = Field(
+        description="Open payment arrangements (kept or broken), judged as of today, oldest first."
+    )
+    signals: list[SignalOut] = Field(description="Open and acknowledged early-warning signals, newest first.")
 
 
 class OverLimit(BaseModel):
@@ -226,6 +235,9 @@ class CreditFileService:
             figures = await behaviour_figures.figures_of(
                 session, [customer_id], as_of=today, currency=policy.currency, rates=rates
             )
+            grace = grace_days(policy)
+            arranged = (await open_judged_of(session, [customer_id], as_of=today, grace=grace)).get(customer_id, [])
+            warnings = await signal_rows.active_signals(session, [customer_id])
         evaluation, exposure = standing.evaluation, standing.own
         limit = _limit(customer, evaluation, recent[0] if recent else None, currency, now)
         priced = standing.priced
@@ -257,6 +269,8 @@ class CreditFileService:
             latest_report=_known_report(snapshot, state),
             recent_decisions=[self.decision_view(row, settled.get(row.id)) for row in recent],
             behaviour=behaviour_out(customer_id, figures[customer_id], policy),
+            arrangements=[arrangement_out(one, grace) for one in sorted(arranged, key=lambda one: one.row.created_at)],
+            signals=[signal_out(row) for row in sorted(warnings, key=lambda row: row.raised_at, reverse=True)],
         )
 
     async def behaviour(self, customer_id: str) -> BehaviourOut:

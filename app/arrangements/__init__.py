@@ -1,0 +1,1 @@
+"""Payment arrangements: promises to pay and instalment plans for a customer's invoices."""

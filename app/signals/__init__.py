@@ -1,0 +1,1 @@
+"""Early-warning signals raised from a customer's own payment record."""
