@@ -298,3 +298,26 @@ class TestCreditFile:
         reasons = [r["code"] for r in after["credit_reasons"]]
         assert "PAYMENT_ARRANGEMENT_KEPT" in reasons
         assert "OVERDUE_INVOICES" not in reasons
+
+
+class TestMonitor:
+    async def overdue_flag(self, engine: AsyncEngine) -> bool:
+        async with engine.connect() as connection:
+            query = text("SELECT overdue_beyond_tolerance FROM customer_credit_states WHERE customer_id = 'C-42'")
+            return bool((await connection.execute(query)).scalar_one())
+
+    async def test_applies_the_decisions_stop_rule_with_kept_arrangements(
+        self, running: Running, engine: AsyncEngine
+    ) -> None:
+        client, monitor = running.client, services_of(running.app).monitor
+        await activate_arrangements_policy(running.client)
+        await overdue_customer(client)
+        await monitor.run_pass(budget=0)
+        assert await self.overdue_flag(engine) is True
+        arrangement = (await create(client, plan((10, "2000.00"), kind="promise"))).json()
+        await monitor.run_pass(budget=0)
+        assert await self.overdue_flag(engine) is False
+        path = f"/v1/customers/C-42/arrangements/{arrangement['id']}/cancel"
+        assert (await client.post(path, json={"reason": "withdrawn"}, headers=auth())).status_code == 200
+        await monitor.run_pass(budget=0)
+        assert await self.overdue_flag(engine) is True
