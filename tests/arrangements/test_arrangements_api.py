@@ -321,3 +321,27 @@ class TestMonitor:
         assert (await client.post(path, json={"reason": "withdrawn"}, headers=auth())).status_code == 200
         await monitor.run_pass(budget=0)
         assert await self.overdue_flag(engine) is True
+
+
+class TestReplay:
+    async def test_replays_the_arrangements_the_decision_weighed(self, client: httpx.AsyncClient) -> None:
+        await activate_arrangements_policy(client, version="arrangements-1")
+        await overdue_customer(client)
+        assert (await create(client, plan((10, "2000.00"), kind="promise"))).status_code == 201
+        decided = await decide(client, "500.00", "SO-1")
+        assert decided["outcome"] == "accept"
+        # A candidate under which a customer keeping an arrangement prepays new orders.
+        document = (await client.get("/v1/policies/active", headers=auth())).json()["document"]
+        document["version"] = "arrangements-prepaid"
+        document["arrangements"]["new_credit"] = "prepayment"
+        response = await client.post("/v1/policies", json=document, headers=auth(key_for("admin")))
+        assert response.status_code == 201, response.text
+        # The arrangement is cancelled meanwhile: replay still weighs it as the decision did.
+        arrangement_id = reason(decided, "PAYMENT_ARRANGEMENT_KEPT")["facts"]["arrangement_ids"][0]
+        cancel = f"/v1/customers/C-42/arrangements/{arrangement_id}/cancel"
+        assert (await client.post(cancel, json={"reason": "withdrawn"}, headers=auth())).status_code == 200
+        for version, outcome in (("arrangements-1", "accept"), ("arrangements-prepaid", "prepayment")):
+            result = await client.post(f"/v1/policies/{version}/simulate", json={}, headers=auth(key_for("read")))
+            assert result.status_code == 200, result.text
+            transitions = {(t["old_outcome"], t["new_outcome"]): t["count"] for t in result.json()["transitions"]}
+            assert transitions == {("accept", outcome): 1}, transitions
