@@ -181,6 +181,20 @@ class TestDecisions:
             assert evaluation.approved_credit_amount <= Decimal("300.00")
 
     @EXAMPLES
+    @given(orders, customers, reports, exposures, st.data())
+    def test_a_kept_arrangement_allowing_new_credit_never_gives_a_worse_outcome(
+        self, order, customer, report, exposure, data
+    ) -> None:
+        policy = with_section(new_credit="allow")
+        outside = data.draw(st.decimals(min_value=0, max_value=exposure.overdue_amount, places=2))
+        days = data.draw(st.integers(min_value=0, max_value=exposure.oldest_overdue_days))
+        kept = facts("kept", outside=str(outside), days_outside=days)
+        without = evaluate(order, customer, report, exposure, policy, {})
+        with_kept = evaluate(order, customer, report, exposure, policy, {}, None, kept)
+        assert with_kept.outcome.rank >= without.outcome.rank
+        assert with_kept.approved_credit_amount >= without.approved_credit_amount
+
+    @EXAMPLES
     @given(orders, customers, reports, exposures, st.sampled_from(["kept", "broken"]))
     def test_replay_reads_back_what_was_stored(self, order, customer, report, exposure, status) -> None:
         inputs = DecisionInputs(customer, report, exposure, arrangements=facts(status))
