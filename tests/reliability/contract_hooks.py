@@ -210,7 +210,27 @@ def _amount_bounds(case: Any) -> None:
         query["currency"] = {0: "JPY", 1: "EUR", 2: "EUR", 3: "KWD"}.get(needed, "CLF")
 
 
+def _arrangement(case: Any) -> None:
+    """Each invoice once; a promise has one instalment; due dates from today on, each after the one before,
+    within three years."""
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    if isinstance(body.get("invoice_ids"), list):
+        body["invoice_ids"] = list(dict.fromkeys(body["invoice_ids"]))
+    instalments = body.get("instalments")
+    if not isinstance(instalments, list):
+        return
+    if body.get("kind") == "promise":
+        del instalments[1:]
+    today = datetime.now(UTC).date()
+    for number, instalment in enumerate(instalments, start=1):
+        if isinstance(instalment, dict):
+            instalment["due_date"] = (today + timedelta(days=number)).isoformat()
+
+
 CROSS_FIELD_RULES = {
+    ("POST", "/v1/customers/{customer_id}/arrangements"): _arrangement,
     ("PUT", "/v1/customers/{customer_id}/invoices/{invoice_id}"): _invoice_body,
     ("POST", "/v1/receivables/batch"): _batch,
     ("PUT", "/v1/customers/{customer_id}"): _customer,
