@@ -35,28 +35,22 @@ class BehaviourGroup:
 def lines_by_customer(rows: Iterable[Any]) -> dict[str, Lines]:
     lines: dict[str, tuple[dict[str, InvoiceLine], list[PaymentLine]]] = {}
     for row in rows:
-        invoices, payments = lines.setdefault(row.customer_id, ({}, []))
-        invoices.setdefault(
-            row.invoice_id,
-            InvoiceLine(
-                row.invoice_id,
+        customer_id, invoice_id = row.customer_id, row.invoice_id
+        invoices, payments = lines.setdefault(customer_id, ({}, []))
+        if invoice_id not in invoices:  # an invoice comes once per payment of it
+            invoices[invoice_id] = InvoiceLine(
+                invoice_id,
                 row.currency,
                 row.amount_minor,
                 row.open_amount_minor,
                 row.issue_date,
                 row.due_date,
-                row.customer_id,
-            ),
-        )
+                customer_id,
+            )
         if row.payment_id is not None:
             payments.append(
                 PaymentLine(
-                    row.payment_id,
-                    row.invoice_id,
-                    row.payment_currency,
-                    row.payment_minor,
-                    row.paid_on,
-                    row.customer_id,
+                    row.payment_id, invoice_id, row.payment_currency, row.payment_minor, row.paid_on, customer_id
                 )
             )
     return {customer: (list(invoices.values()), payments) for customer, (invoices, payments) in lines.items()}
