@@ -109,13 +109,20 @@ def figures_from_rows(
     }
 
 
+def behaviour_root(customer: Customer) -> str:
+    """The id naming the customer's behaviour group: its parent's, or its own when it has none."""
+    return customer.parent_id or customer.id
+
+
+def group_of(customer: Customer, members: Mapping[str, Sequence[str]]) -> BehaviourGroup | None:
+    """The customer's group from `repository.group_members` of its root; None when no other stored customer
+    shares its parent (or has it as parent)."""
+    root = behaviour_root(customer)
+    found = members.get(root, ())
+    return BehaviourGroup(root, tuple(found)) if len({*found, customer.id}) > 1 else None
+
+
 async def behaviour_groups(session: AsyncSession, customers: Sequence[Customer]) -> dict[str, BehaviourGroup]:
-    """The group of each customer that shares its parent with another stored customer (or is the parent of
-    one), in one statement; a customer alone is in none."""
-    roots = {customer.id: customer.parent_id or customer.id for customer in customers}
-    members = await repository.group_members(session, sorted(set(roots.values())))
-    return {
-        customer_id: BehaviourGroup(root, tuple(members[root]))
-        for customer_id, root in roots.items()
-        if len(set(members[root]) | {customer_id}) > 1
-    }
+    """The group of each of `customers` that is in one (`group_of`), in one statement."""
+    members = await repository.group_members(session, sorted({behaviour_root(customer) for customer in customers}))
+    return {customer.id: group for customer in customers if (group := group_of(customer, members)) is not None}

@@ -19,7 +19,7 @@ from app.audit import events as audit_events
 from app.audit.service import EventType, NewEvent, append_many
 from app.auth import Principal
 from app.customers import repository as customers
-from app.customers.behaviour import BehaviourGroup, Lines, customer_figures, lines_by_customer
+from app.customers.behaviour import Lines, behaviour_root, customer_figures, group_of, lines_by_customer
 from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
 from app.customers.groups import group_root
 from app.customers.models import Customer
@@ -274,14 +274,9 @@ class DecisionService:
         # The payment behaviour only when the policy scores it: the customer's and its group's (customers
         # sharing a parent), whose members are read in the same statement as the groups with a limit.
         scored = [row for item, row in zip(pending, deciding, strict=True) if item.before.policy.behaviour]
-        behaviour_roots = {row.parent_id or row.id for row in scored}
         limit_roots = {root.id for root in roots if root is not None}
-        groups = await customers.group_members(session, sorted(limit_roots | behaviour_roots))
-        behaviour_groups = {
-            row.id: BehaviourGroup(head, tuple(groups[head]))
-            for row in scored
-            if len(set(groups[head := row.parent_id or row.id]) | {row.id}) > 1
-        }
+        groups = await customers.group_members(session, sorted(limit_roots | {behaviour_root(row) for row in scored}))
+        behaviour_groups = {row.id: found for row in scored if (found := group_of(row, groups)) is not None}
         counted = {item.customer_id for item in pending} | {
             member for limit_root in limit_roots for member in groups[limit_root]
         }
