@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import resource
 import sqlite3
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -190,7 +191,21 @@ async def recompute(url: str, chunk: int = 1000) -> Recomputed:
     return Recomputed(customers, rows, grouped, time.perf_counter() - started, first)
 
 
-def _rss_mb() -> float:
+def _reset_peak_rss() -> bool:
+    """Linux: start the process's peak resident memory (VmHWM) afresh, so it measures what follows alone."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_rss_mb() -> float:
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -205,13 +220,16 @@ def run_recompute(scale: float, chunk: int) -> None:
             f"({seeded.rows:,} rows) in {seeded.seconds:.1f}s: {seeded.rows / seeded.seconds:,.0f} rows/s "
             f"(scale {scale})"
         )
-        before = _rss_mb()
+        fresh_peak = _reset_peak_rss()
+        cpu = time.process_time()
         result = asyncio.run(recompute(database.url, chunk))
+        cpu = time.process_time() - cpu
         print(
             f"recomputed {result.customers:,} customers' figures ({result.grouped:,} with their group's) from "
             f"{result.rows:,} ledger rows in {result.seconds:.1f}s: {result.rows / result.seconds:,.0f} rows/s, "
-            f"{result.customers / result.seconds:,.0f} customers/s, chunks of {chunk}; "
-            f"process peak RSS {before:.0f} MB before, {_rss_mb():.0f} MB after"
+            f"{result.customers / result.seconds:,.0f} customers/s (chunks of {chunk}); "
+            f"CPU {cpu:.1f}s: {result.rows / cpu:,.0f} rows per CPU-second; "
+            f"peak RSS {'of the recomputation' if fresh_peak else 'of the process'} {_peak_rss_mb():.0f} MB"
         )
 
 
@@ -272,12 +290,15 @@ def run_latency(config: BenchConfig) -> None:
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0, help="1.0: 100,000 customers, 5.1 million rows")
     parser.add_argument("--chunk", type=int, default=1000, help="customers per recomputation statement")
     parser.add_argument("--no-latency", action="store_true", help="only the recomputation")
+    parser.add_argument("--no-recompute", action="store_true", help="only the latency")
     args = parser.parse_args()
-    run_recompute(args.scale, args.chunk)
+    if not args.no_recompute:
+        run_recompute(args.scale, args.chunk)
     if not args.no_latency:
         run_latency(BenchConfig())
 
