@@ -119,11 +119,14 @@ class BehaviourFigures:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BehaviourFigures:
         group = data.get("group")
+        figures = {name: Figure.from_json(figure) for name, figure in data["figures"].items()}
+        # Figures stored before orders could ask for terms: none had asked, so the count was nought.
+        figures.setdefault("longer_terms_requests", Figure(ZERO, SHORT_WINDOW_DAYS, 0, 0, 0))
         return cls(
             as_of=date.fromisoformat(data["as_of"]),
             currency=data["currency"],
             paid_invoices=data["paid_invoices"],
-            figures={name: Figure.from_json(figure) for name, figure in data["figures"].items()},
+            figures=figures,
             unpriced_currencies=tuple(data.get("unpriced_currencies", ())),
             group=None if group is None else GroupFigures.from_json(group),
         )

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.policy.behaviour import TermsRequest, compute_figures, score
+from app.policy.behaviour import BehaviourFigures, TermsRequest, compute_figures, score
 from app.policy.evaluator import evaluate
 from app.policy.facts import CustomerFacts, Evaluation, ExposureFacts, OrderFacts, Outcome, Reason, ReportFacts
 from app.policy.schema import PolicyDocument, PolicyDocumentError, parse_policy
@@ -149,3 +149,9 @@ class TestFigure:
         often = replace(punctual, figures={**punctual.figures, "longer_terms_requests": asking})
         assert score(punctual, rules).risk_class == "A"
         assert score(often, rules).points == score(punctual, rules).points - 40
+
+    def test_figures_stored_before_the_figure_existed_replay_with_no_requests(self) -> None:
+        stored = good_payer().to_json()
+        del stored["figures"]["longer_terms_requests"]
+        figure = BehaviourFigures.from_json(stored).figures["longer_terms_requests"]
+        assert (figure.value, figure.window_days, figure.decisions) == (Decimal(0), 90, 0)
