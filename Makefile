@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-fast test-slow test-e2e e2e-deps check lint format typecheck hadolint check-deploy openapi lock bench bench-floor bench-history bench-console bench-audit bench-export clean
+.PHONY: install run test test-fast test-slow test-e2e e2e-deps check lint format typecheck hadolint check-deploy openapi lock bench bench-floor bench-history bench-console bench-audit bench-export bench-behaviour clean
 
 # Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set, every command would otherwise compile
 # each module it imports, every time (seconds per `creditgate` command).
@@ -87,6 +87,10 @@ bench-audit: $(STAMP) ## audit-chain verification rate over 1M events (SQLite; -
 
 bench-export: $(STAMP) ## CSV export of 100k decisions: rows/s and peak memory (SQLite; --postgres URL as above)
 	$(PY) -m bench.export_bench
+
+SCALE ?= 1.0
+bench-behaviour: $(STAMP) ## behaviour figures of 100k customers from 5.1M invoices and payments (SCALE=0.1 for a tenth), then decision latency with the behaviour input on and off
+	$(PY) -m bench.behaviour_bench --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -302,3 +302,18 @@ async def count_decided_before(session: AsyncSession, cutoff: datetime) -> int:
     return int(
         await session.scalar(select(func.count()).select_from(Decision).where(Decision.decided_at < cutoff)) or 0
     )
+
+
+# Requests for longer terms: decisions of a list of customers since a time that gave the reason, one statement.
+LONGER_TERMS_REQUESTS = select(Decision.customer_id, Decision.order_id, Decision.decided_at).where(
+    Decision.customer_id.in_(bindparam("customer_ids", expanding=True)),
+    Decision.decided_at >= bindparam("since"),
+    exists().where(DecisionReason.decision_id == Decision.id, DecisionReason.code == "LONGER_TERMS_REQUESTED"),
+)
+
+
+async def longer_terms_requests(session: AsyncSession, customer_ids: Sequence[str], since: datetime) -> Sequence[Any]:
+    """(customer_id, order_id, decided_at) of each decision that asked for longer terms than its segment's."""
+    if not customer_ids:
+        return []
+    return (await session.execute(LONGER_TERMS_REQUESTS, {"customer_ids": list(customer_ids), "since": since})).all()

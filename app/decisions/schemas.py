@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import RowMapping
 
 from app.decisions.models import Decision, Review
 from app.decisions.repository import DecisionRow
 from app.fields import AMOUNT_PATTERN, Name, parse_amount
 from app.money import format_minor, is_country
-from app.schema_types import POSITIVE_AMOUNT_PATTERN, CountryCode, CurrencyCode, minor_units_rule
+from app.schema_types import POSITIVE_AMOUNT_PATTERN, CountryCode, CurrencyCode, json_integer, minor_units_rule
 from app.schemas import Body, Identifier, Money, check_currency
 
 OutcomeName = Literal["accept", "prepayment", "review", "reject"]
+# Bounds before the validator, or the OpenAPI document loses them (app/schema_types.py).
+TermsDays = Annotated[int, Field(ge=0, le=365), BeforeValidator(json_integer)]
 
 
 class OrderIn(Body):
@@ -30,6 +32,12 @@ class OrderIn(Body):
         description="Order total as a decimal string in the currency's minor units.",
         examples=["1250.00"],
         json_schema_extra={"pattern": POSITIVE_AMOUNT_PATTERN},
+    )
+    payment_terms_days: TermsDays | None = Field(
+        default=None,
+        description="The payment terms the order asks for, in days. Longer than its segment's terms, the "
+        "policy's `longer_terms` grants, caps or refers them; the decision's `payment_terms_days` are those "
+        "granted. Absent: the segment's terms.",
     )
 
     _currency = field_validator("currency")(check_currency)

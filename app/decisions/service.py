@@ -7,7 +7,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -20,13 +20,14 @@ from app.audit import events as audit_events
 from app.audit.service import EventType, NewEvent, append_many
 from app.auth import Principal
 from app.customers import repository as customers
-from app.customers.behaviour import figures_from_rows
+from app.customers.behaviour import Lines, behaviour_root, customer_figures, group_of, lines_by_customer
 from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
 from app.customers.groups import group_root
 from app.customers.models import Customer
 from app.customers.rates import RateTable
 from app.db import Database, ReadSession, WriteSession, utcnow
 from app.decisions import repository
+from app.decisions.behaviour import behaviour_inputs
 from app.decisions.export import StartedExport, open_decisions_csv
 from app.decisions.inputs import customer_facts, exposure_facts, rates_used
 from app.decisions.query import Cursor, DecisionFilters
@@ -50,7 +51,7 @@ from app.orders import repository as orders
 from app.orders.models import Reservation
 from app.orders.repository import ReservationRow
 from app.orders.service import OrderOfAnotherCustomer, credit_reservation, undecidable
-from app.policy.behaviour import LONG_WINDOW_DAYS
+from app.policy.behaviour import TermsRequest
 from app.policy.evaluator import evaluate
 from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
 from app.policy.schema import PolicyDocument
@@ -127,7 +128,12 @@ class DecisionService:
         The write part runs in a transaction shared with other decisions queued at the same moment
         (app/group_commit.py); its answer is sent only once that transaction has committed."""
         started = time.perf_counter()
-        order = OrderFacts(request.order.id, request.order.amount_decimal, request.order.currency)
+        order = OrderFacts(
+            request.order.id,
+            request.order.amount_decimal,
+            request.order.currency,
+            request.order.payment_terms_days,
+        )
         # One read for all that comes before the report: the policy, the customer, the rates, the cached
         # reports. Decisions arriving together share it (one statement per table for all of them).
         before = await self.reads.run(request.customer)
@@ -215,7 +221,6 @@ class DecisionService:
         counts = Counter(w.values["order_id"] for w in written)
         again = {order: decision for order, decision in latest.items() if order in decided_before or counts[order] > 1}
         await repository.close_superseded_cases(session, again)
-        await repository.insert_reasons(session, [w.values for w in written])
         # Last: the audit chain's head is locked only from here to the commit.
         await append_many(
             session,
@@ -267,8 +272,15 @@ class DecisionService:
         today = now.date()
         deciding = [locked[item.customer_id] for item in pending]
         roots = [group_root(row, locked.get(row.parent_id) if row.parent_id else None) for row in deciding]
-        groups = await customers.group_members(session, sorted({root.id for root in roots if root is not None}))
-        counted = {item.customer_id for item in pending} | {member for group in groups.values() for member in group}
+        # The payment behaviour only when the policy scores it: the customer's and its group's (customers
+        # sharing a parent), whose members are read in the same statement as the groups with a limit.
+        scored = [row for item, row in zip(pending, deciding, strict=True) if item.before.policy.behaviour]
+        limit_roots = {root.id for root in roots if root is not None}
+        groups = await customers.group_members(session, sorted(limit_roots | {behaviour_root(row) for row in scored}))
+        behaviour_groups = {row.id: found for row in scored if (found := group_of(row, groups)) is not None}
+        counted = {item.customer_id for item in pending} | {
+            member for limit_root in limit_roots for member in groups[limit_root]
+        }
         rows = await customers.exposure_rows(
             session,
             sorted(counted),
@@ -281,12 +293,14 @@ class DecisionService:
         earlier_credit = await repository.with_credit_history(
             session, [item.customer_id for item in pending], [item.order.order_id for item in pending]
         )
-        # The payment behaviour only when the policy scores it: one statement for the round's customers.
-        scored = sorted({item.customer_id for item in pending if item.before.policy.behaviour is not None})
-        rows_of: dict[str, list[Any]] = {}
+        # One statement for the ledgers of the round's scored customers and their groups, one for their
+        # requests for longer terms (earlier rounds' decisions included: their reasons are written already).
+        lines: dict[str, Lines] = {}
+        requests: dict[str, list[TermsRequest]] = {}
         if scored:
-            for row in await customers.behaviour_rows(session, scored, today - timedelta(days=LONG_WINDOW_DAYS)):
-                rows_of.setdefault(row.customer_id, []).append(row)
+            ledgers = sorted({row.id for row in scored} | {m for g in behaviour_groups.values() for m in g.members})
+            ledger_rows, requests = await behaviour_inputs(session, ledgers, as_of=today)
+            lines = lines_by_customer(ledger_rows)
         # Payment arrangements only when the policy weighs them: one statement, more for customers with any.
         arranged = sorted({item.customer_id for item in pending if item.before.policy.arrangements is not None})
         arrangements = (
@@ -314,9 +328,15 @@ class DecisionService:
             limit_currencies = (customer.limit_currency, root.limit_currency if root is not None else None)
             behaviour = None
             if policy.behaviour is not None:
-                behaviour = figures_from_rows(
-                    rows_of.get(customer.id, []), [customer.id], as_of=today, currency=policy.currency, rates=rates
-                )[customer.id]
+                behaviour = customer_figures(
+                    lines,
+                    customer.id,
+                    as_of=today,
+                    currency=policy.currency,
+                    rates=rates,
+                    requests=requests,
+                    group=behaviour_groups.get(customer.id),
+                )
             arrangement_facts, arrangement_rates = None, dict[str, Decimal]()
             if arrangements is not None and policy.arrangements is not None:
                 arrangement_facts, arrangement_rates = arrangements.facts(
@@ -372,6 +392,8 @@ class DecisionService:
                 replacements.append(replacement)
             decided.append(values)
         await repository.insert_decisions(session, decided)
+        # Written per round: a later round's requests for longer terms count this round's.
+        await repository.insert_reasons(session, decided)
         taken = {row["order_id"] for row in replacements} - await orders.replace_reservations(session, replacements)
         if taken:
             # Another customer's decision for the same new order committed first (another transaction, or
@@ -444,12 +466,18 @@ def _row(
         "report_source": report.source,
         "reasons": [reason.as_dict() for reason in evaluation.reasons],
         "report": snapshot,
-        "request": request.model_dump(mode="json"),
+        "request": stored_request(request),
         "inputs": inputs.to_json(),
         "api_key_id": principal.key_id,
         "decided_at": decided_at,
         "timings": timings,
     }
+
+
+def stored_request(request: DecisionRequest) -> dict[str, Any]:
+    """The request as stored with its decision; one that asks for no terms stores no such key, as before."""
+    exclude = {"order": {"payment_terms_days"}} if request.order.payment_terms_days is None else None
+    return request.model_dump(mode="json", exclude=exclude)
 
 
 class FigureOutOfRange(InvalidRequest):

@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.arrangements.service import arrangement_inputs
 from app.chunks import chunks
 from app.customers import repository as customers
-from app.customers.behaviour import figures_of
 from app.customers.exposure import Exposure, ExposureSums, combined, in_currency, sums_by_customer
 from app.customers.groups import group_root
 from app.customers.models import Customer
 from app.customers.rates import RateTable
 from app.decisions import repository
+from app.decisions.behaviour import figures_of
 from app.decisions.inputs import customer_facts, exposure_facts, rates_used
 from app.money import minor_units
 from app.policy.behaviour import BehaviourFigures
@@ -93,8 +93,8 @@ async def credit_standings(
     # Under a policy that scores payment behaviour, a decision weighs it: so does the standing.
     behaviour: dict[str, BehaviourFigures] = {}
     if policy.behaviour is not None:
-        for piece in chunks(sorted(known)):
-            behaviour |= await figures_of(session, piece, as_of=today, currency=policy.currency, rates=rates)
+        for listed_piece in chunks([known[customer_id] for customer_id in sorted(known)]):
+            behaviour |= await figures_of(session, listed_piece, as_of=today, currency=policy.currency, rates=rates)
     # So do its kept and broken payment arrangements, under a policy that weighs them.
     arrangements = await arrangement_inputs(session, sorted(known), today=today, policy=policy)
     found: dict[str, Standing] = {}

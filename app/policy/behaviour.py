@@ -33,6 +33,7 @@ class InvoiceLine:
     open_amount_minor: int
     issue_date: date
     due_date: date
+    customer_id: str = ""  # invoice ids are the customer's own: a group's lines are told apart by it
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,25 +43,52 @@ class PaymentLine:
     currency: str
     amount_minor: int
     paid_on: date
+    customer_id: str = ""
+
+    @property
+    def invoice_key(self) -> tuple[str, str]:
+        return (self.customer_id, self.invoice_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TermsRequest:
+    """A decided order that asked for longer payment terms than its cell's (reason `LONGER_TERMS_REQUESTED`)."""
+
+    order_id: str
+    decided_on: date
 
 
 @dataclass(frozen=True, slots=True)
 class Figure:
-    """One figure, the window it covers (days up to `as_of`) and how many invoices and payments it came from."""
+    """One figure, the window it covers (days up to `as_of`) and how many invoices, payments and decisions it
+    came from."""
 
     value: Decimal | None
     window_days: int
     invoices: int
     payments: int
+    decisions: int = 0
 
     def to_json(self) -> dict[str, Any]:
         value = None if self.value is None else str(self.value)
-        return {"value": value, "window_days": self.window_days, "invoices": self.invoices, "payments": self.payments}
+        return {
+            "value": value,
+            "window_days": self.window_days,
+            "invoices": self.invoices,
+            "payments": self.payments,
+            "decisions": self.decisions,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Figure:
         value = data.get("value")
-        return cls(None if value is None else Decimal(value), data["window_days"], data["invoices"], data["payments"])
+        return cls(
+            None if value is None else Decimal(value),
+            data["window_days"],
+            data["invoices"],
+            data["payments"],
+            data.get("decisions", 0),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +100,8 @@ class BehaviourFigures:
     paid_invoices: int  # invoices with a payment in the last 12 months: the experience the score needs
     figures: Mapping[str, Figure]
     unpriced_currencies: tuple[str, ...] = ()  # left out: no rate converts them
+    # The same figures over the customer's group (customers sharing a parent), when it is in one.
+    group: GroupFigures | None = None
 
     def value(self, name: str) -> Decimal | None:
         return self.figures[name].value
@@ -83,17 +113,39 @@ class BehaviourFigures:
             "paid_invoices": self.paid_invoices,
             "figures": {name: figure.to_json() for name, figure in self.figures.items()},
             "unpriced_currencies": list(self.unpriced_currencies),
+            **({} if self.group is None else {"group": self.group.to_json()}),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BehaviourFigures:
+        group = data.get("group")
+        figures = {name: Figure.from_json(figure) for name, figure in data["figures"].items()}
+        # Figures stored before orders could ask for terms: none had asked, so the count was nought.
+        figures.setdefault("longer_terms_requests", Figure(ZERO, SHORT_WINDOW_DAYS, 0, 0, 0))
         return cls(
             as_of=date.fromisoformat(data["as_of"]),
             currency=data["currency"],
             paid_invoices=data["paid_invoices"],
-            figures={name: Figure.from_json(figure) for name, figure in data["figures"].items()},
+            figures=figures,
             unpriced_currencies=tuple(data.get("unpriced_currencies", ())),
+            group=None if group is None else GroupFigures.from_json(group),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFigures:
+    """The figures over every member of a group, as if one customer held all their invoices and payments."""
+
+    group_id: str
+    members: tuple[str, ...]
+    figures: BehaviourFigures
+
+    def to_json(self) -> dict[str, Any]:
+        return {"group_id": self.group_id, "members": list(self.members), **self.figures.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> GroupFigures:
+        return cls(data["group_id"], tuple(data["members"]), BehaviourFigures.from_json(data))
 
 
 def weighted_days_beyond_terms(payments: Iterable[tuple[Decimal, date, date]]) -> Decimal | None:
@@ -117,8 +169,10 @@ def compute_figures(
     as_of: date,
     currency: str,
     rates: Mapping[str, Decimal],
+    terms_requests: Iterable[TermsRequest] = (),
 ) -> BehaviourFigures:
-    """The figures from a customer's invoices and payments; the order they come in does not matter.
+    """The figures from a customer's invoices and payments (and its decided requests for longer terms); the
+    order they come in does not matter.
 
     `rates` are units of `currency` per one unit of each other currency; lines in a currency without a rate
     are left out and named in `unpriced_currencies`."""
@@ -130,8 +184,8 @@ def compute_figures(
             unpriced.add(of)
         return value
 
-    by_id = {line.invoice_id: line for line in invoices}
-    all_payments = [p for p in payments if p.invoice_id in by_id]
+    by_id = {(line.customer_id, line.invoice_id): line for line in invoices}
+    all_payments = [p for p in payments if p.invoice_key in by_id]
     long_start = as_of - timedelta(days=LONG_WINDOW_DAYS)
     short_start = as_of - timedelta(days=SHORT_WINDOW_DAYS)
     paid = [p for p in all_payments if long_start <= p.paid_on <= as_of]
@@ -139,36 +193,36 @@ def compute_figures(
     short = [(p, a) for p, a in priced if p.paid_on >= short_start]
 
     def dbt(lines: list[tuple[PaymentLine, Decimal]], window: int) -> Figure:
-        value = weighted_days_beyond_terms((a, p.paid_on, by_id[p.invoice_id].due_date) for p, a in lines)
-        return Figure(value, window, len({p.invoice_id for p, _ in lines}), len(lines))
+        value = weighted_days_beyond_terms((a, p.paid_on, by_id[p.invoice_key].due_date) for p, a in lines)
+        return Figure(value, window, len({p.invoice_key for p, _ in lines}), len(lines))
 
     total = sum((a for _, a in priced), ZERO)
-    late = sum((a for p, a in priced if p.paid_on > by_id[p.invoice_id].due_date), ZERO)
+    late = sum((a for p, a in priced if p.paid_on > by_id[p.invoice_key].due_date), ZERO)
     late_share = None if total == 0 else (late / total).quantize(SHARE)
 
-    payments_of: dict[str, list[PaymentLine]] = {}
+    payments_of: dict[tuple[str, str], list[PaymentLine]] = {}
     for p in paid:
-        payments_of.setdefault(p.invoice_id, []).append(p)
+        payments_of.setdefault(p.invoice_key, []).append(p)
     partial = sum(1 for i, ps in payments_of.items() if len(ps) > 1 or by_id[i].open_amount_minor > 0)
     partial_rate = None if not payments_of else (Decimal(partial) / len(payments_of)).quantize(SHARE)
 
     growth_start = as_of - timedelta(days=GROWTH_WINDOW_DAYS)
-    every_payment_of: dict[str, list[PaymentLine]] = {}
+    every_payment_of: dict[tuple[str, str], list[PaymentLine]] = {}
     for p in all_payments:
-        every_payment_of.setdefault(p.invoice_id, []).append(p)
+        every_payment_of.setdefault(p.invoice_key, []).append(p)
     now_overdue, then_overdue, counted = ZERO, ZERO, set()
-    for line in by_id.values():
+    for key, line in by_id.items():
         for day, is_now in ((as_of, True), (growth_start, False)):
             if not (line.due_date < day and line.issue_date <= day):
                 continue
-            later = sum(p.amount_minor for p in every_payment_of.get(line.invoice_id, ()) if p.paid_on > day)
+            later = sum(p.amount_minor for p in every_payment_of.get(key, ()) if p.paid_on > day)
             open_minor = min(line.amount_minor, line.open_amount_minor + later)
             if open_minor <= 0:
                 continue
             value = amount(open_minor, line.currency)
             if value is None:
                 continue
-            counted.add(line.invoice_id)
+            counted.add(key)
             if is_now:
                 now_overdue += value
             else:
@@ -177,7 +231,7 @@ def compute_figures(
         now_overdue - then_overdue,
         GROWTH_WINDOW_DAYS,
         len(counted),
-        sum(1 for p in all_payments if p.invoice_id in counted and growth_start < p.paid_on <= as_of),
+        sum(1 for p in all_payments if p.invoice_key in counted and growth_start < p.paid_on <= as_of),
     )
 
     last = max((p.paid_on for p in paid), default=None)
@@ -187,12 +241,21 @@ def compute_figures(
     figures = {
         "dbt_90_days": dbt(short, SHORT_WINDOW_DAYS),
         "dbt_12_months": dbt(priced, LONG_WINDOW_DAYS),
-        "late_share": Figure(late_share, LONG_WINDOW_DAYS, len({p.invoice_id for p, _ in priced}), len(priced)),
+        "late_share": Figure(late_share, LONG_WINDOW_DAYS, len({p.invoice_key for p, _ in priced}), len(priced)),
         "partial_payment_rate": Figure(partial_rate, LONG_WINDOW_DAYS, len(payments_of), len(paid)),
         "overdue_growth_30_days": growth,
         "days_since_last_payment": since_last,
+        "longer_terms_requests": _longer_terms_requests(terms_requests, as_of),
     }
     return BehaviourFigures(as_of, currency, len(payments_of), figures, tuple(sorted(unpriced)))
+
+
+def _longer_terms_requests(requests: Iterable[TermsRequest], as_of: date) -> Figure:
+    """Orders that asked for longer terms in the window: an order decided again counts once."""
+    start = as_of - timedelta(days=SHORT_WINDOW_DAYS)
+    within = [r for r in requests if start <= r.decided_on <= as_of]
+    orders = {r.order_id for r in within}
+    return Figure(Decimal(len(orders)), SHORT_WINDOW_DAYS, 0, 0, len(within))
 
 
 @dataclass(frozen=True, slots=True)

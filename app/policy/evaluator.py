@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from app.money import quantize
 from app.policy.arrangements import ArrangementFacts
@@ -52,6 +53,15 @@ class _Behaviour:
 
     reason: Reason
     action: Outcome | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """The payment terms an order on credit gets, and whether a person must look at the ones it asked for."""
+
+    days: int
+    review: bool
+    reason: Reason | None
 
 
 class _MissingRate(Exception):
@@ -165,42 +175,65 @@ def _with_behaviour(
         return bureau_class, None
     if report.source == "none" and not rules.apply_without_report:
         return bureau_class, None
-    result = score(figures, rules)
-    if result.risk_class is None:
+    own = score(figures, rules)
+    group = None
+    if rules.group == "worse_of" and figures.group is not None:
+        group = score(figures.group.figures, rules)
+    scored = [result.risk_class for result in (own, group) if result is not None and result.risk_class is not None]
+    if not scored:
         return bureau_class, None
+    behaviour_class = max(scored, key=RATED_CLASSES.index)
     risk_class = bureau_class
     if rules.combine == "worse_of" and bureau_class in RATED_CLASSES:
-        risk_class = max(bureau_class, result.risk_class, key=RATED_CLASSES.index)
+        risk_class = max(bureau_class, behaviour_class, key=RATED_CLASSES.index)
     # Review before prepayment, as the grid's review threshold comes before full prepayment: with both lists
     # closed towards the worse classes, a worse behaviour class never gets the better outcome.
     action = None
-    if result.risk_class in rules.review_classes:
+    if behaviour_class in rules.review_classes:
         action = Outcome.REVIEW
-    elif result.risk_class in rules.prepayment_classes:
+    elif behaviour_class in rules.prepayment_classes:
         action = Outcome.PREPAYMENT
     if risk_class == bureau_class and action is None:
         return bureau_class, None
-    return risk_class, _Behaviour(_reason_behaviour(result, figures, bureau_class, risk_class, action), action)
+    reason = _reason_behaviour(own, group, behaviour_class, figures, bureau_class, risk_class, action)
+    return risk_class, _Behaviour(reason, action)
 
 
 def _reason_behaviour(
-    result: BehaviourScore, figures: BehaviourFigures, bureau_class: str, risk_class: str, action: Outcome | None
+    own: BehaviourScore,
+    group: BehaviourScore | None,
+    behaviour_class: str,
+    figures: BehaviourFigures,
+    bureau_class: str,
+    risk_class: str,
+    action: Outcome | None,
 ) -> Reason:
-    return Reason(
-        "PAYMENT_BEHAVIOUR_DETERIORATED",
-        f"The customer's own payment record scores class {result.risk_class}.",
-        "behaviour",
-        {
-            "behaviour_class": result.risk_class,
-            "points": result.points,
-            "bureau_class": bureau_class,
-            "risk_class": risk_class,
-            "action": None if action is None else action.value,
-            "as_of": figures.as_of.isoformat(),
-            "figures": {name: None if f.value is None else str(f.value) for name, f in figures.figures.items()},
-            "contributions": [c.as_dict() for c in result.contributions],
-        },
-    )
+    facts: dict[str, Any] = {
+        "behaviour_class": behaviour_class,
+        "points": own.points,
+        "bureau_class": bureau_class,
+        "risk_class": risk_class,
+        "action": None if action is None else action.value,
+        "as_of": figures.as_of.isoformat(),
+        "figures": _values(figures),
+        "contributions": [c.as_dict() for c in own.contributions],
+    }
+    whose = "The customer's own payment record"
+    if group is not None and figures.group is not None:
+        facts["own_class"] = own.risk_class
+        facts["group"] = {
+            "group_id": figures.group.group_id,
+            "class": group.risk_class,
+            "points": group.points,
+            "figures": _values(figures.group.figures),
+            "contributions": [c.as_dict() for c in group.contributions],
+        }
+        whose = "The payment record of the customer and its group"
+    return Reason("PAYMENT_BEHAVIOUR_DETERIORATED", f"{whose} scores class {behaviour_class}.", "behaviour", facts)
+
+
+def _values(figures: BehaviourFigures) -> dict[str, str | None]:
+    return {name: None if f.value is None else str(f.value) for name, f in figures.figures.items()}
 
 
 def _convert(amount: Decimal, currency: str, ctx: _Context, rates: Mapping[str, Decimal]) -> Decimal:
@@ -229,6 +262,9 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
 
     if ctx.behaviour is not None:
         reasons.append(ctx.behaviour.reason)
+    terms = _terms(ctx, cell)
+    if terms.reason is not None:
+        reasons.append(terms.reason)
     limit = _credit_limit(ctx, cell, rates, reasons)
     available = _group_cap(ctx, max(ZERO, limit - exposure.total), rates, reasons)
     new_credit = None
@@ -251,9 +287,10 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
                 {"amount": ctx.money(order.amount), "review_above": ctx.money(review_above)},
             )
         )
-    # Above the review threshold, or a payment behaviour the policy sends to review: a person decides.
+    # Above the review threshold, a payment behaviour the policy sends to review, or longer terms than the
+    # policy grants alone: a person decides.
     action = ctx.behaviour.action if ctx.behaviour is not None else None
-    if above_review or action is Outcome.REVIEW:
+    if above_review or action is Outcome.REVIEW or terms.review:
         return _result(
             ctx,
             outcome=Outcome.REVIEW,
@@ -261,7 +298,7 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
             available=available,
             approved=ZERO,
             prepayment=ZERO,
-            terms=cell.payment_terms_days,
+            terms=terms.days,
             reasons=reasons,
         )
     # A risk class that pays up front, or a payment behaviour the policy sends to prepayment: all of it up front.
@@ -303,7 +340,7 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
             available=available,
             approved=order.amount,
             prepayment=ZERO,
-            terms=cell.payment_terms_days,
+            terms=terms.days,
             reasons=reasons,
         )
 
@@ -321,7 +358,6 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
             },
         )
     )
-    terms = cell.payment_terms_days if prepayment < order.amount else 0
     return _result(
         ctx,
         outcome=Outcome.PREPAYMENT,
@@ -329,9 +365,40 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
         available=available,
         approved=order.amount - prepayment,
         prepayment=prepayment,
-        terms=terms,
+        terms=terms.days if prepayment < order.amount else 0,
         reasons=reasons,
     )
+
+
+def _terms(ctx: _Context, cell: Cell) -> _Terms:
+    """The cell's terms, or those the order asks for: shorter ones as asked, longer ones as `longer_terms` says.
+
+    A review answers the asked terms, so a reviewer's accept grants them."""
+    asked, segment_terms = ctx.order.payment_terms_days, cell.payment_terms_days
+    if asked is None:
+        return _Terms(segment_terms, False, None)
+    if asked <= segment_terms:
+        return _Terms(asked, False, None)
+    rules = ctx.policy.longer_terms
+    longest = segment_terms + rules.max_extra_days
+    if asked <= longest:
+        action, days, message = "granted", asked, "the policy grants them"
+    elif rules.beyond == "cap":
+        action, days, message = "capped", longest, "the longest terms the policy grants apply"
+    else:
+        action, days, message = "review", asked, "a credit manager decides on them"
+    reason = Reason(
+        "LONGER_TERMS_REQUESTED",
+        f"The order asks for longer payment terms than its segment's; {message}.",
+        "longer_terms",
+        {
+            "requested_days": asked,
+            "segment_terms_days": segment_terms,
+            "max_extra_days": rules.max_extra_days,
+            "action": action,
+        },
+    )
+    return _Terms(days, action == "review", reason)
 
 
 def _credit_limit(ctx: _Context, cell: Cell, rates: Mapping[str, Decimal], reasons: list[Reason]) -> Decimal:

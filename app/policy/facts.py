@@ -37,6 +37,7 @@ class OrderFacts:
     order_id: str
     amount: Decimal
     currency: str
+    payment_terms_days: int | None = None  # the terms the order asks for; None: the cell's
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,7 @@ REASON_CODES = frozenset(
         "GROUP_LIMIT",
         "HIGH_RISK_PREPAYMENT",
         "INSOLVENT",
+        "LONGER_TERMS_REQUESTED",
         "MANUAL_LIMIT",
         "NO_REGISTRATION_NUMBER",
         "OVERDUE_INVOICES",

@@ -70,6 +70,15 @@ class StopRules(_Strict):
     outcome: Literal["prepayment", "review", "reject"] = "prepayment"
 
 
+class LongerTerms(_Strict):
+    """An order asking for more days than its cell's `payment_terms_days` (docs/policy.md)."""
+
+    # Granted as asked up to the cell's terms plus these days; 0: no day more without `beyond`.
+    max_extra_days: int = Field(default=0, ge=0, le=365)
+    # Beyond that: `cap` grants the cell's terms plus `max_extra_days`; `review` sends the order to a person.
+    beyond: Literal["cap", "review"] = "cap"
+
+
 class SmallOrders(_Strict):
     threshold: Amount
 
@@ -143,6 +152,7 @@ BehaviourFigureName = Literal[
     "partial_payment_rate",
     "overdue_growth_30_days",
     "days_since_last_payment",
+    "longer_terms_requests",
 ]
 BEHAVIOUR_FIGURES: tuple[str, ...] = (
     "dbt_90_days",
@@ -151,6 +161,7 @@ BEHAVIOUR_FIGURES: tuple[str, ...] = (
     "partial_payment_rate",
     "overdue_growth_30_days",
     "days_since_last_payment",
+    "longer_terms_requests",
 )
 Bound = Annotated[Decimal, Field(gt=-MAX_AMOUNT, lt=MAX_AMOUNT, decimal_places=4)]
 
@@ -206,6 +217,8 @@ class BehaviourRules(_Strict):
     combine: Literal["worse_of", "bureau_only"] = "worse_of"
     # Whether customers without a report (small orders, no registration number) are judged on their record.
     apply_without_report: bool = True
+    # own: the customer's own class; worse_of: the worse of it and its group's (customers sharing a parent).
+    group: Literal["own", "worse_of"] = "own"
     review_classes: list[Literal["A", "B", "C", "D", "E"]] = Field(default_factory=list)
     prepayment_classes: list[Literal["A", "B", "C", "D", "E"]] = Field(default_factory=list)
 
@@ -276,6 +289,7 @@ class PolicyDocument(_Strict):
     stop: StopRules
     small_orders: SmallOrders
     new_customers: NewCustomers = NewCustomers()
+    longer_terms: LongerTerms = LongerTerms()
     provider_unavailable: ProviderUnavailable = ProviderUnavailable()
     company_not_found: Literal["review", "prepayment", "reject"] = "review"
     reports: Reports

@@ -34,7 +34,9 @@ SLICE = 100
 def replay_decision(row: Any, policy: PolicyDocument) -> Evaluation:
     """The stored decision's order and inputs, as they were when it was taken, through `policy`."""
     order_in = row.request["order"]
-    order = OrderFacts(order_in["id"], Decimal(order_in["amount"]), order_in["currency"])
+    order = OrderFacts(
+        order_in["id"], Decimal(order_in["amount"]), order_in["currency"], order_in.get("payment_terms_days")
+    )
     inputs = DecisionInputs.from_json(row.inputs)
     return evaluate(
         order,

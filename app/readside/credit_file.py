@@ -12,13 +12,13 @@ from pydantic import BaseModel, Field
 from app.active_policy import ActivePolicy
 from app.arrangements.schemas import ArrangementOut
 from app.arrangements.service import arrangement_out, grace_days, open_judged_of
-from app.customers import behaviour as behaviour_figures
 from app.customers import repository
 from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
 from app.customers.models import Customer
 from app.customers.rates import RateTable, convert_sums
 from app.db import Database, utcnow
 from app.decisions import repository as decisions
+from app.decisions.behaviour import figures_of
 from app.decisions.models import Decision, Review
 from app.decisions.query import DecisionFilters
 from app.decisions.schemas import DecisionOut, ReasonOut
@@ -81,6 +81,7 @@ class FigureOut(BaseModel):
     window_days: int = Field(description="The days up to `as_of` the figure covers.")
     invoices: int = Field(description="How many invoices it came from.")
     payments: int = Field(description="How many payments it came from.")
+    decisions: int = Field(description="How many stored decisions it came from (requests for longer terms).")
 
 
 class ContributionOut(BaseModel):
@@ -98,6 +99,17 @@ class BehaviourScoreOut(BaseModel):
     contributions: list[ContributionOut]
 
 
+class GroupBehaviourOut(BaseModel):
+    """The same figures over every member of the customer's group, as if one customer held their ledgers."""
+
+    group_id: str = Field(description="The parent's id.")
+    members: list[str] = Field(description="The group's customers, the parent included when it is stored.")
+    paid_invoices: int
+    figures: dict[str, FigureOut]
+    unpriced_currencies: list[str]
+    score: BehaviourScoreOut | None = Field(description="Null when the active policy has no behaviour section.")
+
+
 class BehaviourOut(BaseModel):
     """The customer's payment behaviour from its own invoices and payments (docs/behaviour.md)."""
 
@@ -108,28 +120,50 @@ class BehaviourOut(BaseModel):
     figures: dict[str, FigureOut]
     unpriced_currencies: list[str] = Field(description="Currencies left out: no pushed rate converts them.")
     score: BehaviourScoreOut | None = Field(description="Null when the active policy has no behaviour section.")
+    group: GroupBehaviourOut | None = Field(
+        description="The figures over the customer's group (customers sharing a parent); null outside a group."
+    )
+
+
+def _score_out(figures: BehaviourFigures, policy: PolicyDocument) -> BehaviourScoreOut | None:
+    if policy.behaviour is None:
+        return None
+    scored = score(figures, policy.behaviour)
+    return BehaviourScoreOut(
+        policy_version=policy.version,
+        points=scored.points,
+        risk_class=scored.risk_class,
+        paid_invoices=scored.paid_invoices,
+        minimum_paid_invoices=scored.minimum_paid_invoices,
+        contributions=[ContributionOut(**c.as_dict()) for c in scored.contributions],
+    )
+
+
+def _figures_out(figures: BehaviourFigures) -> dict[str, FigureOut]:
+    return {name: FigureOut(**figure.to_json()) for name, figure in figures.figures.items()}
 
 
 def behaviour_out(customer_id: str, figures: BehaviourFigures, policy: PolicyDocument) -> BehaviourOut:
-    result = None
-    if policy.behaviour is not None:
-        scored = score(figures, policy.behaviour)
-        result = BehaviourScoreOut(
-            policy_version=policy.version,
-            points=scored.points,
-            risk_class=scored.risk_class,
-            paid_invoices=scored.paid_invoices,
-            minimum_paid_invoices=scored.minimum_paid_invoices,
-            contributions=[ContributionOut(**c.as_dict()) for c in scored.contributions],
+    group = None
+    if figures.group is not None:
+        of_group = figures.group.figures
+        group = GroupBehaviourOut(
+            group_id=figures.group.group_id,
+            members=list(figures.group.members),
+            paid_invoices=of_group.paid_invoices,
+            figures=_figures_out(of_group),
+            unpriced_currencies=list(of_group.unpriced_currencies),
+            score=_score_out(of_group, policy),
         )
     return BehaviourOut(
         customer_id=customer_id,
         as_of=figures.as_of,
         currency=figures.currency,
         paid_invoices=figures.paid_invoices,
-        figures={name: FigureOut(**figure.to_json()) for name, figure in figures.figures.items()},
+        figures=_figures_out(figures),
         unpriced_currencies=list(figures.unpriced_currencies),
-        score=result,
+        score=_score_out(figures, policy),
+        group=group,
     )
 
 
@@ -232,9 +266,7 @@ class CreditFileService:
             state = await monitoring.get_state(session, customer_id)
             sales = await repository.sales_since(session, customer_id, today - timedelta(days=WINDOW_DAYS))
             payments = await repository.payments_since(session, customer_id, today - timedelta(days=WINDOW_DAYS))
-            figures = await behaviour_figures.figures_of(
-                session, [customer_id], as_of=today, currency=policy.currency, rates=rates
-            )
+            figures = await figures_of(session, [customer], as_of=today, currency=policy.currency, rates=rates)
             grace = grace_days(policy)
             arranged = (await open_judged_of(session, [customer_id], as_of=today, grace=grace)).get(customer_id, [])
             warnings = await signal_rows.active_signals(session, [customer_id])
@@ -278,12 +310,11 @@ class CreditFileService:
         policy = await self.active_policy()
         today = utcnow().date()
         async with self.database.read() as session:
-            if await repository.get_customer(session, customer_id) is None:
+            customer = await repository.get_customer(session, customer_id)
+            if customer is None:
                 raise NotFound(f"no customer {customer_id}")
             rates = await repository.rate_table(session)
-            figures = await behaviour_figures.figures_of(
-                session, [customer_id], as_of=today, currency=policy.currency, rates=rates
-            )
+            figures = await figures_of(session, [customer], as_of=today, currency=policy.currency, rates=rates)
         return behaviour_out(customer_id, figures[customer_id], policy)
 
     async def portfolio(self) -> Portfolio:

@@ -15,9 +15,9 @@ from app.arrangements.service import ArrangementService, grace_days, open_judged
 from app.audit.service import EventType, NewEvent, append_many
 from app.chunks import chunks
 from app.customers import repository as customers
-from app.customers.behaviour import figures_of
 from app.customers.exposure import ExposureSums, in_currency, sums_by_customer
 from app.db import Database, WriteSession, utcnow
+from app.decisions.behaviour import figures_of
 from app.errors import Conflict, NotFound
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
@@ -63,12 +63,13 @@ class SignalService:
         now = utcnow()
         today = now.date()
         rates = await customers.rate_table(session)
-        known = await customers.existing_customer_ids(session, ids)
+        known = await customers.customers_by_id(session, ids)
         ids = [customer_id for customer_id in ids if customer_id in known]
         figures: dict[str, BehaviourFigures] = {}
         sums: dict[str, ExposureSums] = {}
         for piece in chunks(ids):  # a monitor pass may hand in the whole portfolio: one IN list per piece
-            figures |= await figures_of(session, piece, as_of=today, currency=policy.currency, rates=rates)
+            listed = [known[customer_id] for customer_id in piece]
+            figures |= await figures_of(session, listed, as_of=today, currency=policy.currency, rates=rates)
             sums |= sums_by_customer(await customers.exposure_rows(session, piece, today=today, now=now))
         judged = await open_judged_of(session, ids, as_of=today, grace=grace_days(policy))
         active: dict[str, dict[str, WarningSignal]] = {}

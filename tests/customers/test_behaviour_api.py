@@ -55,7 +55,13 @@ class TestBehaviourEndpoint:
         body = await behaviour(client)
         assert body["score"] is None
         assert body["paid_invoices"] == 1
-        assert body["figures"]["dbt_90_days"] == {"value": "10.0", "window_days": 90, "invoices": 1, "payments": 1}
+        assert body["figures"]["dbt_90_days"] == {
+            "value": "10.0",
+            "window_days": 90,
+            "invoices": 1,
+            "payments": 1,
+            "decisions": 0,
+        }
         assert (await credit_file(client))["behaviour"] == body
 
     async def test_below_the_minimum_experience_there_is_no_score(self, client: httpx.AsyncClient) -> None:
