@@ -215,18 +215,23 @@ def print_latency(figures: list[dict[str, Any]], config: BenchConfig) -> None:
             )
     print(_table(header, rows))
     print("labelled rows (synchronous=NORMAL) switch a guarantee off; the validate route is bench/floor_app.py's")
-    header = ["database", "statements/decision", "transactions/decision", "waits/decision"]
+    header = ["database", "statements/decision", "transactions/decision", "waits/decision", "main thread cpu ms"]
     rows = [
         [
             entry["database"],
             f"{entry['per_decision']['statements']:.2f}",
             f"{entry['per_decision']['transactions']:.2f}",
             _waits(entry["database"], entry["per_decision"]),
+            _main_thread_ms(entry["per_decision"]),
         ]
         for entry in figures
     ]
     print("\nPer decision, one at a time, in process (bench/statements.py):")
     print(_table(header, rows))
+    print(
+        "main thread cpu ms: the event loop thread's CPU per decision in process (the app and httpx's ASGI client, no"
+    )
+    print("HTTP server; the counters on): what a lone decision costs where the served process has a core to itself")
     print_load_average("latency run")
 
 
@@ -236,6 +241,11 @@ def _waits(database: str, per_decision: dict[str, float]) -> str:
         return f"{per_decision['thread hops']:.2f} driver thread hops"
     trips = per_decision.get("round trips")
     return "-" if trips is None else f"{trips:.2f} round trips"
+
+
+def _main_thread_ms(per_decision: dict[str, float]) -> str:
+    milliseconds = per_decision.get("main thread cpu ms")
+    return "-" if milliseconds is None else f"{milliseconds:.2f}"
 
 
 def _latency_goal(name: str, load: dict[str, Any], ratio: float) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.canonical import GENESIS_HASH, Head
 from app.audit.models import AuditChainHead, AuditEvent
-from app.db import WriteSession, table_of
+from app.db import WriteSession, core, table_of
 
 HEAD_ID = 1
 
@@ -45,7 +45,7 @@ async def lock_head(session: WriteSession) -> Head:
     On SQLite the transaction already holds the database's write lock (BEGIN IMMEDIATE), and FOR UPDATE is
     not rendered. A missing head row (a fresh or emptied table) is rebuilt from the last stored event.
     """
-    row = (await session.execute(LOCK_HEAD)).first()
+    row = (await (await core(session)).execute(LOCK_HEAD)).first()
     if row is None:
         await _create_head(session)
         row = (await session.execute(LOCK_HEAD)).one()
@@ -69,11 +69,11 @@ async def read_head(session: AsyncSession) -> Head | None:
 
 
 async def insert_events(session: WriteSession, rows: list[dict[str, Any]]) -> None:
-    await session.execute(INSERT_EVENT, rows)
+    await (await core(session)).execute(INSERT_EVENT, rows)
 
 
 async def move_head(session: AsyncSession, head: Head) -> None:
-    await session.execute(MOVE_HEAD, {"new_seq": head.seq, "new_hash": head.hash})
+    await (await core(session)).execute(MOVE_HEAD, {"new_seq": head.seq, "new_hash": head.hash})
 
 
 async def events_after(session: AsyncSession, after_seq: int, limit: int) -> Sequence[StoredEvent]:

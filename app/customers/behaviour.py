@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers import repository
-from app.customers.models import Customer
+from app.customers.models import Customer, CustomerRecord
 from app.customers.rates import RateTable
 from app.policy.behaviour import (
     BehaviourFigures,
@@ -109,12 +109,12 @@ def figures_from_rows(
     }
 
 
-def behaviour_root(customer: Customer) -> str:
+def behaviour_root(customer: CustomerRecord) -> str:
     """The id naming the customer's behaviour group: its parent's, or its own when it has none."""
     return customer.parent_id or customer.id
 
 
-def group_of(customer: Customer, members: Mapping[str, Sequence[str]]) -> BehaviourGroup | None:
+def group_of(customer: CustomerRecord, members: Mapping[str, Sequence[str]]) -> BehaviourGroup | None:
     """The customer's group from `repository.group_members` of its root; None when no other stored customer
     shares its parent (or has it as parent)."""
     root = behaviour_root(customer)

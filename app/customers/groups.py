@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from app.customers.models import Customer
+from typing import TypeVar
+
+from app.customers.models import CustomerRecord
+
+Record = TypeVar("Record", bound=CustomerRecord)
 
 
-def group_root(customer: Customer, parent: Customer | None) -> Customer | None:
+def group_root(customer: Record, parent: Record | None) -> Record | None:
     """The root of the customer's group when the group has a limit (a root is in its own group), else None.
 
     `parent` is the stored row of `customer.parent_id` (None when it is not stored); only a group with a

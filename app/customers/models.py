@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Protocol
 
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, ForeignKeyConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -34,6 +35,40 @@ class Customer(Base):
     master_data_from: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CustomerRecord(Protocol):
+    """What deciding reads of a customer: its ORM object, or a Core row of the table's columns, which the decision
+    path reads instead (no ORM instance to build for a row it only reads)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def country(self) -> str: ...
+    @property
+    def registration_number(self) -> str | None: ...
+    @property
+    def segment(self) -> str | None: ...
+    @property
+    def parent_id(self) -> str | None: ...
+    @property
+    def limit_currency(self) -> str | None: ...
+    @property
+    def manual_limit_minor(self) -> int | None: ...
+    @property
+    def manual_limit_reason(self) -> str | None: ...
+    @property
+    def manual_limit_expires_at(self) -> datetime | None: ...
+    @property
+    def group_limit_minor(self) -> int | None: ...
+    @property
+    def blocked(self) -> bool: ...
+    @property
+    def block_reason(self) -> str | None: ...
+    @property
+    def master_data_from(self) -> str: ...
 
 
 class Invoice(Base):

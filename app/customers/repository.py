@@ -29,15 +29,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chunks import chunks
 from app.customers.groups import group_root
-from app.customers.models import Customer, FxRate, Invoice, Payment
+from app.customers.models import Customer, CustomerRecord, FxRate, Invoice, Payment
 from app.customers.rates import RateTable
-from app.db import WriteSession, dialect_insert, dialect_name, exact_sum, insert_for, table_of
+from app.db import WriteSession, core, dialect_insert, dialect_name, exact_sum, insert_for, table_of
 from app.orders.models import Reservation
 
 ORDER_FIELDS = ("name", "country", "registration_number")
 CUSTOMERS = table_of(Customer)
 # The decision path's reads, built once.
 ALL_RATES = select(FxRate).order_by(FxRate.base, FxRate.quote)
+RATE_COLUMNS = select(FxRate.base, FxRate.quote, FxRate.rate).order_by(FxRate.base, FxRate.quote)
 CUSTOMERS_BY_ID = select(Customer).where(Customer.id.in_(bindparam("ids", expanding=True)))
 LOCK_CUSTOMERS = (
     select(Customer)
@@ -110,6 +111,29 @@ def _order_upsert(dialect: str) -> Any:
     )
 
 
+# The decision path's reads of customers: Core rows of every column, no ORM instances (see CustomerRecord).
+CUSTOMER_ROWS = select(*CUSTOMERS.c).where(CUSTOMERS.c.id.in_(bindparam("ids", expanding=True)))
+LOCK_CUSTOMER_ROWS = CUSTOMER_ROWS.order_by(CUSTOMERS.c.id).with_for_update()
+
+
+async def customer_records(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, CustomerRecord]:
+    """`customers_by_id` as Core rows."""
+    found: dict[str, CustomerRecord] = {}
+    connection = await core(session)
+    for chunk in chunks(customer_ids):
+        rows: Sequence[Any] = (await connection.execute(CUSTOMER_ROWS, {"ids": list(chunk)})).all()
+        found.update((row.id, row) for row in rows)
+    return found
+
+
+async def lock_customer_records(session: WriteSession, customer_ids: Iterable[str]) -> list[CustomerRecord]:
+    """`lock_customers` as Core rows."""
+    rows: Sequence[Any] = (
+        await (await core(session)).execute(LOCK_CUSTOMER_ROWS, {"ids": sorted(set(customer_ids))})
+    ).all()
+    return list(rows)
+
+
 async def lock_customers(session: WriteSession, customer_ids: Iterable[str]) -> list[Customer]:
     """Row locks (in id order when several); SQLite already holds its write lock."""
     return list((await session.scalars(LOCK_CUSTOMERS, {"ids": sorted(set(customer_ids))})).all())
@@ -123,7 +147,7 @@ async def group_members(session: AsyncSession, root_ids: Sequence[str]) -> dict[
     """Each root's group: the root itself and the customers whose parent it is, in id order."""
     groups: dict[str, list[str]] = {root_id: [] for root_id in root_ids}
     if groups:
-        rows = await session.execute(GROUP_MEMBERS, {"roots": list(groups)})
+        rows = await (await core(session)).execute(GROUP_MEMBERS, {"roots": list(groups)})
         for customer_id, parent_id in rows:
             for root_id in (customer_id, parent_id):
                 if root_id in groups:
@@ -203,7 +227,8 @@ async def all_rates(session: AsyncSession) -> list[FxRate]:
 
 async def rate_table(session: AsyncSession) -> RateTable:
     """Every stored rate as the table conversions read (inverse and cross rates derived)."""
-    return RateTable.of((rate.base, rate.quote, rate.rate) for rate in await all_rates(session))
+    rows = await (await core(session)).execute(RATE_COLUMNS)
+    return RateTable.of((base, quote, rate) for base, quote, rate in rows)
 
 
 async def payments_since(session: AsyncSession, customer_id: str, since: date) -> Sequence[Any]:
@@ -236,7 +261,7 @@ async def exposure_rows(
     if exclude_orders:
         parameters["exclude_orders"] = list(exclude_orders)
     statement = _exposure_statement(customer_ids is not None, bool(exclude_orders))
-    return (await session.execute(statement, parameters)).all()
+    return (await (await core(session)).execute(statement, parameters)).all()
 
 
 @lru_cache(maxsize=4)
@@ -397,4 +422,5 @@ async def behaviour_rows(session: AsyncSession, customer_ids: Sequence[str], sin
     """(customer, invoice columns…, payment columns or NULLs) for `app.customers.behaviour.figures_by_customer`."""
     if not customer_ids:
         return []
-    return (await session.execute(BEHAVIOUR_ROWS, {"customer_ids": list(customer_ids), "since": since})).all()
+    parameters = {"customer_ids": list(customer_ids), "since": since}
+    return (await (await core(session)).execute(BEHAVIOUR_ROWS, parameters)).all()

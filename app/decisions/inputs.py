@@ -7,13 +7,15 @@ from datetime import datetime
 from decimal import Decimal
 
 from app.customers.exposure import Exposure
-from app.customers.models import Customer
+from app.customers.models import CustomerRecord
 from app.customers.rates import RateTable
 from app.money import from_minor
 from app.policy.facts import CustomerFacts, ExposureFacts
 
 
-def customer_facts(customer: Customer, root: Customer | None, *, first_order: bool, now: datetime) -> CustomerFacts:
+def customer_facts(
+    customer: CustomerRecord, root: CustomerRecord | None, *, first_order: bool, now: datetime
+) -> CustomerFacts:
     """Master data as facts; a manual limit past its expiry is left out. `root` is a group root with a limit."""
     manual = customer.manual_limit_minor is not None and customer.limit_currency is not None
     manual = manual and (customer.manual_limit_expires_at is None or customer.manual_limit_expires_at > now)

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, delete, exis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
-from app.db import WriteSession, table_of
+from app.db import WriteSession, core, table_of
 from app.decisions.models import Decision, DecisionReason, OpenCase, Review
 from app.decisions.query import Cursor, DecisionFilters
 
@@ -80,11 +80,12 @@ async def insert_decisions(session: WriteSession, decisions: Sequence[DecisionRo
     """The decisions' rows, and an open case for each that waits for a person (reason rows: `insert_reasons`)."""
     if not decisions:
         return
-    await session.execute(INSERT_DECISION, list(decisions))
+    connection = await core(session)
+    await connection.execute(INSERT_DECISION, list(decisions))
     # A case for a person: it waits in the review queue until settled.
     cases = [{"decision_id": v["id"], "decided_at": v["decided_at"]} for v in decisions if v["outcome"] == "review"]
     if cases:
-        await session.execute(INSERT_OPEN_CASE, cases)
+        await connection.execute(INSERT_OPEN_CASE, cases)
 
 
 # Open cases of earlier decisions for orders decided again: a later decision replaced them.
@@ -97,7 +98,7 @@ CLOSE_SUPERSEDED_CASES = delete(OpenCase).where(
 async def close_superseded_cases(session: WriteSession, latest: dict[str, str]) -> None:
     """Takes out of the review queue the earlier decisions of orders (order id → its latest decision id)."""
     if latest:
-        await session.execute(
+        await (await core(session)).execute(
             CLOSE_SUPERSEDED_CASES, {"order_ids": sorted(latest), "latest_ids": sorted(latest.values())}
         )
 
@@ -110,7 +111,7 @@ async def insert_reasons(session: WriteSession, decisions: Sequence[DecisionRow]
         for code in sorted({reason["code"] for reason in values["reasons"]})
     ]
     if rows:
-        await session.execute(INSERT_REASON, rows)
+        await (await core(session)).execute(INSERT_REASON, rows)
 
 
 async def get_decision(session: AsyncSession, decision_id: str) -> Decision | None:
@@ -124,7 +125,7 @@ async def with_credit_history(
     if not customer_ids:
         return set()
     parameters = {"customer_ids": sorted(set(customer_ids)), "order_ids": sorted(set(excluding_orders)) or [""]}
-    return set((await session.scalars(CREDIT_HISTORY, parameters)).all())
+    return set((await (await core(session)).scalars(CREDIT_HISTORY, parameters)).all())
 
 
 async def order_customers(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, str]:
@@ -132,7 +133,9 @@ async def order_customers(session: AsyncSession, order_ids: Sequence[str]) -> di
     if not order_ids:
         return {}
     found: dict[str, str] = {}
-    for order_id, customer_id in await session.execute(ORDER_CUSTOMERS, {"order_ids": sorted(set(order_ids))}):
+    for order_id, customer_id in await (await core(session)).execute(
+        ORDER_CUSTOMERS, {"order_ids": sorted(set(order_ids))}
+    ):
         found.setdefault(order_id, customer_id)
     return found
 

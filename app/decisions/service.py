@@ -23,7 +23,7 @@ from app.customers import repository as customers
 from app.customers.behaviour import Lines, behaviour_root, customer_figures, group_of, lines_by_customer
 from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
 from app.customers.groups import group_root
-from app.customers.models import Customer
+from app.customers.models import CustomerRecord
 from app.customers.rates import RateTable
 from app.db import Database, ReadSession, WriteSession, utcnow
 from app.decisions import repository
@@ -48,7 +48,7 @@ from app.money import to_minor
 from app.observability.logging import bind
 from app.observability.metrics import record_decision
 from app.orders import repository as orders
-from app.orders.models import Reservation
+from app.orders.models import ReservationState
 from app.orders.repository import ReservationRow
 from app.orders.service import OrderOfAnotherCustomer, credit_reservation, undecidable
 from app.policy.behaviour import TermsRequest
@@ -165,7 +165,7 @@ class DecisionService:
     async def _read_before(self, session: AsyncSession, customers_in: Sequence[CustomerIn]) -> list[_ReadBeforeReport]:
         policy = await self.active_policy(session)
         rates = await customers.rate_table(session)
-        masters = await customers.customers_by_id(session, [customer_in.id for customer_in in customers_in])
+        masters = await customers.customer_records(session, [customer_in.id for customer_in in customers_in])
         companies = [_company(customer_in, masters.get(customer_in.id)) for customer_in in customers_in]
         stored = await self.reports.stored_reports_of_many(session, [c for c in companies if c is not None])
         return [
@@ -193,14 +193,16 @@ class DecisionService:
         locked = await self._lock(session, pending, now)
         answers: list[_Written | Exception | None] = [None] * len(pending)
         order_ids = [item.order.order_id for item in pending]
-        reservations = await orders.lock_reservations(session, order_ids)
+        reservations = await orders.lock_reservation_states(session, order_ids)
         # Whose each order is: its reservation's customer, else the customer its latest decision was for.
         owners = {**await repository.order_customers(session, order_ids), **_reserved_for(reservations)}
         decided_before = set(owners)
         written: list[_Written] = []
         for number, round_ in enumerate(_rounds(pending, locked)):
             if number > 0:  # the round before may have replaced these orders' reservations
-                reservations = await orders.lock_reservations(session, [pending[i].order.order_id for i in round_])
+                reservations = await orders.lock_reservation_states(
+                    session, [pending[i].order.order_id for i in round_]
+                )
             deciding: list[int] = []
             for index in round_:
                 item = pending[index]
@@ -231,7 +233,9 @@ class DecisionService:
         )
         return [answer for answer in answers if answer is not None]
 
-    async def _lock(self, session: WriteSession, pending: Sequence[_Pending], now: datetime) -> dict[str, Customer]:
+    async def _lock(
+        self, session: WriteSession, pending: Sequence[_Pending], now: datetime
+    ) -> dict[str, CustomerRecord]:
         """The customers' rows, and their group roots' rows, locked until the commit.
 
         Rows that exist are locked before the orders' master data is written, all in one statement in id
@@ -242,7 +246,7 @@ class DecisionService:
         wanted = {item.customer_id for item in pending} | {
             item.before.parent_id for item in pending if item.before.parent_id is not None
         }
-        locked = {row.id: row for row in await customers.lock_customers(session, wanted)}
+        locked = {row.id: row for row in await customers.lock_customer_records(session, wanted)}
         written = [
             _order_customer(item.request.customer)
             for item in pending
@@ -251,19 +255,19 @@ class DecisionService:
         await customers.ensure_from_orders(session, written, now)
         new = {item.customer_id for item in pending} - locked.keys()
         if new:
-            locked.update((row.id, row) for row in await customers.lock_customers(session, new))
+            locked.update((row.id, row) for row in await customers.lock_customer_records(session, new))
         parents = {locked[item.customer_id].parent_id for item in pending}
         moved = {parent for parent in parents if parent is not None} - locked.keys()
         if moved:
-            locked.update((row.id, row) for row in await customers.lock_customers(session, moved))
+            locked.update((row.id, row) for row in await customers.lock_customer_records(session, moved))
         return locked
 
     async def _decide(
         self,
         session: WriteSession,
         pending: Sequence[_Pending],
-        locked: dict[str, Customer],
-        reservations: dict[str, Reservation],
+        locked: dict[str, CustomerRecord],
+        reservations: dict[str, ReservationState],
         now: datetime,
     ) -> list[_Written]:
         """One round: decisions of different groups and orders, read and written together."""
@@ -494,7 +498,7 @@ def _storable(amount: Decimal, currency: str) -> int:
     return minor
 
 
-def _rounds(pending: Sequence[_Pending], locked: dict[str, Customer]) -> list[list[int]]:
+def _rounds(pending: Sequence[_Pending], locked: dict[str, CustomerRecord]) -> list[list[int]]:
     """Positions of `pending` in rounds: within a round no two share a group (or a customer outside any
     group) or an order, and each comes in a later round than every earlier decision it shares one with."""
     rounds: list[list[int]] = []
@@ -511,11 +515,11 @@ def _rounds(pending: Sequence[_Pending], locked: dict[str, Customer]) -> list[li
     return rounds
 
 
-def _reserved_for(reservations: dict[str, Reservation]) -> dict[str, str]:
+def _reserved_for(reservations: dict[str, ReservationState]) -> dict[str, str]:
     return {order_id: reservation.customer_id for order_id, reservation in reservations.items()}
 
 
-def _order_changes(stored: Customer | None, customer_in: CustomerIn) -> bool:
+def _order_changes(stored: CustomerRecord | None, customer_in: CustomerIn) -> bool:
     """Whether the order's customer data would change the stored row (`customers.ensure_from_orders`)."""
     if stored is None:
         return True
@@ -529,7 +533,7 @@ def _order_customer(customer_in: CustomerIn) -> dict[str, Any]:
     return {"id": customer_in.id, **{name: getattr(customer_in, name) for name in customers.ORDER_FIELDS}}
 
 
-def _company(customer_in: CustomerIn, master: Customer | None) -> CompanyQuery | None:
+def _company(customer_in: CustomerIn, master: CustomerRecord | None) -> CompanyQuery | None:
     """Whom to ask the provider about: master data pushed by the ERP wins over what an order says."""
     if master is not None and master.master_data_from == "erp":
         country, number, name = master.country, master.registration_number, master.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -11,6 +12,19 @@ from app.db import Base, UTCDateTime
 
 # Statuses that count towards exposure (an "active" one only until it expires).
 COUNTED_STATUSES = ("active", "shipped")
+
+
+class ReservationState(Protocol):
+    """What deciding an order again reads of its reservation: the ORM object, or a Core row of its columns."""
+
+    @property
+    def order_id(self) -> str: ...
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def invoice_id(self) -> str | None: ...
 
 
 class Reservation(Base):

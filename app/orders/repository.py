@@ -10,8 +10,8 @@ from typing import Any, TypedDict
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import WriteSession, dialect_name, insert_for, table_of
-from app.orders.models import COUNTED_STATUSES, Reservation
+from app.db import WriteSession, core, dialect_name, insert_for, table_of
+from app.orders.models import COUNTED_STATUSES, Reservation, ReservationState
 
 RESERVATIONS = table_of(Reservation)
 
@@ -42,6 +42,23 @@ async def lock_reservations(session: WriteSession, order_ids: Sequence[str]) -> 
     return {row.order_id: row for row in rows}
 
 
+_LOCKED_RESERVATION_ROWS = (
+    select(*RESERVATIONS.c)
+    .where(RESERVATIONS.c.order_id.in_(bindparam("order_ids", expanding=True)))
+    .order_by(RESERVATIONS.c.order_id)
+    .with_for_update()
+)
+
+
+async def lock_reservation_states(session: WriteSession, order_ids: Sequence[str]) -> dict[str, ReservationState]:
+    """`lock_reservations` as Core rows: the decision path only reads them."""
+    if not order_ids:
+        return {}
+    parameters = {"order_ids": sorted(set(order_ids))}
+    rows: Sequence[Any] = (await (await core(session)).execute(_LOCKED_RESERVATION_ROWS, parameters)).all()
+    return {row.order_id: row for row in rows}
+
+
 class ReservationRow(TypedDict):
     """An order's reservation as a decision or a review writes it (the columns of `reservations`)."""
 
@@ -67,7 +84,7 @@ async def replace_reservations(session: WriteSession, rows: Sequence[Reservation
     if not rows:
         return set()
     changed = tuple(name for name in rows[0] if name not in ("order_id", "created_at"))
-    written = await session.execute(_replace_statement(dialect_name(session), changed), list(rows))
+    written = await (await core(session)).execute(_replace_statement(dialect_name(session), changed), list(rows))
     return set(written.scalars().all())
 
 

@@ -11,7 +11,7 @@ from app.errors import Conflict, FieldError, InvalidRequest, NotFound
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
 from app.orders import repository
-from app.orders.models import Reservation
+from app.orders.models import Reservation, ReservationState
 from app.orders.repository import ReservationRow
 from app.orders.schemas import AmendedEvent, CancelledEvent, InvoicedEvent, OrderEvent, ReservationOut, ShippedEvent
 from app.schemas import parse_amount
@@ -49,7 +49,7 @@ class OrderOfAnotherCustomer(Conflict):
 
 
 def undecidable(
-    order_id: str, customer_id: str, reservation: Reservation | None, owners: dict[str, str]
+    order_id: str, customer_id: str, reservation: ReservationState | None, owners: dict[str, str]
 ) -> Conflict | None:
     """Why the order cannot be decided (again) for the customer, or None; `owners`: order id → customer.
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, and_, func, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import WriteSession
+from app.db import WriteSession, core
 from app.decisions.models import Decision
 from app.decisions.query import Cursor
 from app.policy_versions.models import PolicyActivation, PolicyVersion
@@ -24,7 +24,7 @@ ACTIVE_VERSION = select(PolicyActivation.version).order_by(PolicyActivation.id.d
 
 async def active_version(session: AsyncSession) -> str | None:
     """The newest activation's version: one primary-key index read."""
-    version: str | None = await session.scalar(ACTIVE_VERSION)
+    version: str | None = await (await core(session)).scalar(ACTIVE_VERSION)
     return version
 
 

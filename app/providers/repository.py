@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chunks import chunks
-from app.db import WriteSession, exact_sum, table_of
+from app.db import WriteSession, core, exact_sum, table_of
 from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCacheHits, ProviderCall, ReportLease
 
 ERROR_OUTCOMES = ("unavailable", "bad_response")
@@ -88,7 +88,9 @@ async def latest_snapshots_of_many(
     """`latest_snapshots` for several (country, registration key) pairs at once."""
     parameters = {"companies": list(companies), "providers": list(providers)}
     newest: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-    for country, number, provider, snapshot in await session.execute(LATEST_SNAPSHOTS_OF_MANY, parameters):
+    for country, number, provider, snapshot in await (await core(session)).execute(
+        LATEST_SNAPSHOTS_OF_MANY, parameters
+    ):
         newest.setdefault((country, number), {})[provider] = snapshot
     return newest
 
