@@ -212,7 +212,10 @@ def import_insurer_limits(
             result = await run_import(database, text, replace=replace)
         finally:
             await database.dispose()
-        typer.echo(f"imported {result.imported} limit(s), removed {result.removed}")
+        typer.echo(
+            f"imported {result.imported} limit(s), removed {result.removed}; covers written "
+            f"{result.covers_written}, withdrawn {result.covers_withdrawn}; buyers not a customer {result.unmatched}"
+        )
 
     try:
         asyncio.run(run())

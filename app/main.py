@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.api import (
     audit,
+    covers,
     customers,
     decisions,
     health,
@@ -141,6 +142,7 @@ def create_app(
     app.include_router(decisions.router)
     app.include_router(policies.router)
     app.include_router(customers.router)
+    app.include_router(covers.router)
     app.include_router(notes.router)
     app.include_router(receivables.router)
     app.include_router(orders.router)

@@ -6,6 +6,7 @@ from app.customers.models import Customer, FxRate, Invoice, Payment
 from app.db import Base
 from app.decisions.models import Decision, DecisionReason, OpenCase, Review
 from app.idempotency.models import IdempotencyRecord
+from app.insurance.models import Cover, CoverVersion
 from app.monitoring.models import CreditLimitChange, CustomerCreditState, MonitorLease
 from app.notes.models import Note
 from app.orders.models import Reservation
@@ -19,6 +20,8 @@ metadata = Base.metadata
 __all__ = [
     "AuditChainHead",
     "AuditEvent",
+    "Cover",
+    "CoverVersion",
     "CreditLimitChange",
     "CreditReportRecord",
     "Customer",

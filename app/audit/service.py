@@ -21,6 +21,7 @@ class EventType(StrEnum):
     POLICY_ACTIVATED = "policy.activated"
     CUSTOMER_CREDIT_CHANGED = "customer.credit_changed"
     CUSTOMER_CREDIT_REASSESSED = "customer.credit_reassessed"
+    COVER_CHANGED = "cover.changed"
     NOTE_ADDED = "note.added"
     REPORT_PURCHASED = "report.purchased"
     RETENTION_PURGED = "retention.purged"

@@ -1,0 +1,66 @@
+"""Credit insurance: covers with their history, and the VAT an invoice or order includes.
+
+Revision ID: 0015
+Revises: 0011
+Create Date: 2026-12-07 08:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+from app.db import UTCDateTime
+
+revision: str = '0015'
+down_revision: str | Sequence[str] | None = '0011'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('covers',
+    sa.Column('customer_id', sa.String(length=64), nullable=False),
+    sa.Column('insurer', sa.String(length=64), nullable=True),
+    sa.Column('policy_number', sa.String(length=64), nullable=True),
+    sa.Column('buyer_reference', sa.String(length=64), nullable=False),
+    sa.Column('amount_minor', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('coverage_basis_points', sa.Integer(), nullable=False),
+    sa.Column('excludes_vat', sa.Boolean(), nullable=False),
+    sa.Column('valid_from', sa.Date(), nullable=False),
+    sa.Column('valid_to', sa.Date(), nullable=True),
+    sa.Column('conditions', sa.String(length=2000), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('source', sa.String(length=8), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('updated_at', UTCDateTime(), nullable=False),
+    sa.Column('updated_by', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_covers_customer_id_customers')),
+    sa.PrimaryKeyConstraint('customer_id', name=op.f('pk_covers'))
+    )
+    op.create_table('cover_versions',
+    sa.Column('customer_id', sa.String(length=64), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('cover', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('source', sa.String(length=8), nullable=False),
+    sa.Column('recorded_at', UTCDateTime(), nullable=False),
+    sa.Column('recorded_by', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('customer_id', 'version', name=op.f('pk_cover_versions'))
+    )
+    op.create_index('ix_cover_versions_recorded_at', 'cover_versions', ['recorded_at'], unique=False)
+    with op.batch_alter_table('invoices') as batch:
+        batch.add_column(sa.Column('vat_minor', sa.BigInteger(), nullable=True))
+    with op.batch_alter_table('reservations') as batch:
+        batch.add_column(sa.Column('vat_minor', sa.BigInteger(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('reservations') as batch:
+        batch.drop_column('vat_minor')
+    with op.batch_alter_table('invoices') as batch:
+        batch.drop_column('vat_minor')
+    op.drop_index('ix_cover_versions_recorded_at', table_name='cover_versions')
+    op.drop_table('cover_versions')
+    op.drop_table('covers')
