@@ -21,6 +21,7 @@ from app.api import (
     customers,
     decisions,
     health,
+    insurance,
     metrics,
     notes,
     notifications,
@@ -143,6 +144,7 @@ def create_app(
     app.include_router(policies.router)
     app.include_router(customers.router)
     app.include_router(covers.router)
+    app.include_router(insurance.router)
     app.include_router(notes.router)
     app.include_router(receivables.router)
     app.include_router(orders.router)

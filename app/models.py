@@ -6,7 +6,7 @@ from app.customers.models import Customer, FxRate, Invoice, Payment
 from app.db import Base
 from app.decisions.models import Decision, DecisionReason, OpenCase, Review
 from app.idempotency.models import IdempotencyRecord
-from app.insurance.models import Cover, CoverVersion
+from app.insurance.models import Cover, CoverVersion, LimitRequest, OverdueReport
 from app.monitoring.models import CreditLimitChange, CustomerCreditState, MonitorLease
 from app.notes.models import Note
 from app.orders.models import Reservation
@@ -33,9 +33,11 @@ __all__ = [
     "IdempotencyRecord",
     "InsurerLimit",
     "Invoice",
+    "LimitRequest",
     "MonitorLease",
     "Note",
     "OpenCase",
+    "OverdueReport",
     "Payment",
     "PolicyActivation",
     "PolicyVersion",

@@ -22,6 +22,9 @@ from app.db import Database
 from app.decisions.schemas import decision_out
 from app.decisions.service import DecisionService
 from app.idempotency.service import IdempotencyService
+from app.insurance.insurers import build_insurer
+from app.insurance.limit_requests import LimitRequestService
+from app.insurance.reporting import OverdueReportService
 from app.insurance.service import CoverService
 from app.monitoring.notifications import NotificationService
 from app.monitoring.service import MonitorService
@@ -69,6 +72,8 @@ class Services:
     notifications: NotificationService
     notes: NoteService
     covers: CoverService
+    overdue_reports: OverdueReportService
+    limit_requests: LimitRequestService
 
 
 def build_services(
@@ -116,6 +121,8 @@ def build_services(
         notifications=NotificationService(database, monitor, active_policy),
         notes=NoteService(database),
         covers=CoverService(database),
+        overdue_reports=OverdueReportService(database, active_policy),
+        limit_requests=LimitRequestService(database, build_insurer(settings, http)),
     )
 
 

@@ -7,10 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from app.api.customers import WRITE_PROBLEMS, CustomerId
-from app.api.deps import CoverServiceDep, Idempotent, JsonBody, Read, require_any_scope
+from app.api.deps import CoverServiceDep, Idempotent, JsonBody, LimitRequestServiceDep, Read, require_any_scope
 from app.api.problems import problem_responses
 from app.auth import Principal
 from app.errors import Forbidden, NotFound, Unauthenticated
+from app.insurance.limit_requests import (
+    InsurerNotReachable,
+    LimitRequestIn,
+    LimitRequestOut,
+    LimitRequestPage,
+    NoCoverToChange,
+)
 from app.insurance.schemas import CoverHistory, CoverIn, CoverOut
 
 router = APIRouter(prefix="/v1/customers", tags=["insurance"])
@@ -57,3 +64,37 @@ async def cover_history(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> CoverHistory:
     return await service.history(customer_id, limit)
+
+
+@router.post(
+    "/{customer_id}/limit-requests",
+    status_code=201,
+    response_model=LimitRequestOut,
+    dependencies=[JsonBody],
+    responses=problem_responses(*WRITE_PROBLEMS, NotFound, NoCoverToChange, InsurerNotReachable),
+    summary="Ask the credit insurer for a limit on the customer (new, increase, reduce, cancel): pending",
+)
+async def request_limit(
+    customer_id: CustomerId,
+    body: LimitRequestIn,
+    principal: CreditManager,
+    service: LimitRequestServiceDep,
+    idempotent: Idempotent,
+) -> Response:
+    """Sent through the configured insurer (CREDITGATE_INSURER) and recorded pending; the insurer's answer, by
+    callback or poll, updates the cover (docs/insurance.md). 503 `insurer_unavailable`: nothing was sent."""
+    return await idempotent.run(lambda recorder: service.request(customer_id, body, recorder, actor=principal.key_id))
+
+
+@router.get(
+    "/{customer_id}/limit-requests",
+    responses=problem_responses(Unauthenticated, Forbidden, NotFound),
+    summary="The customer's limit requests to the insurer, newest first",
+)
+async def limit_requests(
+    customer_id: CustomerId,
+    _principal: Read,
+    service: LimitRequestServiceDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> LimitRequestPage:
+    return await service.of_customer(customer_id, limit)

@@ -27,7 +27,14 @@ from app.customers.rates import RateTable
 from app.db import Database, ReadSession, WriteSession, utcnow
 from app.decisions import repository
 from app.decisions.export import StartedExport, open_decisions_csv
-from app.decisions.inputs import customer_facts, exposure_facts, rates_used
+from app.decisions.inputs import (
+    cover_facts,
+    customer_facts,
+    exposure_facts,
+    needs_trading,
+    rates_used,
+    trading_facts,
+)
 from app.decisions.query import Cursor, DecisionFilters
 from app.decisions.repository import DecisionRow, DecisionTimings
 from app.decisions.schemas import (
@@ -42,6 +49,7 @@ from app.decisions.schemas import (
 from app.errors import FieldError, InvalidRequest, NotFound
 from app.group_commit import GroupCommit
 from app.idempotency.service import Recorder, StoredResponse
+from app.insurance import repository as insurance
 from app.money import to_minor
 from app.observability.logging import bind
 from app.observability.metrics import record_decision
@@ -280,6 +288,10 @@ class DecisionService:
         earlier_credit = await repository.with_credit_history(
             session, [item.customer_id for item in pending], [item.order.order_id for item in pending]
         )
+        covers = await insurance.covers_of(session, [item.customer_id for item in pending])
+        # The trading history only when the policy's discretionary limit asks for it.
+        traded = sorted({item.customer_id for item in pending if needs_trading(item.before.policy)})
+        history = await customers.trading_history(session, traded, today - timedelta(days=LONG_WINDOW_DAYS))
         # The payment behaviour only when the policy scores it: one statement for the round's customers.
         scored = sorted({item.customer_id for item in pending if item.before.policy.behaviour is not None})
         rows_of: dict[str, list[Any]] = {}
@@ -304,6 +316,7 @@ class DecisionService:
                 behaviour = figures_from_rows(
                     rows_of.get(customer.id, []), [customer.id], as_of=today, currency=policy.currency, rates=rates
                 )[customer.id]
+            cover = cover_facts(covers.get(customer.id), today)
             inputs = DecisionInputs(
                 customer=customer_facts(customer, root, first_order=customer.id not in earlier_credit, now=now),
                 report=obtained.facts,
@@ -312,12 +325,27 @@ class DecisionService:
                     order.currency,
                     rates,
                     (own, group),
-                    (policy.currency, obtained.facts.limit_currency, *limit_currencies),
+                    (
+                        policy.currency,
+                        obtained.facts.limit_currency,
+                        *limit_currencies,
+                        cover.currency if cover is not None else None,
+                    ),
                 ),
                 behaviour=behaviour,
+                cover=cover,
+                trading=trading_facts(history[customer.id], today) if customer.id in history else None,
             )
             evaluation = evaluate(
-                order, inputs.customer, inputs.report, inputs.exposure, policy, inputs.rates, inputs.behaviour
+                order,
+                inputs.customer,
+                inputs.report,
+                inputs.exposure,
+                policy,
+                inputs.rates,
+                inputs.behaviour,
+                inputs.cover,
+                inputs.trading,
             )
             decided_at = utcnow()
             timings: DecisionTimings = {
@@ -338,6 +366,7 @@ class DecisionService:
                 replaces_existing=order.order_id in reservations,
                 at=decided_at,
                 days=self.reservation_days,
+                vat_minor=_vat_minor(item.request),
             )
             if replacement is not None:
                 replacements.append(replacement)
@@ -435,6 +464,11 @@ def _storable(amount: Decimal, currency: str) -> int:
         message = f"the customer's limit or exposure in {currency} is too large to decide on in {currency}"
         raise FigureOutOfRange(message, errors=[FieldError(field="order.currency", message=message)])
     return minor
+
+
+def _vat_minor(request: DecisionRequest) -> int | None:
+    order = request.order
+    return None if order.vat_amount is None else to_minor(Decimal(order.vat_amount), order.currency)
 
 
 def _rounds(pending: Sequence[_Pending], locked: dict[str, Customer]) -> list[list[int]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,9 +22,18 @@ from app.customers.groups import group_root
 from app.customers.models import Customer
 from app.customers.rates import RateTable
 from app.decisions import repository
-from app.decisions.inputs import customer_facts, exposure_facts, rates_used
+from app.decisions.inputs import (
+    cover_facts,
+    customer_facts,
+    exposure_facts,
+    needs_trading,
+    rates_used,
+    trading_facts,
+)
+from app.insurance import repository as insurance
+from app.insurance.models import Cover
 from app.money import minor_units
-from app.policy.behaviour import BehaviourFigures
+from app.policy.behaviour import LONG_WINDOW_DAYS, BehaviourFigures
 from app.policy.evaluator import evaluate
 from app.policy.facts import Evaluation, OrderFacts, ReportFacts
 from app.policy.schema import PolicyDocument
@@ -42,6 +51,7 @@ class Standing:
     root: Customer | None  # the group's root, if the customer is in a group with a limit
     group: Exposure | None  # the whole group's exposure in `currency`
     rates: dict[str, Decimal]  # the rates used, units of `currency` per one unit of each
+    cover: Cover | None = None  # the customer's cover as recorded (in force or not)
 
     @property
     def priced(self) -> bool:
@@ -94,6 +104,12 @@ async def credit_standings(
     if policy.behaviour is not None:
         for piece in chunks(sorted(known)):
             behaviour |= await figures_of(session, piece, as_of=today, currency=policy.currency, rates=rates)
+    covers = await insurance.covers_of(session, sorted(known))
+    history = (
+        await customers.trading_history(session, sorted(known), today - timedelta(days=LONG_WINDOW_DAYS))
+        if needs_trading(policy)
+        else {}
+    )
     found: dict[str, Standing] = {}
     for customer in listed:
         root = roots[customer.id]
@@ -108,15 +124,30 @@ async def credit_standings(
             else None
         )
         facts = customer_facts(customer, root, first_order=customer.id not in earlier_credit, now=now)
+        cover = cover_facts(covers.get(customer.id), today)
         used = rates_used(
             currency,
             rates,
             (own, group),
-            (policy.currency, report.limit_currency, customer.limit_currency, root.limit_currency if root else None),
+            (
+                policy.currency,
+                report.limit_currency,
+                customer.limit_currency,
+                root.limit_currency if root else None,
+                cover.currency if cover is not None else None,
+            ),
         )
         order = OrderFacts(STANDING_ORDER_ID, Decimal(1).scaleb(-minor_units(currency)), currency)
         evaluation = evaluate(
-            order, facts, report, exposure_facts(own, group), policy, used, behaviour.get(customer.id)
+            order,
+            facts,
+            report,
+            exposure_facts(own, group),
+            policy,
+            used,
+            behaviour.get(customer.id),
+            cover,
+            trading_facts(history[customer.id], today) if customer.id in history else None,
         )
-        found[customer.id] = Standing(evaluation, currency, own, root, group, used)
+        found[customer.id] = Standing(evaluation, currency, own, root, group, used, covers.get(customer.id))
     return found

@@ -51,3 +51,47 @@ class CoverVersion(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_cover_versions_recorded_at", "recorded_at"),)
+
+
+class OverdueReport(Base):
+    """An overdue invoice reported to the credit insurer (the insurance policy's duty): when, and as what."""
+
+    __tablename__ = "overdue_reports"
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    open_amount_minor: Mapped[int] = mapped_column(BigInteger)  # what was open when reported
+    due_date: Mapped[date] = mapped_column(Date)
+    deadline: Mapped[date] = mapped_column(Date)
+    reported_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class LimitRequest(Base):
+    """A request to the credit insurer for a limit on a buyer (new, increase, reduce, cancel) and its answer."""
+
+    __tablename__ = "limit_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), ForeignKey("customers.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    # The terms a new cover gets when the insurer grants one and the customer had none.
+    terms: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    status: Mapped[str] = mapped_column(String(16))  # pending | answered
+    insurer: Mapped[str] = mapped_column(String(64))
+    insurer_request_id: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    requested_by: Mapped[str] = mapped_column(String(64))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_limit_requests_customer_id_requested_at", "customer_id", "requested_at"),
+        Index("ix_limit_requests_status", "status"),
+    )

@@ -9,6 +9,7 @@ from decimal import Decimal
 from app.money import quantize
 from app.policy.behaviour import BehaviourFigures, BehaviourScore, score
 from app.policy.facts import (
+    CoverFacts,
     CustomerFacts,
     Evaluation,
     ExposureFacts,
@@ -16,8 +17,9 @@ from app.policy.facts import (
     Outcome,
     Reason,
     ReportFacts,
+    TradingFacts,
 )
-from app.policy.rules import converted, overdue_check, small_order
+from app.policy.rules import converted, extension_stop, insured_split, overdue_check, small_order
 from app.policy.schema import RATED_CLASSES, Cell, PolicyDocument
 
 ZERO = Decimal(0)
@@ -33,6 +35,8 @@ class _Context:
     segment: str
     risk_class: str
     behaviour: _Behaviour | None = None
+    cover: CoverFacts | None = None
+    trading: TradingFacts | None = None
 
     def money(self, amount: Decimal) -> str:
         return str(quantize(amount, self.order.currency))
@@ -59,18 +63,29 @@ def evaluate(
     policy: PolicyDocument,
     rates: Mapping[str, Decimal],
     behaviour: BehaviourFigures | None = None,
+    cover: CoverFacts | None = None,
+    trading: TradingFacts | None = None,
 ) -> Evaluation:
     """Decide on one order. `rates` gives order-currency units per one unit of each other currency.
 
-    `behaviour` (the customer's payment figures) counts only when the policy has a `behaviour` section."""
+    `behaviour` (the customer's payment figures) counts only when the policy has a `behaviour` section;
+    `cover` is the credit insurer's cover in force (its insured share of the exposure is always explained);
+    under the policy's `insurance` section it and `trading` (the trading history) set the limit."""
     segment = customer.segment if customer.segment in policy.segments else policy.default_segment
     bureau_class = _risk_class(report, policy)
     risk_class, assessed = _with_behaviour(bureau_class, report, policy, behaviour)
-    ctx = _Context(order, customer, report, exposure, policy, segment, risk_class, assessed)
+    ctx = _Context(order, customer, report, exposure, policy, segment, risk_class, assessed, cover, trading)
+    evaluation = _decide(ctx, rates)
+    insured = _reason_insured(ctx, rates)
+    return evaluation if insured is None else replace(evaluation, reasons=(*evaluation.reasons, insured))
+
+
+def _decide(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
+    customer, report = ctx.customer, ctx.report
 
     if customer.blocked:
         return _without_credit(ctx, Outcome.REJECT, _reason_blocked(customer), terms=0, limit=ZERO)
-    if risk_class == "insolvent":
+    if ctx.risk_class == "insolvent":
         reason = Reason(
             "INSOLVENT",
             "The provider reports the company as insolvent.",
@@ -79,8 +94,8 @@ def evaluate(
         )
         return _without_credit(ctx, Outcome.REJECT, reason, terms=0, limit=ZERO)
     evaluation = _before_stop_rules(ctx, rates)
-    stop = _overdue_stop(ctx, rates)
-    return evaluation if stop is None else _stopped(ctx, evaluation, stop)
+    stops = [stop for stop in (_overdue_stop(ctx, rates), _extension_stop(ctx)) if stop is not None]
+    return evaluation if not stops else _stopped(ctx, evaluation, stops)
 
 
 def _before_stop_rules(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
@@ -108,11 +123,11 @@ def _before_stop_rules(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluatio
         return _without_credit(ctx, Outcome.REVIEW, reason, terms=0, limit=ZERO)
 
 
-def _stopped(ctx: _Context, evaluation: Evaluation, stop: Reason) -> Evaluation:
+def _stopped(ctx: _Context, evaluation: Evaluation, stops: list[Reason]) -> Evaluation:
     """No delivery on credit; the stop never turns a review or reject into a better outcome."""
     outcome = Outcome(ctx.policy.stop.outcome)
     if evaluation.approved_credit_amount == ZERO and evaluation.outcome.rank <= outcome.rank:
-        return replace(evaluation, reasons=(*evaluation.reasons, stop))
+        return replace(evaluation, reasons=(*evaluation.reasons, *stops))
     prepayment = ctx.order.amount if outcome is Outcome.PREPAYMENT else ZERO
     terms = 0 if outcome is Outcome.PREPAYMENT else evaluation.payment_terms_days
     return _result(
@@ -123,7 +138,7 @@ def _stopped(ctx: _Context, evaluation: Evaluation, stop: Reason) -> Evaluation:
         approved=ZERO,
         prepayment=prepayment,
         terms=terms,
-        reasons=[stop],
+        reasons=stops,
     )
 
 
@@ -333,6 +348,8 @@ def _credit_limit(ctx: _Context, cell: Cell, rates: Mapping[str, Decimal], reaso
         limit = min(candidates)
         if cell.cap is not None:
             limit = min(limit, _convert(cell.cap, policy.currency, ctx, rates))
+        if policy.insurance is not None:
+            limit = _insured_limit(ctx, limit, rates, reasons)
     cap = policy.new_customers.first_order_cap
     if customer.first_order and cap is not None:
         first_order_cap = _convert(cap, policy.currency, ctx, rates)
@@ -347,6 +364,80 @@ def _credit_limit(ctx: _Context, cell: Cell, rates: Mapping[str, Decimal], reaso
             )
             limit = first_order_cap
     return limit
+
+
+def _insured_limit(ctx: _Context, grid_limit: Decimal, rates: Mapping[str, Decimal], reasons: list[Reason]) -> Decimal:
+    """Under credit insurance: the insured part (the cover in force, else a discretionary limit when its
+    conditions hold, else none) plus the seller's own part, the grid's limit but no more than its retention."""
+    insurance, policy = ctx.policy.insurance, ctx.policy
+    assert insurance is not None
+    retention_amount = insurance.retention.get(ctx.segment)
+    retention = ZERO if retention_amount is None else _convert(retention_amount, policy.currency, ctx, rates)
+    own = min(grid_limit, retention)
+    facts = {"retention": ctx.money(retention), "grid_limit": ctx.money(grid_limit), "own_share": ctx.money(own)}
+    cover = ctx.cover
+    if cover is not None:
+        insured = _convert(cover.amount, cover.currency, ctx, rates)
+        reasons.append(
+            Reason(
+                "COVER_LIMIT",
+                "The credit insurer's cover and the seller's own retention set the limit.",
+                f"insurance.retention.{ctx.segment}",
+                {**facts, "cover": ctx.money(insured), "limit": ctx.money(insured + own), "insurer": cover.insurer},
+            )
+        )
+        return insured + own
+    discretionary = insurance.discretionary
+    basis = _discretionary_basis(ctx) if discretionary is not None else None
+    if discretionary is not None and basis is not None:
+        amount = _convert(discretionary.amount, policy.currency, ctx, rates)
+        trading = ctx.trading or TradingFacts()
+        reasons.append(
+            Reason(
+                "DISCRETIONARY_LIMIT",
+                "No named cover: the insurance policy's discretionary limit applies, its conditions being met.",
+                "insurance.discretionary",
+                {
+                    **facts,
+                    "discretionary": ctx.money(amount),
+                    "basis": basis,
+                    "trading_days": trading.trading_days,
+                    "worst_days_late": trading.worst_days_late,
+                    "limit": ctx.money(amount + own),
+                },
+            )
+        )
+        return amount + own
+    reasons.append(
+        Reason(
+            "NO_COVER",
+            "No credit insurance cover: the limit is the seller's own risk, within its retention.",
+            f"insurance.retention.{ctx.segment}",
+            {**facts, "limit": ctx.money(own)},
+        )
+    )
+    return own
+
+
+def _discretionary_basis(ctx: _Context) -> str | None:
+    """Which of the discretionary limit's conditions holds: the trading history, else a recent report."""
+    insurance = ctx.policy.insurance
+    rules = insurance.discretionary if insurance is not None else None
+    if rules is None:
+        return None
+    trading = ctx.trading
+    days_late = max(trading.worst_days_late if trading is not None else 0, ctx.exposure.oldest_overdue_days)
+    if (
+        rules.min_trading_days is not None
+        and trading is not None
+        and trading.trading_days is not None
+        and trading.trading_days >= rules.min_trading_days
+        and days_late <= rules.max_days_late
+    ):
+        return "trading_history"
+    if rules.with_recent_report and ctx.report.source in ("fresh", "cache") and ctx.risk_class in rules.report_classes:
+        return "recent_report"
+    return None
 
 
 def _overdue_stop(ctx: _Context, rates: Mapping[str, Decimal]) -> Reason | None:
@@ -365,6 +456,18 @@ def _overdue_stop(ctx: _Context, rates: Mapping[str, Decimal]) -> Reason | None:
             "overdue_amount": ctx.money(exposure.overdue_amount),
             "tolerance_amount": None if check.tolerance_amount is None else ctx.money(check.tolerance_amount),
         },
+    )
+
+
+def _extension_stop(ctx: _Context) -> Reason | None:
+    insurance = ctx.policy.insurance
+    if insurance is None or not extension_stop(ctx.exposure.oldest_overdue_days, ctx.policy):
+        return None
+    return Reason(
+        "INSURANCE_EXTENSION_EXCEEDED",
+        "The oldest overdue invoice is past the insurance policy's maximum extension period; no delivery on credit.",
+        "insurance.max_extension_days",
+        {"overdue_days": ctx.exposure.oldest_overdue_days, "max_extension_days": insurance.max_extension_days},
     )
 
 
@@ -480,6 +583,31 @@ def _result(
         risk_class=ctx.risk_class,
         segment=ctx.segment,
         reasons=tuple(reasons),
+    )
+
+
+def _reason_insured(ctx: _Context, rates: Mapping[str, Decimal]) -> Reason | None:
+    """How much of the exposure before this order the cover protects, and how much is the seller's own risk."""
+    cover, exposure = ctx.cover, ctx.exposure
+    if cover is None:
+        return None
+    amount = converted(cover.amount, cover.currency, ctx.order.currency, rates)
+    split = insured_split(exposure.total, exposure.vat, amount, cover.coverage, cover.excludes_vat, ctx.order.currency)
+    priced = amount is not None and not exposure.unpriced_currencies
+    return Reason(
+        "INSURED_EXPOSURE",
+        "The credit insurer's cover protects part of the exposure; the rest is the seller's own risk.",
+        "cover",
+        {
+            "insurer": cover.insurer,
+            "reference": cover.reference,
+            "cover": None if amount is None else ctx.money(amount),
+            "coverage": str(cover.coverage),
+            "excludes_vat": cover.excludes_vat,
+            "vat": ctx.money(exposure.vat),
+            "insured_exposure": ctx.money(split.insured) if priced else None,
+            "uninsured_exposure": ctx.money(split.uninsured) if priced else None,
+        },
     )
 
 

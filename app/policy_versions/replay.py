@@ -36,7 +36,17 @@ def replay_decision(row: Any, policy: PolicyDocument) -> Evaluation:
     order_in = row.request["order"]
     order = OrderFacts(order_in["id"], Decimal(order_in["amount"]), order_in["currency"])
     inputs = DecisionInputs.from_json(row.inputs)
-    return evaluate(order, inputs.customer, inputs.report, inputs.exposure, policy, inputs.rates, inputs.behaviour)
+    return evaluate(
+        order,
+        inputs.customer,
+        inputs.report,
+        inputs.exposure,
+        policy,
+        inputs.rates,
+        inputs.behaviour,
+        inputs.cover,
+        inputs.trading,
+    )
 
 
 def _money(amount: Decimal, currency: str) -> str:

@@ -23,6 +23,7 @@ from app.decisions.schemas import DecisionOut, ReasonOut
 from app.decisions.standing import Standing, credit_standing
 from app.errors import NotFound
 from app.fields import utc_text
+from app.insurance import repository as insurance
 from app.money import from_minor, quantize
 from app.monitoring import repository as monitoring
 from app.monitoring.models import CustomerCreditState
@@ -31,6 +32,7 @@ from app.policy.facts import Evaluation
 from app.policy.schema import PolicyDocument
 from app.providers.base import CompanyQuery
 from app.providers.reports import ReportService
+from app.readside.insurance import InsuranceOut, insurance_out, portfolio_insured
 from app.readside.portfolio_figures import (
     CustomerFigure,
     DsoPoint,
@@ -157,6 +159,7 @@ class CreditFile(BaseModel):
     )
     recent_decisions: list[DecisionOut]
     behaviour: BehaviourOut = Field(description="Payment-behaviour figures and, under the policy, their score.")
+    insurance: InsuranceOut = Field(description="The credit insurer's cover, and the exposure it protects.")
 
 
 class OverLimit(BaseModel):
@@ -174,6 +177,10 @@ class Portfolio(BaseModel):
     currency: str = Field(description="The credit policy's currency.")
     as_of: datetime
     total_exposure: Money
+    insured_exposure: Money = Field(
+        description="The part of the total the customers' covers in force protect (docs/insurance.md)."
+    )
+    uninsured_exposure: Money = Field(description="The seller's own risk: total_exposure − insured_exposure.")
     open_receivables: Money
     reserved: Money
     overdue_by_age: dict[str, Money] = Field(description="Days past due: 0-30, 31-60, 61-90, 90+.")
@@ -257,6 +264,7 @@ class CreditFileService:
             latest_report=_known_report(snapshot, state),
             recent_decisions=[self.decision_view(row, settled.get(row.id)) for row in recent],
             behaviour=behaviour_out(customer_id, figures[customer_id], policy),
+            insurance=insurance_out(exposure, standing.cover, rates, today, policy),
         )
 
     async def behaviour(self, customer_id: str) -> BehaviourOut:
@@ -288,7 +296,9 @@ class CreditFileService:
             customers = await repository.customers_by_id(session, customer_ids)
             latest = await decisions.latest_limits(session, customer_ids)
             then = [(day, await repository.receivables_then(session, day)) for day in month_ends(today)]
+            covers = await insurance.covers_of(session, customer_ids)
         total = in_currency(combined(sums.values()), currency, rates, today)
+        insured = quantize(min(total.total, portfolio_insured(sums, covers, currency, rates, today)), currency)
         per_customer = figures(
             _customer_figures(sums, customers, latest, currency, rates, today, now), total.total, currency
         )
@@ -315,6 +325,8 @@ class CreditFileService:
             currency=currency,
             as_of=now,
             total_exposure=str(total.total),
+            insured_exposure=str(insured),
+            uninsured_exposure=str(total.total - insured),
             open_receivables=str(total.open_receivables),
             reserved=str(total.reserved),
             overdue_by_age={name: str(converted.amount) for name, converted in aged.items()},

@@ -1,4 +1,5 @@
-"""Credit insurance: covers with their history, and the VAT an invoice or order includes.
+"""Credit insurance: covers with their history, the VAT an invoice or order includes, overdue reports,
+limit requests to the insurer.
 
 Revision ID: 0015
 Revises: 0011
@@ -50,6 +51,39 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('customer_id', 'version', name=op.f('pk_cover_versions'))
     )
     op.create_index('ix_cover_versions_recorded_at', 'cover_versions', ['recorded_at'], unique=False)
+    op.create_table('overdue_reports',
+    sa.Column('customer_id', sa.String(length=64), nullable=False),
+    sa.Column('invoice_id', sa.String(length=64), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('open_amount_minor', sa.BigInteger(), nullable=False),
+    sa.Column('due_date', sa.Date(), nullable=False),
+    sa.Column('deadline', sa.Date(), nullable=False),
+    sa.Column('reported_on', sa.Date(), nullable=False),
+    sa.Column('reference', sa.String(length=64), nullable=True),
+    sa.Column('recorded_at', UTCDateTime(), nullable=False),
+    sa.Column('recorded_by', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('customer_id', 'invoice_id', name=op.f('pk_overdue_reports'))
+    )
+    op.create_table('limit_requests',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('customer_id', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('amount_minor', sa.BigInteger(), nullable=True),
+    sa.Column('currency', sa.String(length=3), nullable=True),
+    sa.Column('terms', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('insurer', sa.String(length=64), nullable=False),
+    sa.Column('insurer_request_id', sa.String(length=64), nullable=False),
+    sa.Column('answer', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('requested_at', UTCDateTime(), nullable=False),
+    sa.Column('requested_by', sa.String(length=64), nullable=False),
+    sa.Column('answered_at', UTCDateTime(), nullable=True),
+    sa.Column('polled_at', UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_limit_requests_customer_id_customers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_limit_requests'))
+    )
+    op.create_index('ix_limit_requests_customer_id_requested_at', 'limit_requests', ['customer_id', 'requested_at'], unique=False)
+    op.create_index('ix_limit_requests_status', 'limit_requests', ['status'], unique=False)
     with op.batch_alter_table('invoices') as batch:
         batch.add_column(sa.Column('vat_minor', sa.BigInteger(), nullable=True))
     with op.batch_alter_table('reservations') as batch:
@@ -61,6 +95,10 @@ def downgrade() -> None:
         batch.drop_column('vat_minor')
     with op.batch_alter_table('invoices') as batch:
         batch.drop_column('vat_minor')
+    op.drop_index('ix_limit_requests_status', table_name='limit_requests')
+    op.drop_index('ix_limit_requests_customer_id_requested_at', table_name='limit_requests')
+    op.drop_table('limit_requests')
+    op.drop_table('overdue_reports')
     op.drop_index('ix_cover_versions_recorded_at', table_name='cover_versions')
     op.drop_table('cover_versions')
     op.drop_table('covers')
