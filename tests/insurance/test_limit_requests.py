@@ -3,16 +3,20 @@ answer, audited and announced; and the decision after it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from click.testing import Result
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.main import create_app
-from app.settings import Settings
+from app.settings import Settings, get_settings
 from tests.conftest import auth, count_rows, key_for, order_body, table_counts
 from tests.erp import put_customer
 from tests.insurance.fake_insurer import FakeInsurer
@@ -192,3 +196,30 @@ class TestRefusedRequests:
         assert cancel.status_code == 422
         assert new.status_code == 422
         assert (await request_limit(client, "C-404", kind="new", amount="1.00", currency="EUR")).status_code == 404
+
+
+class TestCommandLine:
+    async def test_a_poll_from_cron_counts_an_unreachable_insurer_and_keeps_the_request_pending(
+        self, client: httpx.AsyncClient, database_url: str
+    ) -> None:
+        await put_customer(client, "C-1")
+        sent = (await request_limit(client, kind="new", amount="1000.00", currency="EUR")).json()
+        env = {
+            "CREDITGATE_DATABASE_URL": database_url,
+            "CREDITGATE_INSURER": "http",
+            "CREDITGATE_INSURER_BASE_URL": "http://127.0.0.1:19005/api",  # nothing listens there
+            "CREDITGATE_INSURER_TIMEOUT_MS": "2000",
+        }
+        result = await asyncio.to_thread(_run_cli, env, "insurance", "poll")
+        still = (await client.get(f"/v1/insurance/limit-requests/{sent['id']}", headers=auth())).json()
+        assert result.exit_code == 0, result.output
+        assert "1 limit request(s) polled: 0 answered, 0 still pending, 1 failed" in result.output
+        assert still["status"] == "pending"
+
+
+def _run_cli(env: dict[str, str], *arguments: str) -> Result:
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(cli, list(arguments), env=env)
+    finally:
+        get_settings.cache_clear()
