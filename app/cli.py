@@ -1,4 +1,5 @@
-"""The `creditgate` command line: serve, migrate, keys, policy, providers, monitor, webhooks, audit, retention.
+"""The `creditgate` command line: serve, migrate, keys, policy, providers, insurance, monitor, webhooks, audit,
+retention.
 
 Operators run these from shells, cron and containers, so start-up matters: this module and the command modules
 import little more than typer at the top; each command imports the app, the database and uvicorn when it runs.
@@ -17,6 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from app.audit.commands import audit_cli
+from app.insurance.cli import insurance_cli
 from app.monitoring.cli import monitor, webhooks_cli
 from app.policy_versions.cli import policy_cli
 from app.retention.commands import retention_cli
@@ -31,7 +33,19 @@ DEV_KEY_FILE = Path(".creditgate-dev-key")
 class _Commands(TyperGroup):
     """The root group: commands in the order of a service's life; a flag reads `--dry-run`, not `--dry-run <bool>`."""
 
-    ORDER = ("serve", "migrate", "policy", "providers", "keys", "monitor", "webhooks", "audit", "retention", "openapi")
+    ORDER = (
+        "serve",
+        "migrate",
+        "policy",
+        "providers",
+        "insurance",
+        "keys",
+        "monitor",
+        "webhooks",
+        "audit",
+        "retention",
+        "openapi",
+    )
 
     def list_commands(self, ctx: Any) -> list[str]:
         rank = {name: index for index, name in enumerate(self.ORDER)}
@@ -187,6 +201,7 @@ providers_cli = typer.Typer(help="Credit-report providers.", no_args_is_help=Tru
 cli.add_typer(providers_cli, name="providers", rich_help_panel=CREDIT_DATA)
 cli.command(rich_help_panel=OPERATIONS)(monitor)
 cli.add_typer(webhooks_cli, name="webhooks", rich_help_panel=OPERATIONS)
+cli.add_typer(insurance_cli, name="insurance", rich_help_panel=CREDIT_DATA)
 cli.add_typer(audit_cli, name="audit", rich_help_panel=OPERATIONS)
 cli.add_typer(retention_cli, name="retention", rich_help_panel=OPERATIONS)
 
@@ -212,7 +227,10 @@ def import_insurer_limits(
             result = await run_import(database, text, replace=replace)
         finally:
             await database.dispose()
-        typer.echo(f"imported {result.imported} limit(s), removed {result.removed}")
+        typer.echo(
+            f"imported {result.imported} limit(s), removed {result.removed}; covers written "
+            f"{result.covers_written}, withdrawn {result.covers_withdrawn}; buyers not a customer {result.unmatched}"
+        )
 
     try:
         asyncio.run(run())

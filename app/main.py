@@ -18,9 +18,11 @@ from sqlalchemy.exc import DBAPIError
 from app.api import (
     arrangements,
     audit,
+    covers,
     customers,
     decisions,
     health,
+    insurance,
     metrics,
     notes,
     notifications,
@@ -143,6 +145,8 @@ def create_app(
     app.include_router(decisions.router)
     app.include_router(policies.router)
     app.include_router(customers.router)
+    app.include_router(covers.router)
+    app.include_router(insurance.router)
     app.include_router(notes.router)
     app.include_router(arrangements.router)
     app.include_router(signals.router)

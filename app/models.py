@@ -7,6 +7,7 @@ from app.customers.models import Customer, FxRate, Invoice, Payment
 from app.db import Base
 from app.decisions.models import Decision, DecisionReason, OpenCase, Review
 from app.idempotency.models import IdempotencyRecord
+from app.insurance.models import Cover, CoverVersion, LimitRequest, OverdueReport
 from app.monitoring.models import CreditLimitChange, CustomerCreditState, MonitorLease
 from app.notes.models import Note
 from app.orders.models import Reservation
@@ -23,6 +24,8 @@ __all__ = [
     "ArrangementInvoice",
     "AuditChainHead",
     "AuditEvent",
+    "Cover",
+    "CoverVersion",
     "CreditLimitChange",
     "CreditReportRecord",
     "Customer",
@@ -34,9 +37,11 @@ __all__ = [
     "IdempotencyRecord",
     "InsurerLimit",
     "Invoice",
+    "LimitRequest",
     "MonitorLease",
     "Note",
     "OpenCase",
+    "OverdueReport",
     "Payment",
     "PaymentArrangement",
     "PolicyActivation",

@@ -23,6 +23,10 @@ from app.db import Database
 from app.decisions.schemas import decision_out
 from app.decisions.service import DecisionService
 from app.idempotency.service import IdempotencyService
+from app.insurance.insurers import build_insurer
+from app.insurance.limit_requests import LimitRequestService
+from app.insurance.reporting import OverdueReportService
+from app.insurance.service import CoverService
 from app.monitoring.notifications import NotificationService
 from app.monitoring.service import MonitorService
 from app.notes.service import NoteService
@@ -71,6 +75,9 @@ class Services:
     notes: NoteService
     arrangements: ArrangementService
     signals: SignalService
+    covers: CoverService
+    overdue_reports: OverdueReportService
+    limit_requests: LimitRequestService
 
 
 def build_services(
@@ -126,6 +133,9 @@ def build_services(
         notes=NoteService(database),
         arrangements=arrangements,
         signals=signals,
+        covers=CoverService(database),
+        overdue_reports=OverdueReportService(database, active_policy),
+        limit_requests=LimitRequestService(database, build_insurer(settings, http)),
     )
 
 

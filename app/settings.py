@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     webhooks_allow_private_targets: bool = False
 
     insurer_limits_risk_class: Literal["A", "B", "C", "D", "E"] = "B"
+    # The credit insurer that limit requests go to: "none", "http" (the JSON protocol of docs/insurance.md)
+    # or `package.module:Factory`.
+    insurer: str = "none"
+    insurer_base_url: str = ""
+    insurer_api_key: SecretStr = SecretStr("")
+    insurer_timeout_ms: int = Field(default=5000, ge=10, le=60_000)
 
     # Signs the console's session cookies; unset, each process draws its own (sessions end at a restart,
     # and replicas behind a load balancer need one shared value).

@@ -18,6 +18,9 @@ from app.customers.service import CustomerService
 from app.decisions.service import DecisionService
 from app.errors import FieldError, Forbidden, InvalidRequest, UnsupportedMediaType
 from app.idempotency.service import Handler, IdempotencyService, StoredResponse, fingerprint
+from app.insurance.limit_requests import LimitRequestService
+from app.insurance.reporting import OverdueReportService
+from app.insurance.service import CoverService
 from app.monitoring.notifications import NotificationService
 from app.notes.service import NoteService
 from app.observability.logging import bind
@@ -234,6 +237,9 @@ PolicyServiceDep = Annotated[PolicyService, Depends(provided(lambda s: s.policie
 WebhookServiceDep = Annotated[WebhookService, Depends(provided(lambda s: s.webhooks))]
 NotificationServiceDep = Annotated[NotificationService, Depends(provided(lambda s: s.notifications))]
 ReportServiceDep = Annotated[ReportService, Depends(provided(lambda s: s.reports))]
+LimitRequestServiceDep = Annotated[LimitRequestService, Depends(provided(lambda s: s.limit_requests))]
+OverdueReportServiceDep = Annotated[OverdueReportService, Depends(provided(lambda s: s.overdue_reports))]
+CoverServiceDep = Annotated[CoverService, Depends(provided(lambda s: s.covers))]
 AuditServiceDep = Annotated[AuditService, Depends(provided(lambda s: s.audit))]
 SignalServiceDep = Annotated[SignalService, Depends(provided(lambda s: s.signals))]
 ReadinessDep = Annotated[Readiness, Depends(provided(lambda s: s.readiness))]

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.api.deps import Read, ReportServiceDep, require_scope
 from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses
@@ -23,8 +23,11 @@ MAX_DAYS = 366
 
 
 class InsurerLimitsImported(BaseModel):
-    imported: int
-    removed: int
+    imported: int = Field(description="Rows in the file.")
+    removed: int = Field(description="Limits removed from the deprecated provider's table (replace).")
+    covers_written: int = Field(description="Customers' covers created or changed by the rows.")
+    covers_withdrawn: int = Field(description="Covers the CSV wrote before, withdrawn as absent (replace).")
+    unmatched: int = Field(description="Buyers in the file that are no known customer: no cover written.")
 
 
 @router.get(
@@ -62,12 +65,14 @@ def _default_last_day(first: date | None, today: date) -> date:
 @router.post(
     "/insurer-limits",
     responses=problem_responses(*JSON_WRITE_PROBLEMS),
-    summary="Import the credit insurer's buyer limits from CSV",
+    summary="Import the credit insurer's buyer limits from CSV as the customers' covers",
     openapi_extra={
         "requestBody": {
             "required": True,
             "description": "Header: country, registration_number, buyer_name, limit_amount, currency, "
-            "valid_from, insurer_reference; optional valid_to, risk_class. Comma or semicolon separated, UTF-8; "
+            "valid_from, insurer_reference; optional valid_to, risk_class, insurer, policy_number, "
+            "coverage_percentage (default 100), excludes_vat (true/false), conditions. Comma or semicolon "
+            "separated, UTF-8; "
             "at least one row, each buyer and insurer reference once, every field valid (`format: "
             "insurer-limits-csv`: each problem is named by line and column).",
             "content": {"text/csv": {"schema": {"type": "string", "format": "insurer-limits-csv"}}},
@@ -76,11 +81,14 @@ def _default_last_day(first: date | None, today: date) -> date:
 )
 async def import_limits(
     request: Request,
-    _principal: Admin,
+    principal: Admin,
     reports: ReportServiceDep,
-    replace: Annotated[bool, Query(description="Remove the limits that are not in this file.")] = False,
+    replace: Annotated[
+        bool, Query(description="Remove the limits that are not in this file, and withdraw their CSV covers.")
+    ] = False,
 ) -> InsurerLimitsImported:
-    """All or nothing: a file with any invalid row imports nothing and names each problem by line and column."""
+    """All or nothing: a file with any invalid row imports nothing and names each problem by line and column.
+    Each row becomes the cover of the customers with its country and registration number (docs/insurance.md)."""
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "text/csv":
         raise UnsupportedMediaType(f"send the limits as text/csv, not {media_type or 'no content type'}")
@@ -88,5 +96,11 @@ async def import_limits(
         text = (await request.body()).decode("utf-8")
     except UnicodeDecodeError:
         raise MalformedRequest("the CSV is not UTF-8") from None
-    result = await reports.import_insurer_limits(text, replace=replace)
-    return InsurerLimitsImported(imported=result.imported, removed=result.removed)
+    result = await reports.import_insurer_limits(text, replace=replace, actor=principal.key_id)
+    return InsurerLimitsImported(
+        imported=result.imported,
+        removed=result.removed,
+        covers_written=result.covers_written,
+        covers_withdrawn=result.covers_withdrawn,
+        unmatched=result.unmatched,
+    )

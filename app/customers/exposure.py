@@ -18,10 +18,13 @@ class ExposureSums:
     receivables: dict[str, int] = field(default_factory=dict)
     reserved: dict[str, int] = field(default_factory=dict)
     overdue: dict[str, int] = field(default_factory=dict)
+    vat: dict[str, int] = field(default_factory=dict)  # the VAT within receivables and reserved
     oldest_due: date | None = None
 
     def add(self, kind: str, currency: str, amount: int, oldest_due: date | None) -> None:
-        target = {"receivable": self.receivables, "reserved": self.reserved, "overdue": self.overdue}[kind]
+        target = {"receivable": self.receivables, "reserved": self.reserved, "overdue": self.overdue, "vat": self.vat}[
+            kind
+        ]
         target[currency] = target.get(currency, 0) + int(amount)
         if oldest_due is not None and (self.oldest_due is None or oldest_due < self.oldest_due):
             self.oldest_due = oldest_due
@@ -38,7 +41,12 @@ def sums_by_customer(rows: Iterable[Any]) -> dict[str, ExposureSums]:
 def combined(parts: Iterable[ExposureSums]) -> ExposureSums:
     total = ExposureSums()
     for part in parts:
-        for kind, amounts in (("receivable", part.receivables), ("reserved", part.reserved), ("overdue", part.overdue)):
+        for kind, amounts in (
+            ("receivable", part.receivables),
+            ("reserved", part.reserved),
+            ("overdue", part.overdue),
+            ("vat", part.vat),
+        ):
             for currency, amount in amounts.items():
                 total.add(kind, currency, amount, None)
         if part.oldest_due is not None and (total.oldest_due is None or part.oldest_due < total.oldest_due):
@@ -57,6 +65,7 @@ class Exposure:
     oldest_overdue_days: int
     unpriced_currencies: tuple[str, ...]
     rates_used: Mapping[str, Decimal]
+    vat: Decimal = Decimal(0)  # the VAT within the total
 
     @property
     def total(self) -> Decimal:
@@ -67,6 +76,7 @@ def in_currency(sums: ExposureSums, currency: str, rates: RateTable, today: date
     receivables = convert_sums(sums.receivables, currency, rates)
     reserved = convert_sums(sums.reserved, currency, rates)
     overdue = convert_sums(sums.overdue, currency, rates)
+    vat = convert_sums(sums.vat, currency, rates)
     oldest_days = (today - sums.oldest_due).days if sums.oldest_due is not None else 0
     unpriced = receivables.unpriced | reserved.unpriced | overdue.unpriced
     return Exposure(
@@ -77,4 +87,5 @@ def in_currency(sums: ExposureSums, currency: str, rates: RateTable, today: date
         oldest_overdue_days=oldest_days,
         unpriced_currencies=tuple(sorted(unpriced)),
         rates_used={**receivables.used, **reserved.used, **overdue.used},
+        vat=vat.amount,
     )

@@ -81,6 +81,8 @@ class Invoice(Base):
     currency: Mapped[str] = mapped_column(String(3))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     open_amount_minor: Mapped[int] = mapped_column(BigInteger)
+    # The VAT the invoice's amount includes, when the ERP sends it (a cover may exclude VAT).
+    vat_minor: Mapped[int | None] = mapped_column(BigInteger)
     issue_date: Mapped[date] = mapped_column(Date)
     due_date: Mapped[date] = mapped_column(Date)
     order_id: Mapped[str | None] = mapped_column(String(64))

@@ -251,9 +251,10 @@ async def exposure_rows(
 ) -> Sequence[Any]:
     """(customer_id, kind, currency, amount_minor, oldest_due) in ONE statement, so it reads one snapshot.
 
-    kind is "receivable", "overdue" or "reserved". Reading receivables and reservations in one statement
-    matters: an order's invoiced event moves an amount from one to the other, and two statements could
-    see it in neither. The reservations of `exclude_orders` are left out: the orders being decided again.
+    kind is "receivable", "overdue", "reserved" or "vat" (the VAT within the first and third). Reading
+    receivables and reservations in one statement matters: an order's invoiced event moves an amount from one
+    to the other, and two statements could see it in neither. The reservations of `exclude_orders` are left
+    out: the orders being decided again.
     """
     parameters: dict[str, Any] = {"today": today, "now": now}
     if customer_ids is not None:
@@ -311,7 +312,36 @@ def _exposure_statement(by_customer: bool, excluding_order: bool) -> Any:
         .where(*reserved_where)
         .group_by(Reservation.customer_id, Reservation.currency)
     )
-    return union_all(overdue, receivable, reserved)
+    # The VAT in what is owed: an invoice's still open (its open amount, at most its VAT: payments are taken as
+    # paying the net first, so the insured share is never overstated) and a reservation's.
+    invoice_vat = (
+        select(
+            Invoice.customer_id,
+            literal("vat"),
+            Invoice.currency,
+            exact_sum(_least(Invoice.vat_minor, Invoice.open_amount_minor)),
+            no_date,
+        )
+        .where(*invoice_where, Invoice.vat_minor.is_not(None))
+        .group_by(Invoice.customer_id, Invoice.currency)
+    )
+    reserved_vat = (
+        select(
+            Reservation.customer_id,
+            literal("vat"),
+            Reservation.currency,
+            exact_sum(_least(Reservation.vat_minor, Reservation.amount_minor)),
+            no_date,
+        )
+        .where(*reserved_where, Reservation.vat_minor.is_not(None))
+        .group_by(Reservation.customer_id, Reservation.currency)
+    )
+    return union_all(overdue, receivable, reserved, invoice_vat, reserved_vat)
+
+
+def _least(first: Any, second: Any) -> Any:
+    """The smaller of two columns, in SQL both databases speak."""
+    return case((first < second, first), else_=second)
 
 
 async def sales_since(session: AsyncSession, customer_id: str | None, since: date) -> Sequence[Any]:
@@ -424,3 +454,31 @@ async def behaviour_rows(session: AsyncSession, customer_ids: Sequence[str], sin
         return []
     parameters = {"customer_ids": list(customer_ids), "since": since}
     return (await (await core(session)).execute(BEHAVIOUR_ROWS, parameters)).all()
+
+
+# Each customer's first invoice, and for invoices paid in full since `since`, the due date and the last payment.
+FIRST_INVOICES = (
+    select(Invoice.customer_id, func.min(Invoice.issue_date))
+    .where(Invoice.customer_id.in_(bindparam("customer_ids", expanding=True)))
+    .group_by(Invoice.customer_id)
+)
+PAID_INVOICES = (
+    select(Invoice.customer_id, Invoice.due_date, func.max(Payment.paid_on))
+    .join(Payment, (Payment.customer_id == Invoice.customer_id) & (Payment.invoice_id == Invoice.invoice_id))
+    .where(Invoice.customer_id.in_(bindparam("customer_ids", expanding=True)), Invoice.open_amount_minor == 0)
+    .group_by(Invoice.customer_id, Invoice.invoice_id, Invoice.due_date)
+    .having(func.max(Payment.paid_on) >= bindparam("since"))
+)
+
+
+async def trading_history(
+    session: AsyncSession, customer_ids: Sequence[str], since: date
+) -> dict[str, tuple[date | None, int]]:
+    """Each customer's first invoice date and the most days past due an invoice paid since `since` was paid."""
+    found: dict[str, tuple[date | None, int]] = dict.fromkeys(customer_ids, (None, 0))
+    for piece in chunks(sorted(set(customer_ids))):
+        for customer_id, first in await session.execute(FIRST_INVOICES, {"customer_ids": piece}):
+            found[customer_id] = (first, found[customer_id][1])
+        for customer_id, due, paid in await session.execute(PAID_INVOICES, {"customer_ids": piece, "since": since}):
+            found[customer_id] = (found[customer_id][0], max(found[customer_id][1], (paid - due).days))
+    return found

@@ -19,7 +19,7 @@ from app.schema_types import (
     json_integer,
     minor_units_rule,
 )
-from app.schemas import Body, Identifier, Money, check_currency
+from app.schemas import Body, Identifier, Money, check_currency, vat_within
 
 Currency = CurrencyCode
 PaymentTermsDays = Annotated[int, Field(ge=0, le=365), BeforeValidator(json_integer)]
@@ -142,6 +142,11 @@ class InvoiceIn(Body):
     issue_date: IsoDate
     due_date: IsoDate
     order_id: Identifier | None = Field(default=None, description="Ends the order's reservation: it is invoiced.")
+    vat_amount: Amount | None = Field(
+        default=None,
+        description="The VAT `amount` includes, at most `amount`; a cover that excludes VAT protects the rest.",
+        examples=["216.94"],
+    )
 
     _check_currency = field_validator("currency")(check_currency)
 
@@ -159,6 +164,11 @@ class InvoiceIn(Body):
         if amount is not None and open_amount > parse_amount(amount, None):
             raise ValueError("must not exceed the invoice amount")
         return str(value)
+
+    @field_validator("vat_amount", mode="before")
+    @classmethod
+    def _vat_amount(cls, value: Any, info: ValidationInfo) -> str | None:
+        return vat_within(value, info.data.get("amount"), info.data.get("currency"))
 
     @field_validator("due_date")
     @classmethod
@@ -187,6 +197,7 @@ class InvoiceOut(BaseModel):
     issue_date: date
     due_date: date
     order_id: str | None
+    vat_amount: Money | None
     overdue_days: int = Field(description="Days past the due date while anything is open; 0 otherwise.")
     updated_at: datetime
 

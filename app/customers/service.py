@@ -393,6 +393,7 @@ def _invoice_row(customer_id: str, invoice_id: str, body: InvoiceIn, now: dateti
         "issue_date": body.issue_date,
         "due_date": body.due_date,
         "order_id": body.order_id,
+        "vat_minor": None if body.vat_amount is None else to_minor(Decimal(body.vat_amount), body.currency),
         "source": "erp",
         "updated_at": now,
     }
@@ -466,6 +467,7 @@ def invoice_out(row: Invoice, now: datetime) -> InvoiceOut:
         issue_date=row.issue_date,
         due_date=row.due_date,
         order_id=row.order_id,
+        vat_amount=None if row.vat_minor is None else format_minor(row.vat_minor, row.currency),
         overdue_days=max(0, overdue_days),
         updated_at=row.updated_at,
     )

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from app.customers.exposure import Exposure
 from app.customers.models import CustomerRecord
 from app.customers.rates import RateTable
+from app.insurance.covers import coverage, is_in_force
+from app.insurance.models import Cover
 from app.money import from_minor
-from app.policy.facts import CustomerFacts, ExposureFacts
+from app.policy.facts import CoverFacts, CustomerFacts, ExposureFacts, TradingFacts
+from app.policy.schema import PolicyDocument
 
 
 def customer_facts(
@@ -43,6 +46,21 @@ def exposure_facts(own: Exposure, group: Exposure | None) -> ExposureFacts:
         oldest_overdue_days=own.oldest_overdue_days,
         group_total=group.total if group is not None else None,
         unpriced_currencies=tuple(sorted(unpriced)),
+        vat=own.vat,
+    )
+
+
+def cover_facts(cover: Cover | None, today: date) -> CoverFacts | None:
+    """The customer's cover as a fact, when one is in force today; None otherwise."""
+    if cover is None or not is_in_force(cover, today):
+        return None
+    return CoverFacts(
+        amount=from_minor(cover.amount_minor, cover.currency),
+        currency=cover.currency,
+        coverage=coverage(cover),
+        excludes_vat=cover.excludes_vat,
+        insurer=cover.insurer,
+        reference=cover.buyer_reference,
     )
 
 
@@ -65,3 +83,14 @@ def rates_used(
 
 def _amount(minor: int | None, currency: str | None) -> Decimal | None:
     return None if minor is None or currency is None else from_minor(minor, currency)
+
+
+def needs_trading(policy: PolicyDocument) -> bool:
+    """Whether the policy's discretionary limit asks for the trading history (else it is not read)."""
+    insurance = policy.insurance
+    return insurance is not None and insurance.discretionary is not None
+
+
+def trading_facts(history: tuple[date | None, int] | None, today: date) -> TradingFacts:
+    first, worst = history or (None, 0)
+    return TradingFacts(trading_days=None if first is None else max(0, (today - first).days), worst_days_late=worst)

@@ -15,7 +15,7 @@ from app.decisions.repository import DecisionRow
 from app.fields import AMOUNT_PATTERN, Name, parse_amount
 from app.money import format_minor, is_country
 from app.schema_types import POSITIVE_AMOUNT_PATTERN, CountryCode, CurrencyCode, json_integer, minor_units_rule
-from app.schemas import Body, Identifier, Money, check_currency
+from app.schemas import Body, Identifier, Money, check_currency, vat_within
 
 OutcomeName = Literal["accept", "prepayment", "review", "reject"]
 # Bounds before the validator, or the OpenAPI document loses them (app/schema_types.py).
@@ -23,7 +23,7 @@ TermsDays = Annotated[int, Field(ge=0, le=365), BeforeValidator(json_integer)]
 
 
 class OrderIn(Body):
-    model_config = ConfigDict(json_schema_extra=minor_units_rule("currency", ("amount",)))
+    model_config = ConfigDict(json_schema_extra=minor_units_rule("currency", ("amount",), ("vat_amount",)))
 
     id: Identifier = Field(description="The order's id in the shop or ERP.")
     currency: CurrencyCode
@@ -40,6 +40,13 @@ class OrderIn(Body):
         "granted. Absent: the segment's terms.",
     )
 
+    vat_amount: str | None = Field(
+        default=None,
+        pattern=AMOUNT_PATTERN,
+        description="The VAT the amount includes, at most `amount` (optional; a cover may exclude VAT).",
+        examples=["216.94"],
+    )
+
     _currency = field_validator("currency")(check_currency)
 
     @field_validator("amount", mode="before")
@@ -47,6 +54,11 @@ class OrderIn(Body):
     def _amount(cls, value: Any, info: ValidationInfo) -> str:
         parse_amount(value, info.data.get("currency"))
         return str(value)
+
+    @field_validator("vat_amount", mode="before")
+    @classmethod
+    def _vat_amount(cls, value: Any, info: ValidationInfo) -> str | None:
+        return vat_within(value, info.data.get("amount"), info.data.get("currency"))
 
     @property
     def amount_decimal(self) -> Decimal:

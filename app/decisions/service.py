@@ -7,7 +7,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -29,7 +29,14 @@ from app.db import Database, ReadSession, WriteSession, utcnow
 from app.decisions import repository
 from app.decisions.behaviour import behaviour_inputs
 from app.decisions.export import StartedExport, open_decisions_csv
-from app.decisions.inputs import customer_facts, exposure_facts, rates_used
+from app.decisions.inputs import (
+    cover_facts,
+    customer_facts,
+    exposure_facts,
+    needs_trading,
+    rates_used,
+    trading_facts,
+)
 from app.decisions.query import Cursor, DecisionFilters
 from app.decisions.repository import DecisionRow, DecisionTimings
 from app.decisions.schemas import (
@@ -44,6 +51,7 @@ from app.decisions.schemas import (
 from app.errors import FieldError, InvalidRequest, NotFound
 from app.group_commit import GroupCommit
 from app.idempotency.service import Recorder, StoredResponse
+from app.insurance import repository as insurance
 from app.money import to_minor
 from app.observability.logging import bind
 from app.observability.metrics import record_decision
@@ -51,7 +59,7 @@ from app.orders import repository as orders
 from app.orders.models import ReservationState
 from app.orders.repository import ReservationRow
 from app.orders.service import OrderOfAnotherCustomer, credit_reservation, undecidable
-from app.policy.behaviour import TermsRequest
+from app.policy.behaviour import LONG_WINDOW_DAYS, TermsRequest
 from app.policy.evaluator import evaluate
 from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
 from app.policy.schema import PolicyDocument
@@ -297,6 +305,10 @@ class DecisionService:
         earlier_credit = await repository.with_credit_history(
             session, [item.customer_id for item in pending], [item.order.order_id for item in pending]
         )
+        covers = await insurance.covers_of(session, [item.customer_id for item in pending])
+        # The trading history only when the policy's discretionary limit asks for it.
+        traded = sorted({item.customer_id for item in pending if needs_trading(item.before.policy)})
+        history = await customers.trading_history(session, traded, today - timedelta(days=LONG_WINDOW_DAYS))
         # One statement for the ledgers of the round's scored customers and their groups, one for their
         # requests for longer terms (earlier rounds' decisions included: their reasons are written already).
         lines: dict[str, Lines] = {}
@@ -346,6 +358,7 @@ class DecisionService:
                 arrangement_facts, arrangement_rates = arrangements.facts(
                     customer.id, currency=order.currency, rates=rates, today=today
                 )
+            cover = cover_facts(covers.get(customer.id), today)
             inputs = DecisionInputs(
                 customer=customer_facts(customer, root, first_order=customer.id not in earlier_credit, now=now),
                 report=obtained.facts,
@@ -356,11 +369,18 @@ class DecisionService:
                         order.currency,
                         rates,
                         (own, group),
-                        (policy.currency, obtained.facts.limit_currency, *limit_currencies),
+                        (
+                            policy.currency,
+                            obtained.facts.limit_currency,
+                            *limit_currencies,
+                            cover.currency if cover is not None else None,
+                        ),
                     ),
                 },
                 behaviour=behaviour,
                 arrangements=arrangement_facts,
+                cover=cover,
+                trading=trading_facts(history[customer.id], today) if customer.id in history else None,
             )
             evaluation = evaluate(
                 order,
@@ -370,7 +390,9 @@ class DecisionService:
                 policy,
                 inputs.rates,
                 inputs.behaviour,
-                inputs.arrangements,
+                arrangements=inputs.arrangements,
+                cover=inputs.cover,
+                trading=inputs.trading,
             )
             decided_at = utcnow()
             timings: DecisionTimings = {
@@ -391,6 +413,7 @@ class DecisionService:
                 replaces_existing=order.order_id in reservations,
                 at=decided_at,
                 days=self.reservation_days,
+                vat_minor=_vat_minor(item.request),
             )
             if replacement is not None:
                 replacements.append(replacement)
@@ -496,6 +519,11 @@ def _storable(amount: Decimal, currency: str) -> int:
         message = f"the customer's limit or exposure in {currency} is too large to decide on in {currency}"
         raise FigureOutOfRange(message, errors=[FieldError(field="order.currency", message=message)])
     return minor
+
+
+def _vat_minor(request: DecisionRequest) -> int | None:
+    order = request.order
+    return None if order.vat_amount is None else to_minor(Decimal(order.vat_amount), order.currency)
 
 
 def _rounds(pending: Sequence[_Pending], locked: dict[str, CustomerRecord]) -> list[list[int]]:

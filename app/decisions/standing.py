@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,9 +23,18 @@ from app.customers.models import Customer
 from app.customers.rates import RateTable
 from app.decisions import repository
 from app.decisions.behaviour import figures_of
-from app.decisions.inputs import customer_facts, exposure_facts, rates_used
+from app.decisions.inputs import (
+    cover_facts,
+    customer_facts,
+    exposure_facts,
+    needs_trading,
+    rates_used,
+    trading_facts,
+)
+from app.insurance import repository as insurance
+from app.insurance.models import Cover
 from app.money import minor_units
-from app.policy.behaviour import BehaviourFigures
+from app.policy.behaviour import LONG_WINDOW_DAYS, BehaviourFigures
 from app.policy.evaluator import evaluate
 from app.policy.facts import Evaluation, OrderFacts, ReportFacts
 from app.policy.schema import PolicyDocument
@@ -43,6 +52,7 @@ class Standing:
     root: Customer | None  # the group's root, if the customer is in a group with a limit
     group: Exposure | None  # the whole group's exposure in `currency`
     rates: dict[str, Decimal]  # the rates used, units of `currency` per one unit of each
+    cover: Cover | None = None  # the customer's cover as recorded (in force or not)
 
     @property
     def priced(self) -> bool:
@@ -97,6 +107,12 @@ async def credit_standings(
             behaviour |= await figures_of(session, listed_piece, as_of=today, currency=policy.currency, rates=rates)
     # So do its kept and broken payment arrangements, under a policy that weighs them.
     arrangements = await arrangement_inputs(session, sorted(known), today=today, policy=policy)
+    covers = await insurance.covers_of(session, sorted(known))
+    history = (
+        await customers.trading_history(session, sorted(known), today - timedelta(days=LONG_WINDOW_DAYS))
+        if needs_trading(policy)
+        else {}
+    )
     found: dict[str, Standing] = {}
     for customer in listed:
         root = roots[customer.id]
@@ -111,17 +127,33 @@ async def credit_standings(
             else None
         )
         facts = customer_facts(customer, root, first_order=customer.id not in earlier_credit, now=now)
+        cover = cover_facts(covers.get(customer.id), today)
         used = rates_used(
             currency,
             rates,
             (own, group),
-            (policy.currency, report.limit_currency, customer.limit_currency, root.limit_currency if root else None),
+            (
+                policy.currency,
+                report.limit_currency,
+                customer.limit_currency,
+                root.limit_currency if root else None,
+                cover.currency if cover is not None else None,
+            ),
         )
         arranged, arrangement_rates = arrangements.facts(customer.id, currency=currency, rates=rates, today=today)
         used = {**arrangement_rates, **used}
         order = OrderFacts(STANDING_ORDER_ID, Decimal(1).scaleb(-minor_units(currency)), currency)
         evaluation = evaluate(
-            order, facts, report, exposure_facts(own, group), policy, used, behaviour.get(customer.id), arranged
+            order,
+            facts,
+            report,
+            exposure_facts(own, group),
+            policy,
+            used,
+            behaviour.get(customer.id),
+            arrangements=arranged,
+            cover=cover,
+            trading=trading_facts(history[customer.id], today) if customer.id in history else None,
         )
-        found[customer.id] = Standing(evaluation, currency, own, root, group, used)
+        found[customer.id] = Standing(evaluation, currency, own, root, group, used, covers.get(customer.id))
     return found

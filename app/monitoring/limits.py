@@ -11,7 +11,7 @@ from app.customers.models import Customer
 from app.customers.rates import RateTable
 from app.decisions.inputs import customer_facts, exposure_facts, rates_used
 from app.policy.evaluator import evaluate
-from app.policy.facts import OrderFacts, ReportFacts
+from app.policy.facts import CoverFacts, OrderFacts, ReportFacts, TradingFacts
 from app.policy.schema import PolicyDocument
 from app.providers.base import CreditReport
 from app.providers.reports import report_facts
@@ -31,6 +31,8 @@ def policy_limit(
     rates: RateTable,
     policy: PolicyDocument,
     now: datetime,
+    cover: CoverFacts | None = None,
+    trading: TradingFacts | None = None,
 ) -> Decimal:
     """The credit limit the evaluator gives this customer for an order of zero, in its limit currency.
 
@@ -42,8 +44,21 @@ def policy_limit(
         report_facts(CreditReport.from_snapshot(snapshot), "cache") if snapshot else ReportFacts(source="none")
     )
     facts = customer_facts(customer, root, first_order=False, now=now)
-    used = rates_used(currency, rates, (own,), (policy.currency, report.limit_currency, customer.limit_currency))
+    used = rates_used(
+        currency,
+        rates,
+        (own,),
+        (policy.currency, report.limit_currency, customer.limit_currency, cover.currency if cover else None),
+    )
     evaluation = evaluate(
-        OrderFacts(MONITOR_ORDER_ID, Decimal(0), currency), facts, report, exposure_facts(own, None), policy, used
+        OrderFacts(MONITOR_ORDER_ID, Decimal(0), currency),
+        facts,
+        report,
+        exposure_facts(own, None),
+        policy,
+        used,
+        None,
+        cover=cover,
+        trading=trading,
     )
     return evaluation.credit_limit

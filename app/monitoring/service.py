@@ -19,12 +19,14 @@ from app.customers.exposure import ExposureSums, in_currency, sums_by_customer
 from app.customers.models import Customer
 from app.db import Database, WriteSession, utcnow
 from app.decisions import repository as decisions
-from app.decisions.inputs import rates_used
+from app.decisions.inputs import cover_facts, needs_trading, rates_used, trading_facts
+from app.insurance import repository as insurance
 from app.money import format_minor, to_minor
 from app.monitoring import repository
 from app.monitoring.changes import Change, CreditFacts, blocks, detect
 from app.monitoring.limits import limit_currency, policy_limit
 from app.monitoring.models import CustomerCreditState
+from app.policy.behaviour import LONG_WINDOW_DAYS
 from app.policy.rules import arranged_overdue_check
 from app.policy.schema import PolicyDocument, Reports
 from app.providers import repository as reports_repository
@@ -133,14 +135,22 @@ class MonitorService:
             old, old_limit = await _previous(session, state, customer_id, currency)
             changes = detect(old, new, policy.monitoring) if old is not None else []
             root = await customers.group_root_of(session, customer)
+            cover = cover_facts(await insurance.get_cover(session, customer_id), now.date())
+            trading = None
+            if needs_trading(policy):
+                since = now.date() - timedelta(days=LONG_WINDOW_DAYS)
+                history = await customers.trading_history(session, [customer_id], since)
+                trading = trading_facts(history[customer_id], now.date())
             if changes and (customer.blocked or customer.manual_limit_minor is not None):
                 # A block or a manual limit set since the last check is the limit in force, which no stored
                 # limit knows yet: the evaluator says what it was, on the facts seen before this change.
                 before = _as_before(snapshot, old)
-                old_limit = to_minor(policy_limit(customer, root, before, own, rates, policy, now), currency)
+                old_limit = to_minor(
+                    policy_limit(customer, root, before, own, rates, policy, now, cover, trading), currency
+                )
             if changes:
                 customer = await self._act(session, customer, changes, policy, actor, now)
-            limit = to_minor(policy_limit(customer, root, snapshot, own, rates, policy, now), currency)
+            limit = to_minor(policy_limit(customer, root, snapshot, own, rates, policy, now, cover, trading), currency)
             if changes:
                 await self._record(session, customer, changes, old_limit, limit, currency, policy, actor, now)
             await repository.save_state(session, _state_row(customer_id, new, snapshot, limit, currency, now))

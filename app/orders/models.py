@@ -37,6 +37,7 @@ class Reservation(Base):
     order_amount_minor: Mapped[int] = mapped_column(BigInteger)  # the order amount decided on
     approved_minor: Mapped[int] = mapped_column(BigInteger)  # the credit the decision approved
     amount_minor: Mapped[int] = mapped_column(BigInteger)  # what is reserved now (lower after an amendment)
+    vat_minor: Mapped[int | None] = mapped_column(BigInteger)  # the VAT the order's amount includes, if sent
     payment_terms_days: Mapped[int]
     # active | shipped | invoiced | cancelled | released (a later decision approved no credit)
     status: Mapped[str] = mapped_column(String(16))

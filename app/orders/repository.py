@@ -69,6 +69,7 @@ class ReservationRow(TypedDict):
     order_amount_minor: int
     approved_minor: int
     amount_minor: int
+    vat_minor: int | None
     payment_terms_days: int
     status: str
     invoice_id: str | None

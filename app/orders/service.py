@@ -158,6 +158,9 @@ class OrderService:
                 "currency": reservation.currency,
                 "amount_minor": reservation.amount_minor,
                 "open_amount_minor": reservation.amount_minor,
+                "vat_minor": None
+                if reservation.vat_minor is None
+                else min(reservation.vat_minor, reservation.amount_minor),
                 "issue_date": issue_date,
                 "due_date": due_date,
                 "order_id": reservation.order_id,
@@ -212,6 +215,7 @@ def credit_reservation(
     replaces_existing: bool,
     at: datetime,
     days: int,
+    vat_minor: int | None = None,
 ) -> ReservationRow | None:
     """The order's reservation for the credit a decision (or its review) approved, replacing what it had
     reserved; None when there is neither credit to reserve nor a reservation to replace."""
@@ -225,6 +229,7 @@ def credit_reservation(
         "order_amount_minor": order_amount_minor,
         "approved_minor": approved_minor,
         "amount_minor": approved_minor,
+        "vat_minor": vat_minor,
         "payment_terms_days": payment_terms_days,
         "status": "active" if approved_minor > 0 else "released",
         "invoice_id": None,

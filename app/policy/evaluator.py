@@ -11,6 +11,7 @@ from app.money import quantize
 from app.policy.arrangements import ArrangementFacts
 from app.policy.behaviour import BehaviourFigures, BehaviourScore, score
 from app.policy.facts import (
+    CoverFacts,
     CustomerFacts,
     Evaluation,
     ExposureFacts,
@@ -18,8 +19,16 @@ from app.policy.facts import (
     Outcome,
     Reason,
     ReportFacts,
+    TradingFacts,
 )
-from app.policy.rules import ArrangedOverdue, arranged_overdue_check, converted, small_order
+from app.policy.rules import (
+    ArrangedOverdue,
+    arranged_overdue_check,
+    converted,
+    extension_stop,
+    insured_split,
+    small_order,
+)
 from app.policy.schema import RATED_CLASSES, Cell, PolicyDocument
 
 ZERO = Decimal(0)
@@ -37,6 +46,8 @@ class _Context:
     arranged: ArrangedOverdue
     behaviour: _Behaviour | None = None
     arrangements: ArrangementFacts | None = None
+    cover: CoverFacts | None = None
+    trading: TradingFacts | None = None
 
     @property
     def kept_arrangements(self) -> bool:
@@ -77,23 +88,37 @@ def evaluate(
     policy: PolicyDocument,
     rates: Mapping[str, Decimal],
     behaviour: BehaviourFigures | None = None,
+    *,
     arrangements: ArrangementFacts | None = None,
+    cover: CoverFacts | None = None,
+    trading: TradingFacts | None = None,
 ) -> Evaluation:
     """Decide on one order. `rates` gives order-currency units per one unit of each other currency.
 
     `behaviour` (the customer's payment figures) counts only when the policy has a `behaviour` section,
-    `arrangements` (its kept and broken payment arrangements) only when it has an `arrangements` section."""
+    `arrangements` (its kept and broken payment arrangements) only when it has an `arrangements` section;
+    `cover` is the credit insurer's cover in force (its insured share of the exposure is always explained);
+    under the policy's `insurance` section it and `trading` (the trading history) set the limit."""
     segment = customer.segment if customer.segment in policy.segments else policy.default_segment
     bureau_class = _risk_class(report, policy)
     risk_class, assessed = _with_behaviour(bureau_class, report, policy, behaviour)
     arranged = arranged_overdue_check(
         exposure.overdue_amount, exposure.oldest_overdue_days, arrangements, order.currency, policy, rates
     )
-    ctx = _Context(order, customer, report, exposure, policy, segment, risk_class, arranged, assessed, arrangements)
+    ctx = _Context(
+        order, customer, report, exposure, policy, segment, risk_class, arranged, assessed, arrangements, cover, trading
+    )
+    evaluation = _decide(ctx, rates)
+    insured = _reason_insured(ctx, rates)
+    return evaluation if insured is None else replace(evaluation, reasons=(*evaluation.reasons, insured))
+
+
+def _decide(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
+    customer, report = ctx.customer, ctx.report
 
     if customer.blocked:
         return _without_credit(ctx, Outcome.REJECT, _reason_blocked(customer), terms=0, limit=ZERO)
-    if risk_class == "insolvent":
+    if ctx.risk_class == "insolvent":
         reason = Reason(
             "INSOLVENT",
             "The provider reports the company as insolvent.",
@@ -102,14 +127,20 @@ def evaluate(
         )
         return _without_credit(ctx, Outcome.REJECT, reason, terms=0, limit=ZERO)
     evaluation = _before_stop_rules(ctx, rates)
-    stop = _overdue_stop(ctx)
-    if stop is not None:
-        evaluation = _stopped(ctx, evaluation, stop, Outcome(policy.stop.outcome))
-    elif ctx.kept_arrangements and not any(r.code == "PAYMENT_ARRANGEMENT_KEPT" for r in evaluation.reasons):
+    overdue = _overdue_stop(ctx)
+    stops = [stop for stop in (overdue, _extension_stop(ctx)) if stop is not None]
+    if stops:
+        evaluation = _stopped(ctx, evaluation, stops, Outcome(ctx.policy.stop.outcome))
+    if (
+        overdue is None
+        and ctx.kept_arrangements
+        and not any(r.code == "PAYMENT_ARRANGEMENT_KEPT" for r in evaluation.reasons)
+    ):
         evaluation = replace(evaluation, reasons=(*evaluation.reasons, _reason_kept(ctx, rates)))
     broken = _broken_arrangements(ctx)
     if broken is not None:
-        evaluation = _stopped(ctx, evaluation, *broken)
+        reason, outcome = broken
+        evaluation = _stopped(ctx, evaluation, [reason], outcome)
     return evaluation
 
 
@@ -138,10 +169,10 @@ def _before_stop_rules(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluatio
         return _without_credit(ctx, Outcome.REVIEW, reason, terms=0, limit=ZERO)
 
 
-def _stopped(ctx: _Context, evaluation: Evaluation, stop: Reason, outcome: Outcome) -> Evaluation:
+def _stopped(ctx: _Context, evaluation: Evaluation, stops: list[Reason], outcome: Outcome) -> Evaluation:
     """No delivery on credit; the stop never turns a review or reject into a better outcome."""
     if evaluation.approved_credit_amount == ZERO and evaluation.outcome.rank <= outcome.rank:
-        return replace(evaluation, reasons=(*evaluation.reasons, stop))
+        return replace(evaluation, reasons=(*evaluation.reasons, *stops))
     prepayment = ctx.order.amount if outcome is Outcome.PREPAYMENT else ZERO
     terms = 0 if outcome is Outcome.PREPAYMENT else evaluation.payment_terms_days
     return _result(
@@ -152,7 +183,7 @@ def _stopped(ctx: _Context, evaluation: Evaluation, stop: Reason, outcome: Outco
         approved=ZERO,
         prepayment=prepayment,
         terms=terms,
-        reasons=[stop],
+        reasons=stops,
     )
 
 
@@ -426,6 +457,8 @@ def _credit_limit(ctx: _Context, cell: Cell, rates: Mapping[str, Decimal], reaso
         limit = min(candidates)
         if cell.cap is not None:
             limit = min(limit, _convert(cell.cap, policy.currency, ctx, rates))
+        if policy.insurance is not None:
+            limit = _insured_limit(ctx, limit, rates, reasons)
     cap = policy.new_customers.first_order_cap
     if customer.first_order and cap is not None:
         first_order_cap = _convert(cap, policy.currency, ctx, rates)
@@ -440,6 +473,80 @@ def _credit_limit(ctx: _Context, cell: Cell, rates: Mapping[str, Decimal], reaso
             )
             limit = first_order_cap
     return limit
+
+
+def _insured_limit(ctx: _Context, grid_limit: Decimal, rates: Mapping[str, Decimal], reasons: list[Reason]) -> Decimal:
+    """Under credit insurance: the insured part (the cover in force, else a discretionary limit when its
+    conditions hold, else none) plus the seller's own part, the grid's limit but no more than its retention."""
+    insurance, policy = ctx.policy.insurance, ctx.policy
+    assert insurance is not None
+    retention_amount = insurance.retention.get(ctx.segment)
+    retention = ZERO if retention_amount is None else _convert(retention_amount, policy.currency, ctx, rates)
+    own = min(grid_limit, retention)
+    facts = {"retention": ctx.money(retention), "grid_limit": ctx.money(grid_limit), "own_share": ctx.money(own)}
+    cover = ctx.cover
+    if cover is not None:
+        insured = _convert(cover.amount, cover.currency, ctx, rates)
+        reasons.append(
+            Reason(
+                "COVER_LIMIT",
+                "The credit insurer's cover and the seller's own retention set the limit.",
+                f"insurance.retention.{ctx.segment}",
+                {**facts, "cover": ctx.money(insured), "limit": ctx.money(insured + own), "insurer": cover.insurer},
+            )
+        )
+        return insured + own
+    discretionary = insurance.discretionary
+    basis = _discretionary_basis(ctx) if discretionary is not None else None
+    if discretionary is not None and basis is not None:
+        amount = _convert(discretionary.amount, policy.currency, ctx, rates)
+        trading = ctx.trading or TradingFacts()
+        reasons.append(
+            Reason(
+                "DISCRETIONARY_LIMIT",
+                "No named cover: the insurance policy's discretionary limit applies, its conditions being met.",
+                "insurance.discretionary",
+                {
+                    **facts,
+                    "discretionary": ctx.money(amount),
+                    "basis": basis,
+                    "trading_days": trading.trading_days,
+                    "worst_days_late": trading.worst_days_late,
+                    "limit": ctx.money(amount + own),
+                },
+            )
+        )
+        return amount + own
+    reasons.append(
+        Reason(
+            "NO_COVER",
+            "No credit insurance cover: the limit is the seller's own risk, within its retention.",
+            f"insurance.retention.{ctx.segment}",
+            {**facts, "limit": ctx.money(own)},
+        )
+    )
+    return own
+
+
+def _discretionary_basis(ctx: _Context) -> str | None:
+    """Which of the discretionary limit's conditions holds: the trading history, else a recent report."""
+    insurance = ctx.policy.insurance
+    rules = insurance.discretionary if insurance is not None else None
+    if rules is None:
+        return None
+    trading = ctx.trading
+    days_late = max(trading.worst_days_late if trading is not None else 0, ctx.exposure.oldest_overdue_days)
+    if (
+        rules.min_trading_days is not None
+        and trading is not None
+        and trading.trading_days is not None
+        and trading.trading_days >= rules.min_trading_days
+        and days_late <= rules.max_days_late
+    ):
+        return "trading_history"
+    if rules.with_recent_report and ctx.report.source in ("fresh", "cache") and ctx.risk_class in rules.report_classes:
+        return "recent_report"
+    return None
 
 
 def _overdue_stop(ctx: _Context) -> Reason | None:
@@ -508,6 +615,18 @@ def _broken_arrangements(ctx: _Context) -> tuple[Reason, Outcome] | None:
         },
     )
     return reason, Outcome(rules.on_broken)
+
+
+def _extension_stop(ctx: _Context) -> Reason | None:
+    insurance = ctx.policy.insurance
+    if insurance is None or not extension_stop(ctx.exposure.oldest_overdue_days, ctx.policy):
+        return None
+    return Reason(
+        "INSURANCE_EXTENSION_EXCEEDED",
+        "The oldest overdue invoice is past the insurance policy's maximum extension period; no delivery on credit.",
+        "insurance.max_extension_days",
+        {"overdue_days": ctx.exposure.oldest_overdue_days, "max_extension_days": insurance.max_extension_days},
+    )
 
 
 def _provider_unavailable(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
@@ -622,6 +741,31 @@ def _result(
         risk_class=ctx.risk_class,
         segment=ctx.segment,
         reasons=tuple(reasons),
+    )
+
+
+def _reason_insured(ctx: _Context, rates: Mapping[str, Decimal]) -> Reason | None:
+    """How much of the exposure before this order the cover protects, and how much is the seller's own risk."""
+    cover, exposure = ctx.cover, ctx.exposure
+    if cover is None:
+        return None
+    amount = converted(cover.amount, cover.currency, ctx.order.currency, rates)
+    split = insured_split(exposure.total, exposure.vat, amount, cover.coverage, cover.excludes_vat, ctx.order.currency)
+    priced = amount is not None and not exposure.unpriced_currencies
+    return Reason(
+        "INSURED_EXPOSURE",
+        "The credit insurer's cover protects part of the exposure; the rest is the seller's own risk.",
+        "cover",
+        {
+            "insurer": cover.insurer,
+            "reference": cover.reference,
+            "cover": None if amount is None else ctx.money(amount),
+            "coverage": str(cover.coverage),
+            "excludes_vat": cover.excludes_vat,
+            "vat": ctx.money(exposure.vat),
+            "insured_exposure": ctx.money(split.insured) if priced else None,
+            "uninsured_exposure": ctx.money(split.uninsured) if priced else None,
+        },
     )
 
 

@@ -77,10 +77,59 @@ class ExposureFacts:
     oldest_overdue_days: int = 0
     group_total: Decimal | None = None  # the whole group's exposure, when the customer's group has a limit
     unpriced_currencies: tuple[str, ...] = ()  # currencies owed in that no known rate converts
+    vat: Decimal = Decimal(0)  # the VAT within the total (invoices and orders that state it)
 
     @property
     def total(self) -> Decimal:
         return self.open_receivables + self.reserved
+
+
+@dataclass(frozen=True, slots=True)
+class CoverFacts:
+    """A credit insurer's cover in force on the customer when the decision was taken."""
+
+    amount: Decimal  # the insured amount, in `currency`
+    currency: str
+    coverage: Decimal  # the share of a loss the insurer pays, above 0 and at most 1
+    excludes_vat: bool = False
+    insurer: str | None = None
+    reference: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "amount": str(self.amount),
+            "currency": self.currency,
+            "coverage": str(self.coverage),
+            "excludes_vat": self.excludes_vat,
+            "insurer": self.insurer,
+            "reference": self.reference,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CoverFacts:
+        return cls(
+            amount=Decimal(data["amount"]),
+            currency=data["currency"],
+            coverage=Decimal(data["coverage"]),
+            excludes_vat=data.get("excludes_vat", False),
+            insurer=data.get("insurer"),
+            reference=data.get("reference"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TradingFacts:
+    """The customer's trading history with the seller: what an insurance policy's discretionary limit asks."""
+
+    trading_days: int | None = None  # days since its first invoice; None: never invoiced
+    worst_days_late: int = 0  # the most days past its due date an invoice was paid in the last 12 months
+
+    def to_json(self) -> dict[str, Any]:
+        return {"trading_days": self.trading_days, "worst_days_late": self.worst_days_late}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TradingFacts:
+        return cls(trading_days=data.get("trading_days"), worst_days_late=data.get("worst_days_late", 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,15 +149,20 @@ REASON_CODES = frozenset(
     {
         "ABOVE_REVIEW_THRESHOLD",
         "COMPANY_NOT_FOUND",
+        "COVER_LIMIT",
         "CUSTOMER_BLOCKED",
+        "DISCRETIONARY_LIMIT",
         "EXCEEDS_AVAILABLE_CREDIT",
         "FIRST_ORDER_CAP",
         "FX_RATE_UNAVAILABLE",
         "GROUP_LIMIT",
         "HIGH_RISK_PREPAYMENT",
+        "INSURED_EXPOSURE",
         "INSOLVENT",
         "LONGER_TERMS_REQUESTED",
+        "INSURANCE_EXTENSION_EXCEEDED",
         "MANUAL_LIMIT",
+        "NO_COVER",
         "NO_REGISTRATION_NUMBER",
         "OVERDUE_INVOICES",
         "PAYMENT_ARRANGEMENT_BROKEN",
@@ -148,6 +202,9 @@ class DecisionInputs:
     behaviour: BehaviourFigures | None = None
     # The customer's kept and broken payment arrangements, read only when the policy has `arrangements`.
     arrangements: ArrangementFacts | None = None
+    cover: CoverFacts | None = None  # the credit insurer's cover in force, if any
+    # The trading history, read only when the policy's insurance section has a discretionary limit.
+    trading: TradingFacts | None = None
 
     def to_json(self) -> dict[str, Any]:
         c, r, e = self.customer, self.report, self.exposure
@@ -181,6 +238,7 @@ class DecisionInputs:
                 "oldest_overdue_days": e.oldest_overdue_days,
                 "group_total": _text(e.group_total),
                 "unpriced_currencies": list(e.unpriced_currencies),
+                "vat": str(e.vat),
             },
             "rates": {currency: str(rate) for currency, rate in self.rates.items()},
         }
@@ -188,6 +246,10 @@ class DecisionInputs:
             data["behaviour"] = self.behaviour.to_json()
         if self.arrangements is not None:  # nor, without arrangements to weigh, an `arrangements` key
             data["arrangements"] = self.arrangements.to_json()
+        if self.cover is not None:  # decisions without a cover (and all before covers) store no such key
+            data["cover"] = self.cover.to_json()
+        if self.trading is not None:
+            data["trading"] = self.trading.to_json()
         return data
 
     @classmethod
@@ -223,10 +285,13 @@ class DecisionInputs:
                 oldest_overdue_days=e["oldest_overdue_days"],
                 group_total=_decimal(e.get("group_total")),
                 unpriced_currencies=tuple(e.get("unpriced_currencies", ())),
+                vat=Decimal(e.get("vat", "0")),
             ),
             rates={currency: Decimal(rate) for currency, rate in data.get("rates", {}).items()},
             behaviour=BehaviourFigures.from_json(b) if (b := data.get("behaviour")) is not None else None,
             arrangements=ArrangementFacts.from_json(a) if (a := data.get("arrangements")) is not None else None,
+            cover=CoverFacts.from_json(cover) if (cover := data.get("cover")) is not None else None,
+            trading=TradingFacts.from_json(trading) if (trading := data.get("trading")) is not None else None,
         )
 
 

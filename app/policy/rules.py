@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import date, timedelta
+from decimal import ROUND_DOWN, Decimal
 
-from app.money import quantize
+from app.money import minor_units, quantize
 from app.policy.arrangements import ArrangementFacts
 from app.policy.schema import PolicyDocument
 
@@ -94,3 +95,44 @@ def arranged_overdue_check(
     outside_amount, outside_days = arrangements.overdue_outside, arrangements.oldest_overdue_days_outside
     outside = overdue_check(outside_amount, outside_days, currency, policy, rates)
     return ArrangedOverdue(outside, outside_amount, outside_days, full.beyond and not outside.beyond)
+
+
+@dataclass(frozen=True, slots=True)
+class InsuredSplit:
+    """Exposure split into the share a credit insurer's cover protects and the seller's own risk."""
+
+    insured: Decimal
+    uninsured: Decimal
+
+
+def insured_split(
+    total: Decimal, vat: Decimal, cover_amount: Decimal | None, coverage: Decimal, excludes_vat: bool, currency: str
+) -> InsuredSplit:
+    """insured = min(cover, exposure (net of its VAT when the cover excludes VAT)) × coverage, rounded down to
+    `currency`'s minor units; uninsured = total − insured. All amounts in `currency`; no cover: all uninsured.
+
+    So the insured share never exceeds the cover nor the exposure, and the two always add up to the total."""
+    unit = Decimal(1).scaleb(-minor_units(currency))
+    if cover_amount is None or total <= 0:
+        return InsuredSplit(Decimal(0).quantize(unit), total)
+    eligible = max(Decimal(0), total - max(Decimal(0), vat)) if excludes_vat else total
+    covered = min(max(Decimal(0), cover_amount), eligible) * min(max(Decimal(0), coverage), Decimal(1))
+    insured = covered.quantize(unit, rounding=ROUND_DOWN)
+    return InsuredSplit(insured, total - insured)
+
+
+def extension_stop(oldest_overdue_days: int, policy: PolicyDocument) -> bool:
+    """The insurance policy's maximum extension period: from the oldest overdue invoice's due date plus
+    `insurance.max_extension_days` on (its stop date), no delivery on credit. Nothing overdue never stops."""
+    insurance = policy.insurance
+    if insurance is None or insurance.max_extension_days is None or oldest_overdue_days <= 0:
+        return False
+    return oldest_overdue_days >= insurance.max_extension_days
+
+
+def stop_date(oldest_due: date | None, policy: PolicyDocument) -> date | None:
+    """The day deliveries on credit stop under the maximum extension period, while anything is overdue."""
+    insurance = policy.insurance
+    if insurance is None or insurance.max_extension_days is None or oldest_due is None:
+        return None
+    return oldest_due + timedelta(days=insurance.max_extension_days)

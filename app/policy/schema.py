@@ -275,6 +275,58 @@ class SignalRules(_Strict):
     minimum_paid_invoices: int = Field(default=3, ge=1, le=10_000)
 
 
+RatedClass = Literal["A", "B", "C", "D", "E"]
+
+
+def _sound_classes() -> list[RatedClass]:
+    return ["A", "B", "C"]
+
+
+class Discretionary(_Strict):
+    """A limit the seller may grant without the insurer's named cover, under the insurance policy's conditions:
+    enough trading history paid on time, or (when `with_recent_report`) a report recent enough."""
+
+    amount: Amount
+    min_trading_days: int | None = Field(default=None, ge=1, le=36500)
+    max_days_late: int = Field(default=30, ge=0, le=3650)
+    with_recent_report: bool = False
+    report_classes: list[RatedClass] = Field(default_factory=_sound_classes)
+
+    @model_validator(mode="after")
+    def _some_condition(self) -> Discretionary:
+        if self.min_trading_days is None and not self.with_recent_report:
+            raise PolicyRuleError("min_trading_days", "give min_trading_days, with_recent_report, or both")
+        for better, worse in itertools.pairwise(RATED_CLASSES):
+            if worse in self.report_classes and better not in self.report_classes:
+                raise PolicyRuleError("report_classes", f"has {worse} but not the better class {better}")
+        return self
+
+
+class OverdueReporting(_Strict):
+    """The insurance policy's duty to report overdue invoices of insured buyers."""
+
+    after_days: int = Field(ge=0, le=3650)  # an invoice still open this many days past due must be reported …
+    deadline_days: int = Field(ge=0, le=3650)  # … by its due date plus this many days
+
+    @model_validator(mode="after")
+    def _deadline_after_entry(self) -> OverdueReporting:
+        if self.deadline_days < self.after_days:
+            raise PolicyRuleError("deadline_days", "must not be before after_days: the deadline follows the entry")
+        return self
+
+
+class Insurance(_Strict):
+    """Credit insurance over the grid (docs/insurance.md): a cover in force sets the insured part of the limit,
+    the seller keeps at most its retention per segment as its own risk; the insurance policy's duties."""
+
+    # The seller's own risk per segment on top of the cover (a segment not named: none).
+    retention: dict[str, Amount] = Field(default_factory=dict)
+    discretionary: Discretionary | None = None
+    # The maximum extension period: from the oldest overdue invoice's due date plus this, no delivery on credit.
+    max_extension_days: int | None = Field(default=None, ge=0, le=3650)
+    reporting: OverdueReporting | None = None
+
+
 class PolicyDocument(_Strict):
     """A whole credit policy version."""
 
@@ -298,6 +350,7 @@ class PolicyDocument(_Strict):
     behaviour: BehaviourRules | None = None  # absent: the customer's payment record is no input
     arrangements: ArrangementRules | None = None  # absent: payment arrangements are no input
     signals: SignalRules | None = None  # absent: no early-warning signals are raised
+    insurance: Insurance | None = None  # absent: covers explain the exposure, the grid alone sets the limit
 
     @model_validator(mode="after")
     def _coherent(self) -> PolicyDocument:
@@ -329,6 +382,10 @@ class PolicyDocument(_Strict):
                     f"grid.unknown.{segment}.limit.rule", "unrated customers have no recommended limit: use 'fixed'"
                 )
         self._check_monotone()
+        if self.insurance is not None:
+            unknown = [segment for segment in self.insurance.retention if segment not in self.segments]
+            if unknown:
+                raise PolicyRuleError(f"insurance.retention.{unknown[0]}", "is not one of the segments")
         return self
 
     def _check_monotone(self) -> None:
@@ -377,6 +434,11 @@ class PolicyDocument(_Strict):
             ("arrangements.new_credit_cap", self.arrangements.new_credit_cap if self.arrangements else None),
             ("signals.overdue_growth", self.signals.overdue_growth if self.signals else None),
         )
+        if self.insurance is not None:
+            for segment, retention in self.insurance.retention.items():
+                yield f"insurance.retention.{segment}", retention
+            if self.insurance.discretionary is not None:
+                yield "insurance.discretionary.amount", self.insurance.discretionary.amount
 
 
 def _given(*pairs: tuple[str, Decimal | None]) -> Iterator[tuple[str, Decimal]]:

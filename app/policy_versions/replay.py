@@ -46,7 +46,9 @@ def replay_decision(row: Any, policy: PolicyDocument) -> Evaluation:
         policy,
         inputs.rates,
         inputs.behaviour,
-        inputs.arrangements,
+        arrangements=inputs.arrangements,
+        cover=inputs.cover,
+        trading=inputs.trading,
     )
 
 

@@ -1,5 +1,8 @@
 """Buyer limits granted by a credit insurer (Atradius, Coface, Allianz Trade send them as lists), imported from
-CSV and served as a provider: a limit in force is the report's recommended limit; no limit is "not found"."""
+CSV. Each row is written as the cover of the customers with that registration number (`app.insurance`), which
+is what the policy's insurance rules read. The rows are also kept as before and served by the deprecated
+`insurer_limits` provider (a limit in force is the report's recommended limit; no limit is "not found"), so a
+chain that names it keeps working until it is taken out (docs/insurance.md: migrating)."""
 
 from __future__ import annotations
 
@@ -13,8 +16,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from app.audit.service import append_many
 from app.db import Database, utcnow
 from app.errors import FieldError, InvalidRequest
+from app.insurance.imports import covers_from_limits
+from app.insurance.schemas import basis_points, parse_percentage
 from app.money import MAX_AMOUNT, from_minor, is_country, minor_units, to_minor
 from app.providers import repository
 from app.providers.base import CompanyNotFound, CompanyQuery, CreditReport, payload_hash, registration_key
@@ -29,7 +35,30 @@ REQUIRED_COLUMNS = (
     "valid_from",
     "insurer_reference",
 )
-OPTIONAL_COLUMNS = ("valid_to", "risk_class")
+OPTIONAL_COLUMNS = (
+    "valid_to",
+    "risk_class",
+    "insurer",
+    "policy_number",
+    "coverage_percentage",
+    "excludes_vat",
+    "conditions",
+)
+# What the insurer_limits table keeps of a row; the rest is the cover's only.
+TABLE_COLUMNS = (
+    "id",
+    "country",
+    "registration_number",
+    "buyer_name",
+    "limit_minor",
+    "currency",
+    "valid_from",
+    "valid_to",
+    "insurer_reference",
+    "risk_class",
+    "imported_at",
+)
+CSV_ACTOR = "csv-import"
 REGISTRATION_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./-]{0,31}$")
 
 
@@ -87,18 +116,34 @@ class InsurerLimitsProvider:
 class ImportResult:
     imported: int
     removed: int
+    covers_written: int = 0
+    covers_withdrawn: int = 0
+    unmatched: int = 0
 
 
-async def import_insurer_limits(database: Database, text: str, *, replace: bool = False) -> ImportResult:
-    """Validate the whole file, then store it in one transaction; with `replace`, limits absent from it go."""
+async def import_insurer_limits(
+    database: Database, text: str, *, replace: bool = False, actor: str = CSV_ACTOR
+) -> ImportResult:
+    """Validate the whole file, then store it and its covers in one transaction; with `replace`, limits absent
+    from it go and the covers the CSV wrote on customers it no longer names are withdrawn."""
     rows = parse_insurer_csv(text)
     async with database.transaction() as session:
-        await repository.upsert_insurer_limits(session, rows)
+        await repository.upsert_insurer_limits(session, [{name: row[name] for name in TABLE_COLUMNS} for row in rows])
         removed = 0
         if replace:
             keep = {(row["country"], row["registration_number"], row["insurer_reference"]) for row in rows}
             removed = await repository.delete_insurer_limits_except(session, keep)
-    return ImportResult(imported=len(rows), removed=removed)
+        covers = await covers_from_limits(
+            session, rows, registration_key=registration_key, replace=replace, actor=actor, now=utcnow()
+        )
+        await append_many(session, covers.events)
+    return ImportResult(
+        imported=len(rows),
+        removed=removed,
+        covers_written=covers.written,
+        covers_withdrawn=covers.withdrawn,
+        unmatched=covers.unmatched,
+    )
 
 
 def parse_insurer_csv(text: str) -> list[dict[str, Any]]:
@@ -164,7 +209,7 @@ def _row(record: dict[str, Any], line: int, errors: list[FieldError]) -> dict[st
         problems.append(("country", "is not an ISO 3166-1 alpha-2 code"))
     if values["registration_number"] and not REGISTRATION_NUMBER.match(values["registration_number"]):
         problems.append(("registration_number", "is not a registration number (letters, digits, ' ./-', 32 at most)"))
-    for name, longest in (("buyer_name", 200), ("insurer_reference", 64)):
+    for name, longest in (("buyer_name", 200), ("insurer_reference", 64), ("insurer", 64), ("policy_number", 64)):
         if len(values[name]) > longest:
             problems.append((name, f"has {longest} characters at most"))
     limit_minor = _limit_minor(values["limit_amount"], currency, problems) if values["limit_amount"] else None
@@ -175,10 +220,26 @@ def _row(record: dict[str, Any], line: int, errors: list[FieldError]) -> dict[st
     risk_class = values["risk_class"].upper() or None
     if risk_class is not None and risk_class not in ("A", "B", "C", "D", "E"):
         problems.append(("risk_class", "must be one of A, B, C, D, E or empty"))
+    if len(values["conditions"]) > 2000:
+        problems.append(("conditions", "has 2000 characters at most"))
+    coverage = 10000
+    if values["coverage_percentage"]:
+        try:
+            coverage = basis_points(parse_percentage(values["coverage_percentage"]))
+        except ValueError as exc:
+            problems.append(("coverage_percentage", str(exc)))
+    excludes_vat = values["excludes_vat"].lower()
+    if excludes_vat not in ("", "true", "false", "yes", "no", "1", "0"):
+        problems.append(("excludes_vat", "must be true or false (or empty: false)"))
     errors.extend(FieldError(field=f"line {line}.{name}", message=message) for name, message in problems)
     if problems or limit_minor is None or valid_from is None:
         return None
     return {
+        "insurer": values["insurer"] or None,
+        "policy_number": values["policy_number"] or None,
+        "coverage_basis_points": coverage,
+        "excludes_vat": excludes_vat in ("true", "yes", "1"),
+        "conditions": values["conditions"] or None,
         "country": country,
         "registration_number": registration_key(values["registration_number"]),
         "buyer_name": values["buyer_name"],

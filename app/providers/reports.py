@@ -139,9 +139,11 @@ class ReportService:
         await self.cache_hits.flush()
         return await provider_usage(self.database, day_from, day_to, provider)
 
-    async def import_insurer_limits(self, text: str, *, replace: bool = False) -> ImportResult:
-        """The credit insurer's limits list from CSV: all rows or none (see `insurer_limits`)."""
-        return await import_insurer_limits(self.database, text, replace=replace)
+    async def import_insurer_limits(
+        self, text: str, *, replace: bool = False, actor: str = "csv-import"
+    ) -> ImportResult:
+        """The credit insurer's limits list from CSV, as covers: all rows or none (see `insurer_limits`)."""
+        return await import_insurer_limits(self.database, text, replace=replace, actor=actor)
 
     async def cached(
         self, session: AsyncSession, company: CompanyQuery | None, policy: PolicyDocument

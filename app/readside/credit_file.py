@@ -25,6 +25,7 @@ from app.decisions.schemas import DecisionOut, ReasonOut
 from app.decisions.standing import Standing, credit_standing
 from app.errors import NotFound
 from app.fields import utc_text
+from app.insurance import repository as insurance
 from app.money import from_minor, quantize
 from app.monitoring import repository as monitoring
 from app.monitoring.models import CustomerCreditState
@@ -33,6 +34,7 @@ from app.policy.facts import Evaluation
 from app.policy.schema import PolicyDocument
 from app.providers.base import CompanyQuery
 from app.providers.reports import ReportService
+from app.readside.insurance import InsuranceOut, insurance_out, portfolio_insured
 from app.readside.portfolio_figures import (
     CustomerFigure,
     DsoPoint,
@@ -200,6 +202,7 @@ class CreditFile(BaseModel):
         description="Open payment arrangements (kept or broken), judged as of today, oldest first."
     )
     signals: list[SignalOut] = Field(description="Open and acknowledged early-warning signals, newest first.")
+    insurance: InsuranceOut = Field(description="The credit insurer's cover, and the exposure it protects.")
 
 
 class OverLimit(BaseModel):
@@ -217,6 +220,10 @@ class Portfolio(BaseModel):
     currency: str = Field(description="The credit policy's currency.")
     as_of: datetime
     total_exposure: Money
+    insured_exposure: Money = Field(
+        description="The part of the total the customers' covers in force protect (docs/insurance.md)."
+    )
+    uninsured_exposure: Money = Field(description="The seller's own risk: total_exposure − insured_exposure.")
     open_receivables: Money
     reserved: Money
     overdue_by_age: dict[str, Money] = Field(description="Days past due: 0-30, 31-60, 61-90, 90+.")
@@ -303,6 +310,7 @@ class CreditFileService:
             behaviour=behaviour_out(customer_id, figures[customer_id], policy),
             arrangements=[arrangement_out(one, grace) for one in sorted(arranged, key=lambda one: one.row.created_at)],
             signals=[signal_out(row) for row in sorted(warnings, key=lambda row: row.raised_at, reverse=True)],
+            insurance=insurance_out(exposure, standing.cover, rates, today, policy),
         )
 
     async def behaviour(self, customer_id: str) -> BehaviourOut:
@@ -333,7 +341,9 @@ class CreditFileService:
             customers = await repository.customers_by_id(session, customer_ids)
             latest = await decisions.latest_limits(session, customer_ids)
             then = [(day, await repository.receivables_then(session, day)) for day in month_ends(today)]
+            covers = await insurance.covers_of(session, customer_ids)
         total = in_currency(combined(sums.values()), currency, rates, today)
+        insured = quantize(min(total.total, portfolio_insured(sums, covers, currency, rates, today)), currency)
         per_customer = figures(
             _customer_figures(sums, customers, latest, currency, rates, today, now), total.total, currency
         )
@@ -360,6 +370,8 @@ class CreditFileService:
             currency=currency,
             as_of=now,
             total_exposure=str(total.total),
+            insured_exposure=str(insured),
+            uninsured_exposure=str(total.total - insured),
             open_receivables=str(total.open_receivables),
             reserved=str(total.reserved),
             overdue_by_age={name: str(converted.amount) for name, converted in aged.items()},

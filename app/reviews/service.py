@@ -155,6 +155,7 @@ class ReviewService:
             replaces_existing=reservation is not None,
             at=now,
             days=self.reservation_days,
+            vat_minor=_order_vat_minor(decision.request, decision.currency),
         )
         await reserve_credit(session, replacement)
 
@@ -240,3 +241,9 @@ def _event(values: dict[str, Any]) -> dict[str, Any]:
         "reason": review.reason,
         "reviewed_at": review.reviewed_at,
     }
+
+
+def _order_vat_minor(request: dict[str, Any], currency: str) -> int | None:
+    """The VAT the decided order included, as its request sent it (decisions before VAT have none)."""
+    vat = (request.get("order") or {}).get("vat_amount")
+    return None if vat is None else to_minor(Decimal(vat), currency)

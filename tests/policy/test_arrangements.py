@@ -129,21 +129,23 @@ class TestDecisions:
         policy = with_section()
         stopped = evaluate(ORDER, CUSTOMER, REPORT, OVERDUE, policy, {})
         assert stopped.outcome.value == "prepayment"
-        kept = evaluate(ORDER, CUSTOMER, REPORT, OVERDUE, policy, {}, None, facts("kept"))
+        kept = evaluate(ORDER, CUSTOMER, REPORT, OVERDUE, policy, {}, None, arrangements=facts("kept"))
         assert kept.outcome.value == "accept"
         reason = next(r for r in kept.reasons if r.code == "PAYMENT_ARRANGEMENT_KEPT")
         assert reason.facts["stop_relieved"] is True
 
     def test_without_the_section_a_kept_arrangement_changes_nothing(self) -> None:
-        assert evaluate(ORDER, CUSTOMER, REPORT, OVERDUE, DEFAULT, {}, None, facts("kept")) == evaluate(
+        assert evaluate(ORDER, CUSTOMER, REPORT, OVERDUE, DEFAULT, {}, None, arrangements=facts("kept")) == evaluate(
             ORDER, CUSTOMER, REPORT, OVERDUE, DEFAULT, {}
         )
 
     def test_a_broken_arrangement_paid_off_counts_no_more(self) -> None:
         policy = with_section(on_broken="reject")
-        paid = evaluate(ORDER, CUSTOMER, REPORT, ExposureFacts(), policy, {}, None, facts("broken", open_amount="0"))
+        paid = evaluate(
+            ORDER, CUSTOMER, REPORT, ExposureFacts(), policy, {}, None, arrangements=facts("broken", open_amount="0")
+        )
         assert paid.outcome.value == "accept"
-        owing = evaluate(ORDER, CUSTOMER, REPORT, ExposureFacts(), policy, {}, None, facts("broken"))
+        owing = evaluate(ORDER, CUSTOMER, REPORT, ExposureFacts(), policy, {}, None, arrangements=facts("broken"))
         assert owing.outcome.value == "reject"
 
     @EXAMPLES
@@ -151,7 +153,7 @@ class TestDecisions:
     def test_a_broken_arrangement_never_gives_a_better_outcome(self, order, customer, report, exposure, action) -> None:
         policy = with_section(on_broken=action)
         without = evaluate(order, customer, report, exposure, policy, {})
-        broken = evaluate(order, customer, report, exposure, policy, {}, None, facts("broken"))
+        broken = evaluate(order, customer, report, exposure, policy, {}, None, arrangements=facts("broken"))
         assert broken.outcome.rank <= without.outcome.rank
         assert broken.approved_credit_amount <= without.approved_credit_amount
 
@@ -171,7 +173,7 @@ class TestDecisions:
         section = {"new_credit": new_credit, **({"new_credit_cap": "300.00"} if new_credit == "cap" else {})}
         policy = with_section(**section)
         kept = facts("kept", outside=str(min(Decimal(outside), exposure.overdue_amount)), days_outside=days)
-        evaluation = evaluate(order, customer, report, exposure, policy, {}, None, kept)
+        evaluation = evaluate(order, customer, report, exposure, policy, {}, None, arrangements=kept)
         if evaluation.outcome.value in ("accept", "prepayment"):
             assert evaluation.approved_credit_amount + evaluation.prepayment_amount == order.amount
         assert evaluation.approved_credit_amount <= evaluation.available_credit
@@ -190,7 +192,7 @@ class TestDecisions:
         days = data.draw(st.integers(min_value=0, max_value=exposure.oldest_overdue_days))
         kept = facts("kept", outside=str(outside), days_outside=days)
         without = evaluate(order, customer, report, exposure, policy, {})
-        with_kept = evaluate(order, customer, report, exposure, policy, {}, None, kept)
+        with_kept = evaluate(order, customer, report, exposure, policy, {}, None, arrangements=kept)
         assert with_kept.outcome.rank >= without.outcome.rank
         assert with_kept.approved_credit_amount >= without.approved_credit_amount
 
@@ -201,8 +203,10 @@ class TestDecisions:
         again = DecisionInputs.from_json(inputs.to_json())
         assert again == inputs
         policy = with_section()
-        assert evaluate(order, customer, report, exposure, policy, {}, None, inputs.arrangements) == evaluate(
-            order, again.customer, again.report, again.exposure, policy, {}, None, again.arrangements
+        assert evaluate(
+            order, customer, report, exposure, policy, {}, None, arrangements=inputs.arrangements
+        ) == evaluate(
+            order, again.customer, again.report, again.exposure, policy, {}, None, arrangements=again.arrangements
         )
 
 

@@ -53,7 +53,13 @@ class TestImport:
             detail = (await client.get(f"/v1/decisions/{decision['id']}", headers=auth())).json()
             rated = await decide(client, order_body("1250.00", "12345673", order_id="SO-2", customer_id="C-2"))
         assert response.status_code == 200, response.text
-        assert response.json() == {"imported": 2, "removed": 0}
+        assert response.json() == {
+            "imported": 2,
+            "removed": 0,
+            "covers_written": 0,
+            "covers_withdrawn": 0,
+            "unmatched": 2,
+        }  # the buyers are no customers yet: no cover (tests/insurance/test_cover_import.py)
         assert decision["report"]["provider"] == "insurer_limits"
         assert decision["report"]["source"] == "fresh"
         assert decision["report"]["reference"] == "ATR-12345672"
@@ -82,7 +88,13 @@ class TestImport:
             response = await upload(client, limits_csv(granted(amount="20000.00")), replace=True)
             decision = await decide(client, order_body("1250.00", "12345672"))
             detail = (await client.get(f"/v1/decisions/{decision['id']}", headers=auth())).json()
-        assert response.json() == {"imported": 1, "removed": 1}
+        assert response.json() == {
+            "imported": 1,
+            "removed": 1,
+            "covers_written": 0,
+            "covers_withdrawn": 0,
+            "unmatched": 1,
+        }
         assert await count_rows(engine, "insurer_limits") == 1
         assert detail["report_snapshot"]["recommended_limit"] == "20000.00"
 
@@ -90,7 +102,13 @@ class TestImport:
         text = "\ufeff" + limits_csv(granted()).replace(",", ";")
         async with app_client(**INSURER) as client:
             response = await upload(client, text)
-        assert response.json() == {"imported": 1, "removed": 0}
+        assert response.json() == {
+            "imported": 1,
+            "removed": 0,
+            "covers_written": 0,
+            "covers_withdrawn": 0,
+            "unmatched": 1,
+        }
 
     async def test_the_insurer_limit_is_a_fallback_when_the_bureau_is_down(
         self, app_client: AppClient, fake: FakeCreditsafe
