@@ -7,7 +7,7 @@ from app.customers.models import Customer, FxRate, Invoice, Payment
 from app.db import Base
 from app.decisions.models import Decision, DecisionReason, OpenCase, Review
 from app.idempotency.models import IdempotencyRecord
-from app.insurance.models import Cover, CoverVersion, LimitRequest, OverdueReport
+from app.insurance.models import Cover, CoverVersion, InsurerRequest, OverdueReport
 from app.monitoring.models import CreditLimitChange, CustomerCreditState, MonitorLease
 from app.notes.models import Note
 from app.orders.models import Reservation
@@ -36,8 +36,8 @@ __all__ = [
     "FxRate",
     "IdempotencyRecord",
     "InsurerLimit",
+    "InsurerRequest",
     "Invoice",
-    "LimitRequest",
     "MonitorLease",
     "Note",
     "OpenCase",

@@ -23,8 +23,8 @@ from app.db import Database
 from app.decisions.schemas import decision_out
 from app.decisions.service import DecisionService
 from app.idempotency.service import IdempotencyService
+from app.insurance.insurer_requests import InsurerRequestService
 from app.insurance.insurers import build_insurer
-from app.insurance.limit_requests import LimitRequestService
 from app.insurance.reporting import OverdueReportService
 from app.insurance.service import CoverService
 from app.monitoring.notifications import NotificationService
@@ -77,7 +77,7 @@ class Services:
     signals: SignalService
     covers: CoverService
     overdue_reports: OverdueReportService
-    limit_requests: LimitRequestService
+    insurer_requests: InsurerRequestService
 
 
 def build_services(
@@ -135,7 +135,7 @@ def build_services(
         signals=signals,
         covers=CoverService(database),
         overdue_reports=OverdueReportService(database, active_policy),
-        limit_requests=LimitRequestService(database, build_insurer(settings, http)),
+        insurer_requests=InsurerRequestService(database, build_insurer(settings, http)),
     )
 
 

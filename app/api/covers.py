@@ -7,15 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from app.api.customers import WRITE_PROBLEMS, CustomerId
-from app.api.deps import CoverServiceDep, Idempotent, JsonBody, LimitRequestServiceDep, Read, require_any_scope
+from app.api.deps import CoverServiceDep, Idempotent, InsurerRequestServiceDep, JsonBody, Read, require_any_scope
 from app.api.problems import problem_responses
 from app.auth import Principal
 from app.errors import Forbidden, NotFound, Unauthenticated
-from app.insurance.limit_requests import (
+from app.insurance.insurer_requests import (
     InsurerNotReachable,
-    LimitRequestIn,
-    LimitRequestOut,
-    LimitRequestPage,
+    InsurerRequestIn,
+    InsurerRequestOut,
+    InsurerRequestPage,
     NoCoverToChange,
 )
 from app.insurance.schemas import CoverHistory, CoverIn, CoverOut
@@ -67,18 +67,18 @@ async def cover_history(
 
 
 @router.post(
-    "/{customer_id}/limit-requests",
+    "/{customer_id}/insurer-requests",
     status_code=201,
-    response_model=LimitRequestOut,
+    response_model=InsurerRequestOut,
     dependencies=[JsonBody],
     responses=problem_responses(*WRITE_PROBLEMS, NotFound, NoCoverToChange, InsurerNotReachable),
     summary="Ask the credit insurer for a limit on the customer (new, increase, reduce, cancel): pending",
 )
 async def request_limit(
     customer_id: CustomerId,
-    body: LimitRequestIn,
+    body: InsurerRequestIn,
     principal: CreditManager,
-    service: LimitRequestServiceDep,
+    service: InsurerRequestServiceDep,
     idempotent: Idempotent,
 ) -> Response:
     """Sent through the configured insurer (CREDITGATE_INSURER) and recorded pending; the insurer's answer, by
@@ -87,14 +87,14 @@ async def request_limit(
 
 
 @router.get(
-    "/{customer_id}/limit-requests",
+    "/{customer_id}/insurer-requests",
     responses=problem_responses(Unauthenticated, Forbidden, NotFound),
     summary="The customer's limit requests to the insurer, newest first",
 )
-async def limit_requests(
+async def insurer_requests(
     customer_id: CustomerId,
     _principal: Read,
-    service: LimitRequestServiceDep,
+    service: InsurerRequestServiceDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> LimitRequestPage:
+) -> InsurerRequestPage:
     return await service.of_customer(customer_id, limit)

@@ -18,7 +18,7 @@ from app.customers.service import CustomerService
 from app.decisions.service import DecisionService
 from app.errors import FieldError, Forbidden, InvalidRequest, UnsupportedMediaType
 from app.idempotency.service import Handler, IdempotencyService, StoredResponse, fingerprint
-from app.insurance.limit_requests import LimitRequestService
+from app.insurance.insurer_requests import InsurerRequestService
 from app.insurance.reporting import OverdueReportService
 from app.insurance.service import CoverService
 from app.monitoring.notifications import NotificationService
@@ -237,7 +237,7 @@ PolicyServiceDep = Annotated[PolicyService, Depends(provided(lambda s: s.policie
 WebhookServiceDep = Annotated[WebhookService, Depends(provided(lambda s: s.webhooks))]
 NotificationServiceDep = Annotated[NotificationService, Depends(provided(lambda s: s.notifications))]
 ReportServiceDep = Annotated[ReportService, Depends(provided(lambda s: s.reports))]
-LimitRequestServiceDep = Annotated[LimitRequestService, Depends(provided(lambda s: s.limit_requests))]
+InsurerRequestServiceDep = Annotated[InsurerRequestService, Depends(provided(lambda s: s.insurer_requests))]
 OverdueReportServiceDep = Annotated[OverdueReportService, Depends(provided(lambda s: s.overdue_reports))]
 CoverServiceDep = Annotated[CoverService, Depends(provided(lambda s: s.covers))]
 AuditServiceDep = Annotated[AuditService, Depends(provided(lambda s: s.audit))]

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from app.api.customers import WRITE_PROBLEMS, CustomerId, InvoiceId
 from app.api.deps import (
     Idempotent,
+    InsurerRequestServiceDep,
     JsonBody,
-    LimitRequestServiceDep,
     OverdueReportServiceDep,
     Read,
     require_any_scope,
@@ -19,8 +19,8 @@ from app.api.deps import (
 from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses
 from app.auth import Principal
 from app.errors import Forbidden, InvalidRequest, NotFound, Unauthenticated
+from app.insurance.insurer_requests import AlreadyAnswered, InsurerRequestOut, PollResult
 from app.insurance.insurers import InsurerAnswer
-from app.insurance.limit_requests import AlreadyAnswered, LimitRequestOut, PollResult
 from app.insurance.reporting import (
     AlreadyReported,
     NotReportable,
@@ -95,7 +95,9 @@ async def mark_reported(
     responses=problem_responses(Unauthenticated, Forbidden, NotFound),
     summary="One limit request to the insurer, with its answer once given",
 )
-async def limit_request(request_id: RequestId, _principal: Read, service: LimitRequestServiceDep) -> LimitRequestOut:
+async def limit_request(
+    request_id: RequestId, _principal: Read, service: InsurerRequestServiceDep
+) -> InsurerRequestOut:
     return await service.get(request_id)
 
 
@@ -106,11 +108,11 @@ async def limit_request(request_id: RequestId, _principal: Read, service: LimitR
     summary="The insurer's answer to a limit request (its callback): the cover follows it",
 )
 async def answer_limit_request(
-    request_id: RequestId, body: InsurerAnswer, principal: Admin, service: LimitRequestServiceDep
-) -> LimitRequestOut:
+    request_id: RequestId, body: InsurerAnswer, principal: Admin, service: InsurerRequestServiceDep
+) -> InsurerRequestOut:
     """approved, partly_approved (amount), conditional (amount, conditions) or refused. In one transaction: the
-    request answered, the cover changed (a version, `cover.changed`), `limit_request.answered` audited and the
-    webhook `customer.limit_request_answered` queued. A second answer is 409 `already_answered`."""
+    request answered, the cover changed (a version, `cover.changed`), `insurer_request.answered` audited and the
+    webhook `customer.insurer_request_answered` queued. A second answer is 409 `already_answered`."""
     return await service.answer(request_id, body, actor=principal.key_id)
 
 
@@ -121,7 +123,7 @@ async def answer_limit_request(
 )
 async def poll_limit_requests(
     _principal: Admin,
-    service: LimitRequestServiceDep,
+    service: InsurerRequestServiceDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> PollResult:
     """For insurers without callbacks: run it from cron (or after a while); requests still investigated stay

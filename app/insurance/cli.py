@@ -15,8 +15,8 @@ def poll(limit: int = typer.Option(100, help="Pending requests asked about at mo
     import httpx
 
     from app.db import Database
+    from app.insurance.insurer_requests import InsurerRequestService
     from app.insurance.insurers import build_insurer
-    from app.insurance.limit_requests import LimitRequestService
     from app.settings import get_settings
 
     settings = get_settings()
@@ -25,7 +25,7 @@ def poll(limit: int = typer.Option(100, help="Pending requests asked about at mo
         database = Database(settings.database_url)
         try:
             async with httpx.AsyncClient() as http:
-                result = await LimitRequestService(database, build_insurer(settings, http)).poll(limit)
+                result = await InsurerRequestService(database, build_insurer(settings, http)).poll(limit)
         finally:
             await database.dispose()
         typer.echo(

@@ -70,10 +70,10 @@ class OverdueReport(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
-class LimitRequest(Base):
+class InsurerRequest(Base):
     """A request to the credit insurer for a limit on a buyer (new, increase, reduce, cancel) and its answer."""
 
-    __tablename__ = "limit_requests"
+    __tablename__ = "insurer_requests"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(64), ForeignKey("customers.id"))
@@ -92,6 +92,6 @@ class LimitRequest(Base):
     polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
-        Index("ix_limit_requests_customer_id_requested_at", "customer_id", "requested_at"),
-        Index("ix_limit_requests_status", "status"),
+        Index("ix_insurer_requests_customer_id_requested_at", "customer_id", "requested_at"),
+        Index("ix_insurer_requests_status", "status"),
     )

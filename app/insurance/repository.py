@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.chunks import chunks
 from app.customers.models import Customer, Invoice
 from app.db import WriteSession
-from app.insurance.models import Cover, CoverVersion, LimitRequest, OverdueReport
+from app.insurance.models import Cover, CoverVersion, InsurerRequest, OverdueReport
 
 
 async def get_cover(session: AsyncSession, customer_id: str, *, lock: bool = False) -> Cover | None:
@@ -121,32 +121,32 @@ async def invoice_exists(session: AsyncSession, customer_id: str, invoice_id: st
 
 
 async def insert_limit_request(session: WriteSession, values: dict[str, Any]) -> None:
-    await session.execute(insert(LimitRequest), [values])
+    await session.execute(insert(InsurerRequest), [values])
 
 
-async def get_limit_request(session: AsyncSession, request_id: str, *, lock: bool = False) -> LimitRequest | None:
-    statement = select(LimitRequest).where(LimitRequest.id == request_id)
+async def get_limit_request(session: AsyncSession, request_id: str, *, lock: bool = False) -> InsurerRequest | None:
+    statement = select(InsurerRequest).where(InsurerRequest.id == request_id)
     if lock:
         statement = statement.with_for_update()
     return (await session.scalars(statement.execution_options(populate_existing=True))).first()
 
 
-async def limit_requests_of(session: AsyncSession, customer_id: str, limit: int) -> Sequence[LimitRequest]:
+async def limit_requests_of(session: AsyncSession, customer_id: str, limit: int) -> Sequence[InsurerRequest]:
     statement = (
-        select(LimitRequest)
-        .where(LimitRequest.customer_id == customer_id)
-        .order_by(LimitRequest.requested_at.desc(), LimitRequest.id)
+        select(InsurerRequest)
+        .where(InsurerRequest.customer_id == customer_id)
+        .order_by(InsurerRequest.requested_at.desc(), InsurerRequest.id)
         .limit(limit)
     )
     return (await session.scalars(statement)).all()
 
 
-async def pending_limit_requests(session: AsyncSession, limit: int) -> Sequence[LimitRequest]:
+async def pending_limit_requests(session: AsyncSession, limit: int) -> Sequence[InsurerRequest]:
     """The pending requests polled longest ago (never polled first)."""
     statement = (
-        select(LimitRequest)
-        .where(LimitRequest.status == "pending")
-        .order_by(LimitRequest.polled_at.is_not(None), LimitRequest.polled_at, LimitRequest.requested_at)
+        select(InsurerRequest)
+        .where(InsurerRequest.status == "pending")
+        .order_by(InsurerRequest.polled_at.is_not(None), InsurerRequest.polled_at, InsurerRequest.requested_at)
         .limit(limit)
     )
     return (await session.scalars(statement)).all()

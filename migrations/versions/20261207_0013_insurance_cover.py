@@ -64,7 +64,7 @@ def upgrade() -> None:
     sa.Column('recorded_by', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('customer_id', 'invoice_id', name=op.f('pk_overdue_reports'))
     )
-    op.create_table('limit_requests',
+    op.create_table('insurer_requests',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('customer_id', sa.String(length=64), nullable=False),
     sa.Column('kind', sa.String(length=8), nullable=False),
@@ -79,11 +79,11 @@ def upgrade() -> None:
     sa.Column('requested_by', sa.String(length=64), nullable=False),
     sa.Column('answered_at', UTCDateTime(), nullable=True),
     sa.Column('polled_at', UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_limit_requests_customer_id_customers')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_limit_requests'))
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_insurer_requests_customer_id_customers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_insurer_requests'))
     )
-    op.create_index('ix_limit_requests_customer_id_requested_at', 'limit_requests', ['customer_id', 'requested_at'], unique=False)
-    op.create_index('ix_limit_requests_status', 'limit_requests', ['status'], unique=False)
+    op.create_index('ix_insurer_requests_customer_id_requested_at', 'insurer_requests', ['customer_id', 'requested_at'], unique=False)
+    op.create_index('ix_insurer_requests_status', 'insurer_requests', ['status'], unique=False)
     # Plain ALTER TABLE: a batch copy of the table would drop and recreate it, which SQLite refuses while other
     # tables' rows (payment arrangements') refer to its rows.
     op.add_column('invoices', sa.Column('vat_minor', sa.BigInteger(), nullable=True))
@@ -93,9 +93,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column('reservations', 'vat_minor')
     op.drop_column('invoices', 'vat_minor')
-    op.drop_index('ix_limit_requests_status', table_name='limit_requests')
-    op.drop_index('ix_limit_requests_customer_id_requested_at', table_name='limit_requests')
-    op.drop_table('limit_requests')
+    op.drop_index('ix_insurer_requests_status', table_name='insurer_requests')
+    op.drop_index('ix_insurer_requests_customer_id_requested_at', table_name='insurer_requests')
+    op.drop_table('insurer_requests')
     op.drop_table('overdue_reports')
     op.drop_index('ix_cover_versions_recorded_at', table_name='cover_versions')
     op.drop_table('cover_versions')

@@ -46,7 +46,9 @@ async def client(settings: Settings, engine: AsyncEngine, insurer: FakeInsurer) 
 
 
 async def request_limit(client: httpx.AsyncClient, customer_id: str = "C-1", **body: object) -> httpx.Response:
-    return await client.post(f"/v1/customers/{customer_id}/limit-requests", json=body, headers=auth(key_for("review")))
+    return await client.post(
+        f"/v1/customers/{customer_id}/insurer-requests", json=body, headers=auth(key_for("review"))
+    )
 
 
 async def poll(client: httpx.AsyncClient) -> dict[str, int]:
@@ -97,11 +99,11 @@ class TestLimitRequestByPolling:
         assert (cover["amount"], cover["source"], cover["version"]) == ("30000.00", "insurer", 2)
         assert (before["credit_limit"], before["outcome"]) == ("22000.00", "prepayment")
         assert (after["credit_limit"], after["outcome"]) == ("32000.00", "accept")
-        assert await webhook_events(engine, "customer.limit_request_answered") == 1
-        assert [e["answer"]["decision"] for e in await audit_events(engine, "limit_request.answered")] == [
+        assert await webhook_events(engine, "customer.insurer_request_answered") == 1
+        assert [e["answer"]["decision"] for e in await audit_events(engine, "insurer_request.answered")] == [
             "partly_approved"
         ]
-        assert len(await audit_events(engine, "limit_request.created")) == 1
+        assert len(await audit_events(engine, "insurer_request.created")) == 1
 
     async def test_a_new_cover_granted_on_conditions(self, client: httpx.AsyncClient, insurer: FakeInsurer) -> None:
         await put_customer(client, "C-1")
@@ -142,7 +144,7 @@ class TestLimitRequestByCallback:
         assert refused.json()["answer"]["decision"] == "refused"
         assert (again.status_code, again.json()["code"]) == (409, "already_answered")
         assert (cover["amount"], cover["version"]) == ("20000.00", 1)
-        assert await webhook_events(engine, "customer.limit_request_answered") == 1
+        assert await webhook_events(engine, "customer.insurer_request_answered") == 1
 
     async def test_an_approved_cancellation_withdraws_the_cover(self, client: httpx.AsyncClient) -> None:
         await put_customer(client, "C-1")
@@ -185,7 +187,7 @@ class TestRefusedRequests:
         insurer.down = True
         response = await request_limit(client, kind="new", amount="1000.00", currency="EUR")
         assert (response.status_code, response.json()["code"]) == (503, "insurer_unavailable")
-        assert await count_rows(engine, "limit_requests") == 0
+        assert await count_rows(engine, "insurer_requests") == 0
 
     async def test_a_change_needs_a_cover_and_a_cancellation_no_amount(self, client: httpx.AsyncClient) -> None:
         await put_customer(client, "C-1")

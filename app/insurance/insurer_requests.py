@@ -27,7 +27,7 @@ from app.insurance.insurers import (
     LimitRequestToInsurer,
     RequestKind,
 )
-from app.insurance.models import Cover, LimitRequest
+from app.insurance.models import Cover, InsurerRequest
 from app.insurance.schemas import PERCENTAGE_PATTERN, Reference, basis_points, parse_percentage
 from app.money import format_minor, to_minor
 from app.schema_types import CurrencyCode, minor_units_rule
@@ -35,7 +35,7 @@ from app.schemas import Body, Money, check_currency
 from app.webhooks.service import enqueue_event
 
 
-class LimitRequestIn(Body):
+class InsurerRequestIn(Body):
     model_config = ConfigDict(json_schema_extra=minor_units_rule("currency", ("amount",)))
 
     kind: RequestKind = Field(description="new, increase, reduce (a cover exists for the last two), or cancel.")
@@ -67,7 +67,7 @@ class LimitRequestIn(Body):
         return str(value)
 
     @model_validator(mode="after")
-    def _amount_for_the_kind(self) -> LimitRequestIn:
+    def _amount_for_the_kind(self) -> InsurerRequestIn:
         if self.kind == "cancel" and self.amount is not None:
             raise ValueError("amount: a cancellation asks for no amount")
         if self.kind != "cancel" and (self.amount is None or self.currency is None):
@@ -75,7 +75,7 @@ class LimitRequestIn(Body):
         return self
 
 
-class LimitRequestOut(BaseModel):
+class InsurerRequestOut(BaseModel):
     id: str
     customer_id: str
     kind: RequestKind
@@ -90,8 +90,8 @@ class LimitRequestOut(BaseModel):
     answered_at: datetime | None
 
 
-class LimitRequestPage(BaseModel):
-    items: list[LimitRequestOut] = Field(description="Newest first.")
+class InsurerRequestPage(BaseModel):
+    items: list[InsurerRequestOut] = Field(description="Newest first.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,13 +114,13 @@ class InsurerNotReachable(ProblemError):
     status, code, title = 503, "insurer_unavailable", "The credit insurer could not be asked"
 
 
-class LimitRequestService:
+class InsurerRequestService:
     def __init__(self, database: Database, insurer: InsurerAdapter) -> None:
         self.database = database
         self.insurer = insurer
 
     async def request(
-        self, customer_id: str, body: LimitRequestIn, recorder: Recorder, *, actor: str
+        self, customer_id: str, body: InsurerRequestIn, recorder: Recorder, *, actor: str
     ) -> StoredResponse:
         """Send the request to the insurer, then record it pending; an insurer that cannot be asked is a 503
         and nothing is recorded."""
@@ -179,10 +179,10 @@ class LimitRequestService:
             out = limit_request_out(row)
             stored = await recorder.respond(session, 201, out)
             payload = out.model_dump(mode="json")
-            await append_many(session, [NewEvent(EventType.LIMIT_REQUEST_CREATED, customer_id, payload, actor)])
+            await append_many(session, [NewEvent(EventType.INSURER_REQUEST_CREATED, customer_id, payload, actor)])
             return stored
 
-    async def answer(self, request_id: str, answer: InsurerAnswer, *, actor: str) -> LimitRequestOut:
+    async def answer(self, request_id: str, answer: InsurerAnswer, *, actor: str) -> InsurerRequestOut:
         """The insurer's answer (its callback, or a poll): the cover follows it, in one transaction."""
         async with self.database.transaction() as session:
             request = await repository.get_limit_request(session, request_id)
@@ -220,23 +220,23 @@ class LimitRequestService:
                 answered += 1
         return PollResult(polled=len(pending), answered=answered, still_pending=still, failed=failed)
 
-    async def get(self, request_id: str) -> LimitRequestOut:
+    async def get(self, request_id: str) -> InsurerRequestOut:
         async with self.database.read() as session:
             row = await repository.get_limit_request(session, request_id)
         if row is None:
             raise NotFound(f"no limit request {request_id}")
         return limit_request_out(row)
 
-    async def of_customer(self, customer_id: str, limit: int) -> LimitRequestPage:
+    async def of_customer(self, customer_id: str, limit: int) -> InsurerRequestPage:
         async with self.database.read() as session:
             if await customers.get_customer(session, customer_id) is None:
                 raise NotFound(f"no customer {customer_id}")
             rows = await repository.limit_requests_of(session, customer_id, limit)
-        return LimitRequestPage(items=[limit_request_out(row) for row in rows])
+        return InsurerRequestPage(items=[limit_request_out(row) for row in rows])
 
     async def _apply(
-        self, session: WriteSession, request: LimitRequest, answer: InsurerAnswer, actor: str
-    ) -> LimitRequestOut:
+        self, session: WriteSession, request: InsurerRequest, answer: InsurerAnswer, actor: str
+    ) -> InsurerRequestOut:
         now = utcnow()
         cover = await repository.get_cover(session, request.customer_id)
         terms = _cover_after(request, cover, answer, now.date())
@@ -251,14 +251,14 @@ class LimitRequestService:
         await session.flush()
         out = limit_request_out(request)
         data = out.model_dump(mode="json")
-        await enqueue_event(session, "customer.limit_request_answered", data)
-        events.append(NewEvent(EventType.LIMIT_REQUEST_ANSWERED, request.customer_id, data, actor))
+        await enqueue_event(session, "customer.insurer_request_answered", data)
+        events.append(NewEvent(EventType.INSURER_REQUEST_ANSWERED, request.customer_id, data, actor))
         await append_many(session, events)
         return out
 
 
 def _cover_after(
-    request: LimitRequest, cover: Cover | None, answer: InsurerAnswer, today: date
+    request: InsurerRequest, cover: Cover | None, answer: InsurerAnswer, today: date
 ) -> dict[str, Any] | None:
     """The cover's terms after the answer; None when the cover stays as it is (refused)."""
     decision: AnswerKind = answer.decision
@@ -294,8 +294,8 @@ def _cover_after(
     }
 
 
-def limit_request_out(row: LimitRequest) -> LimitRequestOut:
-    return LimitRequestOut(
+def limit_request_out(row: InsurerRequest) -> InsurerRequestOut:
+    return InsurerRequestOut(
         id=row.id,
         customer_id=row.customer_id,
         kind=row.kind,
