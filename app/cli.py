@@ -150,7 +150,9 @@ keys_cli = typer.Typer(help="API keys: make one, or the digest to configure inst
 @keys_cli.command("new")
 def new_key(
     scope: list[str] = typer.Option(
-        [], "--scope", help="A scope to grant, repeatable: decide, read, review, receivables, admin (default: all)."
+        [],
+        "--scope",
+        help="A scope to grant, repeatable: decide, read, review, receivables, sales, admin (default: all).",
     ),
 ) -> None:
     """Make a key: print it once, with the digest and scopes to put in CREDITGATE_API_KEYS."""

@@ -20,6 +20,7 @@ from app.api import (
     customers,
     decisions,
     health,
+    limit_requests,
     metrics,
     notes,
     notifications,
@@ -142,6 +143,7 @@ def create_app(
     app.include_router(policies.router)
     app.include_router(customers.router)
     app.include_router(notes.router)
+    app.include_router(limit_requests.router)
     app.include_router(receivables.router)
     app.include_router(orders.router)
     app.include_router(providers.router)

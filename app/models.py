@@ -2,11 +2,12 @@
 
 from app.audit.models import AuditChainHead, AuditEvent
 from app.console.models import EndedConsoleSession
-from app.customers.models import Customer, FxRate, Invoice, Payment
+from app.customers.models import CreditLimitChange, Customer, FxRate, Invoice, Payment
 from app.db import Base
 from app.decisions.models import Decision, DecisionReason, OpenCase, Review
 from app.idempotency.models import IdempotencyRecord
-from app.monitoring.models import CreditLimitChange, CustomerCreditState, MonitorLease
+from app.limits.models import LimitRequest, LimitRequestReview
+from app.monitoring.models import CustomerCreditState, MonitorLease
 from app.notes.models import Note
 from app.orders.models import Reservation
 from app.policy_versions.models import PolicyActivation, PolicyVersion
@@ -30,6 +31,8 @@ __all__ = [
     "IdempotencyRecord",
     "InsurerLimit",
     "Invoice",
+    "LimitRequest",
+    "LimitRequestReview",
     "MonitorLease",
     "Note",
     "OpenCase",

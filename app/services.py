@@ -22,6 +22,7 @@ from app.db import Database
 from app.decisions.schemas import decision_out
 from app.decisions.service import DecisionService
 from app.idempotency.service import IdempotencyService
+from app.limits.service import LimitRequestService
 from app.monitoring.notifications import NotificationService
 from app.monitoring.service import MonitorService
 from app.notes.service import NoteService
@@ -67,6 +68,7 @@ class Services:
     monitor: MonitorService
     notifications: NotificationService
     notes: NoteService
+    limit_requests: LimitRequestService
 
 
 def build_services(
@@ -113,6 +115,7 @@ def build_services(
         monitor=monitor,
         notifications=NotificationService(database, monitor, active_policy),
         notes=NoteService(database),
+        limit_requests=LimitRequestService(database, active_policy),
     )
 
 

@@ -22,6 +22,8 @@ class EventType(StrEnum):
     CUSTOMER_CREDIT_CHANGED = "customer.credit_changed"
     CUSTOMER_CREDIT_REASSESSED = "customer.credit_reassessed"
     NOTE_ADDED = "note.added"
+    LIMIT_REQUEST_CREATED = "limit_request.created"
+    LIMIT_REQUEST_REVIEWED = "limit_request.reviewed"
     REPORT_PURCHASED = "report.purchased"
     RETENTION_PURGED = "retention.purged"
 

@@ -333,6 +333,17 @@ def _credit_limit(ctx: _Context, cell: Cell, rates: Mapping[str, Decimal], reaso
         limit = min(candidates)
         if cell.cap is not None:
             limit = min(limit, _convert(cell.cap, policy.currency, ctx, rates))
+    if customer.uplift is not None:
+        uplift = _convert(customer.uplift, customer.uplift_currency or ctx.order.currency, ctx, rates)
+        reasons.append(
+            Reason(
+                "TEMPORARY_UPLIFT",
+                "A temporary uplift raises the credit limit until it ends.",
+                "customer.uplift",
+                {"uplift": ctx.money(uplift), "limit": ctx.money(limit + uplift), "ends_at": customer.uplift_ends_at},
+            )
+        )
+        limit += uplift
     cap = policy.new_customers.first_order_cap
     if customer.first_order and cap is not None:
         first_order_cap = _convert(cap, policy.currency, ctx, rates)

@@ -52,6 +52,10 @@ class CustomerFacts:
     group_id: str | None = None
     group_limit: Decimal | None = None
     group_limit_currency: str | None = None
+    # A temporary uplift on top of the standing limit, in uplift_currency, in force at the decision's time.
+    uplift: Decimal | None = None
+    uplift_currency: str | None = None
+    uplift_ends_at: str | None = None  # RFC 3339, for the reason's facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,7 @@ REASON_CODES = frozenset(
         "PROVIDER_UNAVAILABLE",
         "SMALL_ORDER_NO_REPORT",
         "STALE_REPORT",
+        "TEMPORARY_UPLIFT",
         "WITHIN_LIMIT",
     }
 )
@@ -177,6 +182,12 @@ class DecisionInputs:
             },
             "rates": {currency: str(rate) for currency, rate in self.rates.items()},
         }
+        if c.uplift is not None:  # decisions without an uplift in force store no such keys
+            data["customer"] |= {
+                "uplift": str(c.uplift),
+                "uplift_currency": c.uplift_currency,
+                "uplift_ends_at": c.uplift_ends_at,
+            }
         if self.behaviour is not None:  # decisions under a policy without `behaviour` store no such key
             data["behaviour"] = self.behaviour.to_json()
         return data
@@ -197,6 +208,9 @@ class DecisionInputs:
                 group_id=c.get("group_id"),
                 group_limit=_decimal(c.get("group_limit")),
                 group_limit_currency=c.get("group_limit_currency"),
+                uplift=_decimal(c.get("uplift")),
+                uplift_currency=c.get("uplift_currency"),
+                uplift_ends_at=c.get("uplift_ends_at"),
             ),
             report=ReportFacts(
                 source=r["source"],

@@ -95,6 +95,15 @@ class ReviewRules(_Strict):
     four_eyes_above: Amount | None = None
 
 
+class LimitRules(_Strict):
+    """Limit requests: who must approve them and how long they and temporary uplifts may run."""
+
+    # A request for a limit (or an uplift) above this needs two different reviewers; absent: review.four_eyes_above.
+    four_eyes_above: Amount | None = None
+    request_valid_days: int = Field(default=30, ge=1, le=365)
+    max_uplift_days: int = Field(default=92, ge=1, le=366)
+
+
 class Reports(_Strict):
     max_age_days: int = Field(ge=0, le=3650)
 
@@ -243,6 +252,7 @@ class PolicyDocument(_Strict):
     reports: Reports
     review: ReviewRules = ReviewRules()
     monitoring: Monitoring = Monitoring()
+    limits: LimitRules = LimitRules()
     behaviour: BehaviourRules | None = None  # absent: the customer's payment record is no input
 
     @model_validator(mode="after")
@@ -320,6 +330,7 @@ class PolicyDocument(_Strict):
             ("new_customers.first_order_cap", self.new_customers.first_order_cap),
             ("provider_unavailable.accept_up_to", self.provider_unavailable.accept_up_to),
             ("review.four_eyes_above", self.review.four_eyes_above),
+            ("limits.four_eyes_above", self.limits.four_eyes_above),
         )
 
 

@@ -15,6 +15,8 @@ from app.customers import repository
 from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
 from app.customers.models import Customer
 from app.customers.rates import RateTable, convert_sums
+from app.customers.schemas import LimitChangeOut
+from app.customers.service import limit_change_out
 from app.db import Database, utcnow
 from app.decisions import repository as decisions
 from app.decisions.models import Decision, Review
@@ -23,7 +25,7 @@ from app.decisions.schemas import DecisionOut, ReasonOut
 from app.decisions.standing import Standing, credit_standing
 from app.errors import NotFound
 from app.fields import utc_text
-from app.money import from_minor, quantize
+from app.money import format_minor, from_minor, quantize
 from app.monitoring import repository as monitoring
 from app.monitoring.models import CustomerCreditState
 from app.policy.behaviour import BehaviourFigures, score, weighted_days_beyond_terms
@@ -44,6 +46,15 @@ from app.schemas import Money
 
 DecisionView = Callable[[Decision, Review | None], DecisionOut]
 WINDOW_DAYS = 90
+HISTORY_ROWS = 10  # limit changes shown in the file
+
+
+class UpliftOut(BaseModel):
+    amount: Money
+    starts_at: datetime | None
+    ends_at: datetime | None
+    in_force: bool = Field(description="Whether a decision now adds it to the limit (the amount above includes it).")
+    reason: str | None
 
 
 class LimitOut(BaseModel):
@@ -56,6 +67,7 @@ class LimitOut(BaseModel):
     expires_at: datetime | None = None
     decision_id: str | None = None
     decided_at: datetime | None = None
+    uplift: UpliftOut | None = Field(default=None, description="A temporary uplift set, in force or not yet/no more.")
 
 
 class ExposureOut(BaseModel):
@@ -157,6 +169,9 @@ class CreditFile(BaseModel):
     )
     recent_decisions: list[DecisionOut]
     behaviour: BehaviourOut = Field(description="Payment-behaviour figures and, under the policy, their score.")
+    limit_history: list[LimitChangeOut] = Field(
+        description="The latest changes of the limit, newest first (all of them: GET …/limit-history)."
+    )
 
 
 class OverLimit(BaseModel):
@@ -226,8 +241,10 @@ class CreditFileService:
             figures = await behaviour_figures.figures_of(
                 session, [customer_id], as_of=today, currency=policy.currency, rates=rates
             )
+            history = await repository.limit_history(session, customer_id, HISTORY_ROWS)
         evaluation, exposure = standing.evaluation, standing.own
         limit = _limit(customer, evaluation, recent[0] if recent else None, currency, now)
+        limit.uplift = _uplift(customer, now)
         priced = standing.priced
         unpriced = set(exposure.unpriced_currencies)
         sold = convert_sums({currency_: int(amount) for currency_, amount in sales}, currency, rates)
@@ -257,6 +274,7 @@ class CreditFileService:
             latest_report=_known_report(snapshot, state),
             recent_decisions=[self.decision_view(row, settled.get(row.id)) for row in recent],
             behaviour=behaviour_out(customer_id, figures[customer_id], policy),
+            limit_history=[limit_change_out(row) for row in history],
         )
 
     async def behaviour(self, customer_id: str) -> BehaviourOut:
@@ -330,6 +348,19 @@ class CreditFileService:
             top_exposures_share=per_customer.top_share,
             exposure_by_risk_class=per_customer.exposure_by_risk_class,
         )
+
+
+def _uplift(customer: Customer, now: datetime) -> UpliftOut | None:
+    if customer.uplift_minor is None or customer.limit_currency is None:
+        return None
+    starts, ends = customer.uplift_starts_at, customer.uplift_ends_at
+    return UpliftOut(
+        amount=format_minor(customer.uplift_minor, customer.limit_currency),
+        starts_at=starts,
+        ends_at=ends,
+        in_force=(starts is None or starts <= now) and (ends is None or now < ends),
+        reason=customer.uplift_reason,
+    )
 
 
 def _limit(

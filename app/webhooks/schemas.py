@@ -13,6 +13,7 @@ EventType = Literal[
     "customer.risk_changed",
     "customer.blocked",
     "customer.unblocked",
+    "limit_request.decided",
 ]
 # scheme://host[:port][/path][?query]: no user info, a port from 1 to 65535. The host is an IPv4 address in four
 # decimal numbers, or a DNS name whose last label starts with a letter (so no legacy IPv4 spelling such as

@@ -1,0 +1,83 @@
+"""Every query on limit requests and their reviews."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import WriteSession
+from app.limits.models import LimitRequest, LimitRequestReview
+
+
+async def add_request(session: WriteSession, values: dict[str, Any]) -> None:
+    await session.execute(insert(LimitRequest).values(**values))
+
+
+async def get_request(session: AsyncSession, request_id: str) -> LimitRequest | None:
+    return await session.get(LimitRequest, request_id, populate_existing=True)
+
+
+async def list_requests(
+    session: AsyncSession,
+    *,
+    status: str | None,
+    customer_id: str | None,
+    now: datetime,
+    limit: int,
+) -> Sequence[LimitRequest]:
+    """Newest first; `expired` is a pending request past its valid_until, `pending` one still open."""
+    query = select(LimitRequest)
+    if customer_id is not None:
+        query = query.where(LimitRequest.customer_id == customer_id)
+    if status == "pending":
+        query = query.where(LimitRequest.status == "pending", LimitRequest.valid_until > now)
+    elif status == "expired":
+        query = query.where(LimitRequest.status == "pending", LimitRequest.valid_until <= now)
+    elif status is not None:
+        query = query.where(LimitRequest.status == status)
+    query = query.order_by(LimitRequest.created_at.desc(), LimitRequest.id.desc()).limit(limit)
+    return (await session.scalars(query)).all()
+
+
+async def pending_for(session: AsyncSession, customer_ids: Sequence[str], now: datetime) -> set[str]:
+    """Which of these customers have a limit request still open."""
+    if not customer_ids:
+        return set()
+    query = select(LimitRequest.customer_id).where(
+        LimitRequest.customer_id.in_(customer_ids), LimitRequest.status == "pending", LimitRequest.valid_until > now
+    )
+    return set((await session.scalars(query)).all())
+
+
+async def reviews_of(session: AsyncSession, request_ids: Sequence[str]) -> dict[str, list[LimitRequestReview]]:
+    found: dict[str, list[LimitRequestReview]] = defaultdict(list)
+    if not request_ids:
+        return found
+    query = (
+        select(LimitRequestReview)
+        .where(LimitRequestReview.request_id.in_(request_ids))
+        .order_by(LimitRequestReview.request_id, LimitRequestReview.step)
+    )
+    for review in await session.scalars(query):
+        found[review.request_id].append(review)
+    return found
+
+
+async def add_review(session: WriteSession, values: dict[str, Any]) -> None:
+    """The (request, step) primary key refuses a second reviewer taking the same step at the same moment."""
+    await session.execute(insert(LimitRequestReview).values(**values))
+
+
+async def settle(session: WriteSession, request_id: str, status: str, now: datetime) -> bool:
+    """Move a pending request to its final status; False when it was no longer pending (another reviewer won)."""
+    result = await session.execute(
+        update(LimitRequest)
+        .where(LimitRequest.id == request_id, LimitRequest.status == "pending")
+        .values(status=status, decided_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
