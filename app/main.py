@@ -144,6 +144,7 @@ def create_app(
     app.include_router(customers.router)
     app.include_router(notes.router)
     app.include_router(limit_requests.router)
+    app.include_router(limit_requests.reviews_router)
     app.include_router(receivables.router)
     app.include_router(orders.router)
     app.include_router(providers.router)

@@ -22,6 +22,7 @@ from app.db import Database
 from app.decisions.schemas import decision_out
 from app.decisions.service import DecisionService
 from app.idempotency.service import IdempotencyService
+from app.limits.review_dates import LimitReviewService
 from app.limits.service import LimitRequestService
 from app.monitoring.notifications import NotificationService
 from app.monitoring.service import MonitorService
@@ -69,6 +70,7 @@ class Services:
     notifications: NotificationService
     notes: NoteService
     limit_requests: LimitRequestService
+    limit_reviews: LimitReviewService
 
 
 def build_services(
@@ -116,6 +118,7 @@ def build_services(
         notifications=NotificationService(database, monitor, active_policy),
         notes=NoteService(database),
         limit_requests=LimitRequestService(database, active_policy),
+        limit_reviews=LimitReviewService(database, active_policy),
     )
 
 

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from app.api.deps import Idempotent, JsonBody, LimitRequestServiceDep, require_any_scope, require_scope
+from app.api.customers import CustomerId
+from app.api.deps import (
+    Idempotent,
+    JsonBody,
+    LimitRequestServiceDep,
+    LimitReviewServiceDep,
+    require_any_scope,
+    require_scope,
+)
 from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses
 from app.auth import Principal
 from app.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthenticated
+from app.limits.review_dates import DueLimit, LimitConfirmIn, LimitReviewQueue
 from app.limits.schemas import LimitRequestIn, LimitRequestList, LimitRequestOut, LimitReviewIn
 from app.limits.service import FourEyesRequired, RequesterCannotReview, RequestExpired, RequestNotPending
 from app.schemas import Identifier
 
 router = APIRouter(prefix="/v1/limit-requests", tags=["limit requests"])
+reviews_router = APIRouter(tags=["limit requests"])
 
 Requester = Annotated[Principal, Depends(require_any_scope("sales", "review"))]
 Reviewer = Annotated[Principal, Depends(require_scope("review"))]
@@ -94,3 +105,38 @@ async def review_limit_request(
     (source `request` in the limit history), the group limit, or the temporary uplift; `customer.limit_changed`
     and `limit_request.decided` are announced. Two reviewers at once: one wins, the other gets 409."""
     return await idempotent.run(lambda recorder: service.review(request_id, body, principal, recorder))
+
+
+@reviews_router.get(
+    "/v1/limit-reviews",
+    responses=problem_responses(Unauthenticated, Forbidden, InvalidRequest),
+    summary="Limits due for review: the policy's review date reached, or a manual limit expired or expiring",
+)
+async def limit_reviews(
+    _principal: Annotated[Principal, Depends(require_any_scope("read", "review"))],
+    service: LimitReviewServiceDep,
+    due_by: Annotated[date | None, Query(description="Due on or before this day (default: today).")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> LimitReviewQueue:
+    """The next review date is the limit's last change or confirmation plus the policy's
+    `limits.review_months` for the customer's risk class."""
+    return await service.queue(due_by, limit)
+
+
+@reviews_router.post(
+    "/v1/customers/{customer_id}/limit-review",
+    status_code=201,
+    response_model=DueLimit,
+    dependencies=[JsonBody],
+    responses=problem_responses(*JSON_WRITE_PROBLEMS, NotFound),
+    summary="Confirm a customer's limit as it stands: its next review date moves on",
+)
+async def confirm_limit(
+    customer_id: CustomerId,
+    body: LimitConfirmIn,
+    principal: Reviewer,
+    service: LimitReviewServiceDep,
+    idempotent: Idempotent,
+) -> Response:
+    """Recorded in the limit history (origin `review`) and the audit trail (`limit.review_confirmed`)."""
+    return await idempotent.run(lambda recorder: service.confirm(customer_id, body, principal, recorder))

@@ -24,6 +24,7 @@ class EventType(StrEnum):
     NOTE_ADDED = "note.added"
     LIMIT_REQUEST_CREATED = "limit_request.created"
     LIMIT_REQUEST_REVIEWED = "limit_request.reviewed"
+    LIMIT_REVIEW_CONFIRMED = "limit.review_confirmed"
     REPORT_PURCHASED = "report.purchased"
     RETENTION_PURGED = "retention.purged"
 

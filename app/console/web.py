@@ -40,6 +40,7 @@ NAVIGATION = (
     ("Reviews", "/console/reviews", ("review",)),
     ("Credit files", "/console/customers", ("read",)),
     ("Portfolio", "/console/portfolio", ("read",)),
+    ("Limits", "/console/limits", ("read",)),
     ("Policies", "/console/policies", ("read", "admin")),
     ("Provider spend", "/console/spend", ("read",)),
 )

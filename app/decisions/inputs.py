@@ -15,9 +15,11 @@ from app.policy.facts import CustomerFacts, ExposureFacts
 
 
 def customer_facts(customer: Customer, root: Customer | None, *, first_order: bool, now: datetime) -> CustomerFacts:
-    """Master data as facts; a manual limit past its expiry is left out. `root` is a group root with a limit."""
+    """Master data as facts; a manual limit past its expiry is marked so. `root` is a group root with a limit."""
     manual = customer.manual_limit_minor is not None and customer.limit_currency is not None
-    manual = manual and (customer.manual_limit_expires_at is None or customer.manual_limit_expires_at > now)
+    expires = customer.manual_limit_expires_at
+    # An expired manual limit stays in the facts, marked: the policy says what it falls back to.
+    expired = manual and expires is not None and expires <= now
     uplift = _uplift_in_force(customer, now)
     return CustomerFacts(
         customer.id,
@@ -26,6 +28,7 @@ def customer_facts(customer: Customer, root: Customer | None, *, first_order: bo
         block_reason=customer.block_reason,
         manual_limit=_amount(customer.manual_limit_minor, customer.limit_currency) if manual else None,
         manual_limit_reason=customer.manual_limit_reason if manual else None,
+        manual_limit_expired_at=utc_text(expires) if expired and expires is not None else None,
         first_order=first_order,
         limit_currency=customer.limit_currency if manual else None,
         group_id=root.id if root is not None else customer.parent_id,

@@ -7,11 +7,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.customers.models import CreditLimitChange, Customer
 from app.db import WriteSession
+from app.decisions.models import Decision
 from app.limits.models import LimitRequest, LimitRequestReview
+from app.monitoring.models import CustomerCreditState
 
 
 async def add_request(session: WriteSession, values: dict[str, Any]) -> None:
@@ -81,3 +84,47 @@ async def settle(session: WriteSession, request_id: str, status: str, now: datet
         .values(status=status, decided_at=now)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
+
+
+async def review_candidates(session: AsyncSession) -> Sequence[Customer]:
+    """Customers whose limit is looked after: a manual or group limit, or a decision taken for them."""
+    decided = select(Decision.customer_id).distinct().scalar_subquery()
+    query = (
+        select(Customer)
+        .where(
+            or_(
+                Customer.manual_limit_minor.is_not(None),
+                Customer.group_limit_minor.is_not(None),
+                Customer.id.in_(decided),
+            )
+        )
+        .order_by(Customer.id)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def last_limit_changes(session: AsyncSession) -> dict[str, datetime]:
+    """Each customer's latest limit-history row (a change or a confirmation): when its limit was last looked at."""
+    query = select(CreditLimitChange.customer_id, func.max(CreditLimitChange.created_at)).group_by(
+        CreditLimitChange.customer_id
+    )
+    return {str(customer_id): at for customer_id, at in (await session.execute(query)).all()}
+
+
+async def risk_classes(session: AsyncSession) -> dict[str, str]:
+    """Each customer's risk class as last seen: monitoring's state, else its latest decision's."""
+    latest = (
+        select(Decision.customer_id, func.max(Decision.decided_at).label("decided_at"))
+        .group_by(Decision.customer_id)
+        .subquery()
+    )
+    query = select(Decision.customer_id, Decision.risk_class).join(
+        latest, and_(Decision.customer_id == latest.c.customer_id, Decision.decided_at == latest.c.decided_at)
+    )
+    found = {str(customer_id): str(risk_class) for customer_id, risk_class in (await session.execute(query)).all()}
+    monitored = select(CustomerCreditState.customer_id, CustomerCreditState.risk_class).where(
+        CustomerCreditState.risk_class.is_not(None)
+    )
+    for customer_id, risk_class in (await session.execute(monitored)).all():
+        found[str(customer_id)] = str(risk_class)
+    return found

@@ -310,8 +310,29 @@ def _rated(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:
 
 def _credit_limit(ctx: _Context, cell: Cell, rates: Mapping[str, Decimal], reasons: list[Reason]) -> Decimal:
     policy, report, customer = ctx.policy, ctx.report, ctx.customer
-    if customer.manual_limit is not None:
-        limit = _convert(customer.manual_limit, customer.limit_currency or ctx.order.currency, ctx, rates)
+    manual = customer.manual_limit
+    fallback = policy.limits.expired_manual_limit
+    if manual is not None and customer.manual_limit_expired_at is not None:
+        reasons.append(
+            Reason(
+                "MANUAL_LIMIT_EXPIRED",
+                "The manual limit has expired; the policy says what applies until it is reviewed.",
+                "limits.expired_manual_limit",
+                {
+                    "manual_limit": ctx.money(
+                        _convert(manual, customer.limit_currency or ctx.order.currency, ctx, rates)
+                    ),
+                    "expired_at": customer.manual_limit_expired_at,
+                    "fallback": fallback,
+                },
+            )
+        )
+        if fallback == "policy":
+            manual = None
+    if manual is not None and customer.manual_limit_expired_at is not None and fallback == "zero":
+        limit = ZERO
+    elif manual is not None:
+        limit = _convert(manual, customer.limit_currency or ctx.order.currency, ctx, rates)
         reasons.append(
             Reason(
                 "MANUAL_LIMIT",

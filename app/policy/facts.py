@@ -46,6 +46,8 @@ class CustomerFacts:
     block_reason: str | None = None
     manual_limit: Decimal | None = None  # in limit_currency
     manual_limit_reason: str | None = None
+    # Set when manual_limit is past its expiry (RFC 3339): the policy's limits.expired_manual_limit says what applies.
+    manual_limit_expired_at: str | None = None
     first_order: bool = False
     limit_currency: str | None = None  # of manual_limit; None means the order's currency
     # The group (customers sharing a parent) and its limit, in group_limit_currency (None: the order's).
@@ -110,6 +112,7 @@ REASON_CODES = frozenset(
         "HIGH_RISK_PREPAYMENT",
         "INSOLVENT",
         "MANUAL_LIMIT",
+        "MANUAL_LIMIT_EXPIRED",
         "NO_REGISTRATION_NUMBER",
         "OVERDUE_INVOICES",
         "PAYMENT_BEHAVIOUR_DETERIORATED",
@@ -182,6 +185,8 @@ class DecisionInputs:
             },
             "rates": {currency: str(rate) for currency, rate in self.rates.items()},
         }
+        if c.manual_limit_expired_at is not None:  # stored only for an expired manual limit
+            data["customer"]["manual_limit_expired_at"] = c.manual_limit_expired_at
         if c.uplift is not None:  # decisions without an uplift in force store no such keys
             data["customer"] |= {
                 "uplift": str(c.uplift),
@@ -203,6 +208,7 @@ class DecisionInputs:
                 block_reason=c["block_reason"],
                 manual_limit=_decimal(c["manual_limit"]),
                 manual_limit_reason=c["manual_limit_reason"],
+                manual_limit_expired_at=c.get("manual_limit_expired_at"),
                 first_order=c["first_order"],
                 limit_currency=c.get("limit_currency"),
                 group_id=c.get("group_id"),

@@ -95,13 +95,38 @@ class ReviewRules(_Strict):
     four_eyes_above: Amount | None = None
 
 
+ReviewMonths = Annotated[int, Field(ge=1, le=60)]
+
+
+def _review_months() -> dict[str, int]:
+    return {"A": 12, "B": 12, "C": 6, "D": 3, "E": 1, "unknown": 6}
+
+
 class LimitRules(_Strict):
-    """Limit requests: who must approve them and how long they and temporary uplifts may run."""
+    """Limit requests (who approves them, how long they and uplifts run) and limit reviews."""
 
     # A request for a limit (or an uplift) above this needs two different reviewers; absent: review.four_eyes_above.
     four_eyes_above: Amount | None = None
     request_valid_days: int = Field(default=30, ge=1, le=365)
     max_uplift_days: int = Field(default=92, ge=1, le=366)
+    # Months from a limit's last change (or confirmation) to its next review, per risk class and for unrated.
+    review_months: dict[str, ReviewMonths] = Field(default_factory=_review_months)
+    # What a manual limit past its expiry gives: the policy's grid limit, zero, or the manual limit still.
+    expired_manual_limit: Literal["policy", "zero", "keep"] = "policy"
+
+    @model_validator(mode="after")
+    def _every_class_reviewed(self) -> LimitRules:
+        wanted = (*RATED_CLASSES, "unknown")
+        missing = [name for name in wanted if name not in self.review_months]
+        extra = [name for name in self.review_months if name not in wanted]
+        if missing or extra:
+            raise PolicyRuleError("review_months", f"needs exactly the classes {', '.join(wanted)}")
+        for better, worse in itertools.pairwise(RATED_CLASSES):
+            if self.review_months[worse] > self.review_months[better]:
+                raise PolicyRuleError(
+                    f"review_months.{worse}", f"a worse class is reviewed at least as often as {better}"
+                )
+        return self
 
 
 class Reports(_Strict):

@@ -379,7 +379,12 @@ def _limit(
     # The overdue stop replaces the evaluator's reasons with its own: the master data says whether the
     # limit is the manual one (`customer_facts` leaves an expired one out alike).
     expires = customer.manual_limit_expires_at
-    if customer.manual_limit_minor is not None and customer.limit_currency and (expires is None or expires > now):
+    expired = next((reason for reason in evaluation.reasons if reason.code == "MANUAL_LIMIT_EXPIRED"), None)
+    held = "MANUAL_LIMIT" in codes or (expired is not None and expired.facts.get("fallback") == "zero")
+    in_force = (
+        customer.manual_limit_minor is not None and customer.limit_currency and (expires is None or expires > now)
+    )
+    if held or in_force:
         return LimitOut(amount=amount, source="manual", reason=customer.manual_limit_reason, expires_at=expires, **seen)
     return LimitOut(amount=amount, source="policy", **seen)
 

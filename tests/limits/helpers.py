@@ -58,3 +58,15 @@ async def audit_events(engine: AsyncEngine, kind: str) -> list[tuple[str, dict[s
 async def chain_intact(client: httpx.AsyncClient) -> bool:
     verified = (await client.get("/v1/audit/verify", headers=auth(key_for("admin")))).json()
     return bool(verified["intact"])
+
+
+async def activate_limits_policy(client: httpx.AsyncClient, version: str, **limits: Any) -> httpx.Response:
+    """The active policy with its `limits` section changed, stored and activated; the store's answer."""
+    document = (await client.get("/v1/policies/active", headers=auth())).json()["document"]
+    document["version"] = version
+    document["limits"] = {**document["limits"], **limits}
+    response = await client.post("/v1/policies", json=document, headers=auth(key_for("admin")))
+    if response.status_code == 201:
+        activated = await client.post(f"/v1/policies/{version}/activate", headers=auth(key_for("admin")))
+        assert activated.status_code == 200, activated.text
+    return response
