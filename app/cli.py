@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from app.audit.commands import audit_cli
+from app.limits.cli import opportunities
 from app.monitoring.cli import monitor, webhooks_cli
 from app.policy_versions.cli import policy_cli
 from app.retention.commands import retention_cli
@@ -188,6 +189,7 @@ cli.add_typer(policy_cli, name="policy", rich_help_panel=CREDIT_DATA)
 providers_cli = typer.Typer(help="Credit-report providers.", no_args_is_help=True)
 cli.add_typer(providers_cli, name="providers", rich_help_panel=CREDIT_DATA)
 cli.command(rich_help_panel=OPERATIONS)(monitor)
+cli.command(rich_help_panel=CREDIT_DATA)(opportunities)
 cli.add_typer(webhooks_cli, name="webhooks", rich_help_panel=OPERATIONS)
 cli.add_typer(audit_cli, name="audit", rich_help_panel=OPERATIONS)
 cli.add_typer(retention_cli, name="retention", rich_help_panel=OPERATIONS)

@@ -22,6 +22,7 @@ from app.db import Database
 from app.decisions.schemas import decision_out
 from app.decisions.service import DecisionService
 from app.idempotency.service import IdempotencyService
+from app.limits.opportunities import OpportunitiesService
 from app.limits.review_dates import LimitReviewService
 from app.limits.service import LimitRequestService
 from app.monitoring.notifications import NotificationService
@@ -71,6 +72,7 @@ class Services:
     notes: NoteService
     limit_requests: LimitRequestService
     limit_reviews: LimitReviewService
+    opportunities: OpportunitiesService
 
 
 def build_services(
@@ -86,6 +88,7 @@ def build_services(
     reports = build_report_service(settings, http, database)
     active_policy = policies.active_policy
     monitor = MonitorService(database, reports, active_policy, settings.monitor_recent_days)
+    limit_requests = LimitRequestService(database, active_policy)
     return Services(
         settings=settings,
         keys=keys,
@@ -117,8 +120,9 @@ def build_services(
         monitor=monitor,
         notifications=NotificationService(database, monitor, active_policy),
         notes=NoteService(database),
-        limit_requests=LimitRequestService(database, active_policy),
+        limit_requests=limit_requests,
         limit_reviews=LimitReviewService(database, active_policy),
+        opportunities=OpportunitiesService(database, active_policy, limit_requests),
     )
 
 

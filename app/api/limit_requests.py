@@ -13,12 +13,14 @@ from app.api.deps import (
     JsonBody,
     LimitRequestServiceDep,
     LimitReviewServiceDep,
+    OpportunitiesServiceDep,
     require_any_scope,
     require_scope,
 )
 from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses
 from app.auth import Principal
 from app.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthenticated
+from app.limits.opportunities import OpportunitiesResult
 from app.limits.review_dates import DueLimit, LimitConfirmIn, LimitReviewQueue
 from app.limits.schemas import LimitRequestIn, LimitRequestList, LimitRequestOut, LimitReviewIn
 from app.limits.service import FourEyesRequired, RequesterCannotReview, RequestExpired, RequestNotPending
@@ -140,3 +142,20 @@ async def confirm_limit(
 ) -> Response:
     """Recorded in the limit history (origin `review`) and the audit trail (`limit.review_confirmed`)."""
     return await idempotent.run(lambda recorder: service.confirm(customer_id, body, principal, recorder))
+
+
+@reviews_router.post(
+    "/v1/opportunities",
+    responses=problem_responses(Unauthenticated, Forbidden, InvalidRequest),
+    summary="Run the opportunities pass: propose higher limits to good payers held back by their limit",
+)
+async def run_opportunities(
+    _principal: Reviewer,
+    service: OpportunitiesServiceDep,
+    lookback_days: Annotated[
+        int | None, Query(ge=1, le=730, description="Default: the policy's limits.proposals.lookback_days.")
+    ] = None,
+) -> OpportunitiesResult:
+    """Each proposal is a pending limit request (`requester_role: opportunities`) with the figures of its amount
+    in `proposal`; customers passed over are listed with why. `creditgate opportunities` runs the same pass."""
+    return await service.run(lookback_days)

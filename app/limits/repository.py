@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.customers.models import CreditLimitChange, Customer
+from app.customers.models import CreditLimitChange, Customer, Invoice
 from app.db import WriteSession
-from app.decisions.models import Decision
+from app.decisions.models import Decision, DecisionReason
 from app.limits.models import LimitRequest, LimitRequestReview
 from app.monitoring.models import CustomerCreditState
 
@@ -128,3 +128,47 @@ async def risk_classes(session: AsyncSession) -> dict[str, str]:
     for customer_id, risk_class in (await session.execute(monitored)).all():
         found[str(customer_id)] = str(risk_class)
     return found
+
+
+async def held_back(session: AsyncSession, since: datetime) -> list[Decision]:
+    """Decisions since `since` that sent an order to prepayment or review for exceeding the available credit."""
+    query = (
+        select(Decision)
+        .join(DecisionReason, DecisionReason.decision_id == Decision.id)
+        .where(
+            DecisionReason.code == "EXCEEDS_AVAILABLE_CREDIT",
+            DecisionReason.decided_at >= since,
+            Decision.outcome.in_(("prepayment", "review")),
+        )
+        .order_by(Decision.customer_id, Decision.decided_at)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def decisions_since(session: AsyncSession, customer_ids: Sequence[str], since: datetime) -> list[Decision]:
+    """The customers' decisions since `since`, oldest first."""
+    if not customer_ids:
+        return []
+    query = (
+        select(Decision)
+        .where(Decision.customer_id.in_(customer_ids), Decision.decided_at >= since)
+        .order_by(Decision.customer_id, Decision.decided_at, Decision.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def overdue_customers(session: AsyncSession, customer_ids: Sequence[str], before: date) -> set[str]:
+    """Which of the customers owe an invoice that fell due before `before`."""
+    if not customer_ids:
+        return set()
+    query = select(Invoice.customer_id).where(
+        Invoice.customer_id.in_(customer_ids), Invoice.open_amount_minor > 0, Invoice.due_date < before
+    )
+    return set((await session.scalars(query)).all())
+
+
+async def credit_states(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, CustomerCreditState]:
+    if not customer_ids:
+        return {}
+    query = select(CustomerCreditState).where(CustomerCreditState.customer_id.in_(customer_ids))
+    return {row.customer_id: row for row in await session.scalars(query)}

@@ -102,6 +102,23 @@ def _review_months() -> dict[str, int]:
     return {"A": 12, "B": 12, "C": 6, "D": 3, "E": 1, "unknown": 6}
 
 
+class ProposalRules(_Strict):
+    """The opportunities pass: who is proposed a higher limit, and how much."""
+
+    # Customers with an order sent to prepayment or review for exceeding the available credit in these days.
+    lookback_days: int = Field(default=90, ge=1, le=730)
+    # The proposal is the lowest of: this share of the bureau's recommended limit, this multiple of the peak
+    # monthly exposure the customer's orders asked for, and the cap.
+    share_of_recommended: Share = Decimal("1.00")
+    exposure_multiple: Decimal = Field(default=Decimal("2.00"), gt=0, le=100, decimal_places=2)
+    cap: Amount | None = None
+    # A good payment record: at least this many paid invoices in 12 months, paid on average at most this many
+    # days beyond terms, and nothing overdue longer than the grace days now.
+    min_paid_invoices: int = Field(default=3, ge=0, le=10000)
+    max_days_beyond_terms: int = Field(default=10, ge=0, le=365)
+    overdue_grace_days: int = Field(default=0, ge=0, le=365)
+
+
 class LimitRules(_Strict):
     """Limit requests (who approves them, how long they and uplifts run) and limit reviews."""
 
@@ -113,6 +130,7 @@ class LimitRules(_Strict):
     review_months: dict[str, ReviewMonths] = Field(default_factory=_review_months)
     # What a manual limit past its expiry gives: the policy's grid limit, zero, or the manual limit still.
     expired_manual_limit: Literal["policy", "zero", "keep"] = "policy"
+    proposals: ProposalRules = ProposalRules()
 
     @model_validator(mode="after")
     def _every_class_reviewed(self) -> LimitRules:
@@ -356,6 +374,7 @@ class PolicyDocument(_Strict):
             ("provider_unavailable.accept_up_to", self.provider_unavailable.accept_up_to),
             ("review.four_eyes_above", self.review.four_eyes_above),
             ("limits.four_eyes_above", self.limits.four_eyes_above),
+            ("limits.proposals.cap", self.limits.proposals.cap),
         )
 
 
