@@ -125,6 +125,26 @@ REASON_CODES = frozenset(
 )
 
 
+NextStep = Literal[
+    "request_limit_increase",
+    "request_limit_review",
+    "pay_overdue_invoices",
+    "provide_registration_number",
+    "retry_later",
+    "await_review",
+]
+# What a caller (a checkout, an ERP) can offer its user when a decision carries the reason: additive to the code.
+NEXT_STEPS: Mapping[str, NextStep] = {
+    "EXCEEDS_AVAILABLE_CREDIT": "request_limit_increase",
+    "GROUP_LIMIT": "request_limit_increase",
+    "MANUAL_LIMIT_EXPIRED": "request_limit_review",
+    "OVERDUE_INVOICES": "pay_overdue_invoices",
+    "NO_REGISTRATION_NUMBER": "provide_registration_number",
+    "PROVIDER_UNAVAILABLE": "retry_later",
+    "ABOVE_REVIEW_THRESHOLD": "await_review",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     outcome: Outcome
