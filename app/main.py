@@ -21,6 +21,7 @@ from app.api import (
     decisions,
     health,
     limit_requests,
+    lost_sales,
     metrics,
     notes,
     notifications,
@@ -145,6 +146,7 @@ def create_app(
     app.include_router(notes.router)
     app.include_router(limit_requests.router)
     app.include_router(limit_requests.reviews_router)
+    app.include_router(lost_sales.router)
     app.include_router(receivables.router)
     app.include_router(orders.router)
     app.include_router(providers.router)

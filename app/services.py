@@ -22,6 +22,7 @@ from app.db import Database
 from app.decisions.schemas import decision_out
 from app.decisions.service import DecisionService
 from app.idempotency.service import IdempotencyService
+from app.limits.lost_sales import LostSalesService
 from app.limits.opportunities import OpportunitiesService
 from app.limits.review_dates import LimitReviewService
 from app.limits.service import LimitRequestService
@@ -73,6 +74,7 @@ class Services:
     limit_requests: LimitRequestService
     limit_reviews: LimitReviewService
     opportunities: OpportunitiesService
+    lost_sales: LostSalesService
 
 
 def build_services(
@@ -123,6 +125,7 @@ def build_services(
         limit_requests=limit_requests,
         limit_reviews=LimitReviewService(database, active_policy),
         opportunities=OpportunitiesService(database, active_policy, limit_requests),
+        lost_sales=LostSalesService(database, policies),
     )
 
 

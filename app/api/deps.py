@@ -17,6 +17,7 @@ from app.customers.service import CustomerService
 from app.decisions.service import DecisionService
 from app.errors import FieldError, Forbidden, InvalidRequest, UnsupportedMediaType
 from app.idempotency.service import Handler, IdempotencyService, StoredResponse, fingerprint
+from app.limits.lost_sales import LostSalesService
 from app.limits.opportunities import OpportunitiesService
 from app.limits.review_dates import LimitReviewService
 from app.limits.service import LimitRequestService
@@ -233,6 +234,7 @@ NoteServiceDep = Annotated[NoteService, Depends(provided(lambda s: s.notes))]
 LimitRequestServiceDep = Annotated[LimitRequestService, Depends(provided(lambda s: s.limit_requests))]
 LimitReviewServiceDep = Annotated[LimitReviewService, Depends(provided(lambda s: s.limit_reviews))]
 OpportunitiesServiceDep = Annotated[OpportunitiesService, Depends(provided(lambda s: s.opportunities))]
+LostSalesServiceDep = Annotated[LostSalesService, Depends(provided(lambda s: s.lost_sales))]
 PolicyServiceDep = Annotated[PolicyService, Depends(provided(lambda s: s.policies))]
 WebhookServiceDep = Annotated[WebhookService, Depends(provided(lambda s: s.webhooks))]
 NotificationServiceDep = Annotated[NotificationService, Depends(provided(lambda s: s.notifications))]

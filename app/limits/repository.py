@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.customers.models import CreditLimitChange, Customer, Invoice
+from app.customers.models import CreditLimitChange, Customer, Invoice, Payment
 from app.db import WriteSession
 from app.decisions.models import Decision, DecisionReason
 from app.limits.models import LimitRequest, LimitRequestReview
@@ -172,3 +172,53 @@ async def credit_states(session: AsyncSession, customer_ids: Sequence[str]) -> d
         return {}
     query = select(CustomerCreditState).where(CustomerCreditState.customer_id.in_(customer_ids))
     return {row.customer_id: row for row in await session.scalars(query)}
+
+
+async def limit_held_decisions(session: AsyncSession, start: datetime, end: datetime) -> list[Decision]:
+    """Decisions in [start, end) with a limit reason (EXCEEDS_AVAILABLE_CREDIT or GROUP_LIMIT), oldest first."""
+    held = (
+        select(DecisionReason.decision_id)
+        .where(
+            DecisionReason.code.in_(("EXCEEDS_AVAILABLE_CREDIT", "GROUP_LIMIT")),
+            DecisionReason.decided_at >= start,
+            DecisionReason.decided_at < end,
+        )
+        .scalar_subquery()
+    )
+    query = select(Decision).where(Decision.id.in_(held)).order_by(Decision.decided_at, Decision.id)
+    return list((await session.scalars(query)).all())
+
+
+async def latest_decision_ids(session: AsyncSession, order_ids: Sequence[str]) -> set[str]:
+    """The latest decision of each order: an order decided again counts once, as last decided."""
+    if not order_ids:
+        return set()
+    latest = (
+        select(Decision.order_id, func.max(Decision.decided_at).label("decided_at"))
+        .where(Decision.order_id.in_(order_ids))
+        .group_by(Decision.order_id)
+        .subquery()
+    )
+    query = select(Decision.id).join(
+        latest, and_(Decision.order_id == latest.c.order_id, Decision.decided_at == latest.c.decided_at)
+    )
+    return set((await session.scalars(query)).all())
+
+
+async def invoices_of_orders(session: AsyncSession, order_ids: Sequence[str]) -> list[Invoice]:
+    if not order_ids:
+        return []
+    return list((await session.scalars(select(Invoice).where(Invoice.order_id.in_(order_ids)))).all())
+
+
+async def late_payers_since(session: AsyncSession, customer_ids: Sequence[str], since: date) -> dict[str, int]:
+    """Per customer, invoices paid after their due date by payments from `since` on."""
+    if not customer_ids:
+        return {}
+    query = (
+        select(Payment.customer_id, func.count(func.distinct(Payment.invoice_id)))
+        .join(Invoice, and_(Invoice.customer_id == Payment.customer_id, Invoice.invoice_id == Payment.invoice_id))
+        .where(Payment.customer_id.in_(customer_ids), Payment.paid_on >= since, Payment.paid_on > Invoice.due_date)
+        .group_by(Payment.customer_id)
+    )
+    return {str(customer_id): int(count) for customer_id, count in (await session.execute(query)).all()}
