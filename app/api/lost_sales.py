@@ -25,7 +25,8 @@ WhatIfLimit = Annotated[
     Query(
         pattern=AMOUNT_PATTERN,
         description="Replay each order with this limit as its customer's manual limit (in the order's currency; "
-        "with `currency`, only that currency's orders): `what_if` says how many would have been on credit.",
+        "the orders of one currency: `currency`, else the first held-back order's): `what_if` says how many "
+        "would have been on credit.",
     ),
 ]
 Currency = Annotated[CurrencyCode | None, Query()]

@@ -122,14 +122,16 @@ class LostSalesService:
         for invoice in invoices:
             by_order[(invoice.customer_id, invoice.order_id)].append(invoice)
         orders = []
+        # The what-if replays the orders of one currency: `currency`, else the first held-back order's.
+        replayed = currency or (held[0].currency if held else None)
         for row in held:
             mine = by_order.get((row.customer_id, row.order_id), [])
             overdue = sum((i.open_amount_minor for i in mine if i.currency == row.currency and i.due_date < today), 0)
             on_credit = None
-            if limit is not None and (currency is None or currency == row.currency):
+            if limit is not None and row.currency == replayed:
                 on_credit = await self._on_credit_with(row, limit)
             orders.append(_lost_order(row, "invoiced" if mine else "lost", late[row.id], on_credit, overdue))
-        what_if = _what_if(orders, limit, currency) if limit is not None else None
+        what_if = _what_if(orders, limit, replayed) if limit is not None else None
         return LostSalesReport(
             date_from=date_from,
             date_to=date_to,
