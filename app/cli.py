@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from app.audit.commands import audit_cli
 from app.insurance.cli import insurance_cli
+from app.limits.cli import opportunities
 from app.monitoring.cli import monitor, webhooks_cli
 from app.policy_versions.cli import policy_cli
 from app.retention.commands import retention_cli
@@ -164,7 +165,9 @@ keys_cli = typer.Typer(help="API keys: make one, or the digest to configure inst
 @keys_cli.command("new")
 def new_key(
     scope: list[str] = typer.Option(
-        [], "--scope", help="A scope to grant, repeatable: decide, read, review, receivables, admin (default: all)."
+        [],
+        "--scope",
+        help="A scope to grant, repeatable: decide, read, review, receivables, sales, admin (default: all).",
     ),
 ) -> None:
     """Make a key: print it once, with the digest and scopes to put in CREDITGATE_API_KEYS."""
@@ -200,6 +203,7 @@ cli.add_typer(policy_cli, name="policy", rich_help_panel=CREDIT_DATA)
 providers_cli = typer.Typer(help="Credit-report providers.", no_args_is_help=True)
 cli.add_typer(providers_cli, name="providers", rich_help_panel=CREDIT_DATA)
 cli.command(rich_help_panel=OPERATIONS)(monitor)
+cli.command(rich_help_panel=CREDIT_DATA)(opportunities)
 cli.add_typer(webhooks_cli, name="webhooks", rich_help_panel=OPERATIONS)
 cli.add_typer(insurance_cli, name="insurance", rich_help_panel=CREDIT_DATA)
 cli.add_typer(audit_cli, name="audit", rich_help_panel=OPERATIONS)

@@ -23,6 +23,8 @@ from app.api import (
     decisions,
     health,
     insurance,
+    limit_requests,
+    lost_sales,
     metrics,
     notes,
     notifications,
@@ -150,6 +152,9 @@ def create_app(
     app.include_router(notes.router)
     app.include_router(arrangements.router)
     app.include_router(signals.router)
+    app.include_router(limit_requests.router)
+    app.include_router(limit_requests.reviews_router)
+    app.include_router(lost_sales.router)
     app.include_router(receivables.router)
     app.include_router(orders.router)
     app.include_router(providers.router)

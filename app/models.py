@@ -3,12 +3,13 @@
 from app.arrangements.models import ArrangementInstalment, ArrangementInvoice, PaymentArrangement
 from app.audit.models import AuditChainHead, AuditEvent
 from app.console.models import EndedConsoleSession
-from app.customers.models import Customer, FxRate, Invoice, Payment
+from app.customers.models import CreditLimitChange, Customer, FxRate, Invoice, Payment
 from app.db import Base
 from app.decisions.models import Decision, DecisionReason, OpenCase, Review
 from app.idempotency.models import IdempotencyRecord
 from app.insurance.models import Cover, CoverVersion, InsurerRequest, OverdueReport
-from app.monitoring.models import CreditLimitChange, CustomerCreditState, MonitorLease
+from app.limits.models import LimitRequest, LimitRequestReview
+from app.monitoring.models import CustomerCreditState, MonitorLease
 from app.notes.models import Note
 from app.orders.models import Reservation
 from app.policy_versions.models import PolicyActivation, PolicyVersion
@@ -38,6 +39,8 @@ __all__ = [
     "InsurerLimit",
     "InsurerRequest",
     "Invoice",
+    "LimitRequest",
+    "LimitRequestReview",
     "MonitorLease",
     "Note",
     "OpenCase",

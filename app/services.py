@@ -27,6 +27,10 @@ from app.insurance.insurer_requests import InsurerRequestService
 from app.insurance.insurers import build_insurer
 from app.insurance.reporting import OverdueReportService
 from app.insurance.service import CoverService
+from app.limits.lost_sales import LostSalesService
+from app.limits.opportunities import OpportunitiesService
+from app.limits.review_dates import LimitReviewService
+from app.limits.service import LimitRequestService
 from app.monitoring.notifications import NotificationService
 from app.monitoring.service import MonitorService
 from app.notes.service import NoteService
@@ -78,6 +82,10 @@ class Services:
     covers: CoverService
     overdue_reports: OverdueReportService
     insurer_requests: InsurerRequestService
+    limit_requests: LimitRequestService
+    limit_reviews: LimitReviewService
+    opportunities: OpportunitiesService
+    lost_sales: LostSalesService
 
 
 def build_services(
@@ -98,6 +106,7 @@ def build_services(
     monitor = MonitorService(
         database, reports, active_policy, settings.monitor_recent_days, ledger_pass=signals.ledger_changed
     )
+    limit_requests = LimitRequestService(database, active_policy)
     return Services(
         settings=settings,
         keys=keys,
@@ -136,6 +145,10 @@ def build_services(
         covers=CoverService(database),
         overdue_reports=OverdueReportService(database, active_policy),
         insurer_requests=InsurerRequestService(database, build_insurer(settings, http)),
+        limit_requests=limit_requests,
+        limit_reviews=LimitReviewService(database, active_policy),
+        opportunities=OpportunitiesService(database, active_policy, limit_requests),
+        lost_sales=LostSalesService(database, policies),
     )
 
 

@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-Scope = Literal["decide", "read", "review", "receivables", "admin"]
-ALL_SCOPES: tuple[Scope, ...] = ("decide", "read", "review", "receivables", "admin")
+Scope = Literal["decide", "read", "review", "receivables", "sales", "admin"]
+ALL_SCOPES: tuple[Scope, ...] = ("decide", "read", "review", "receivables", "sales", "admin")
 
 DEFAULT_POLICY_FILE = Path(__file__).parent / "policy" / "default_policy.yaml"
 

@@ -54,7 +54,7 @@ class TestScopes:
     async def test_refuses_a_key_without_the_scope(
         self, client: httpx.AsyncClient, method: str, path: str, scope: str
     ) -> None:
-        for other in ("decide", "read", "review", "receivables", "admin", "no-scopes"):
+        for other in ("decide", "read", "review", "receivables", "sales", "admin", "no-scopes"):
             if other == scope:
                 continue
             key = "test-key-no-scopes-000000000" if other == "no-scopes" else key_for(other)

@@ -17,7 +17,15 @@ from app.api.deps import (
     Receivables,
 )
 from app.api.problems import JSON_WRITE_PROBLEMS, problem_responses, query_parameters
-from app.customers.schemas import CustomerMasterData, CustomerOut, InvoiceIn, InvoiceOut, PaymentIn, PaymentOut
+from app.customers.schemas import (
+    CustomerMasterData,
+    CustomerOut,
+    InvoiceIn,
+    InvoiceOut,
+    LimitHistoryOut,
+    PaymentIn,
+    PaymentOut,
+)
 from app.customers.service import PaymentExists
 from app.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthenticated
 from app.readside.credit_file import BehaviourOut, CreditFile
@@ -101,6 +109,21 @@ async def put_customer(
 )
 async def get_customer(customer_id: CustomerId, _principal: Read, service: CustomerServiceDep) -> CustomerOut:
     return await service.get_customer(customer_id)
+
+
+@router.get(
+    "/{customer_id}/limit-history",
+    responses=problem_responses(Unauthenticated, Forbidden, NotFound, InvalidRequest),
+    summary="Every change of the customer's limit, newest first: source, who, when, why",
+)
+async def limit_history(
+    customer_id: CustomerId,
+    _principal: Read,
+    service: CustomerServiceDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> LimitHistoryOut:
+    """Manual limits (ERP, console), approved limit requests (with `request_id`) and monitoring's reassessments."""
+    return await service.limit_history(customer_id, limit)
 
 
 @router.get(

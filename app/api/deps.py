@@ -21,6 +21,10 @@ from app.idempotency.service import Handler, IdempotencyService, StoredResponse,
 from app.insurance.insurer_requests import InsurerRequestService
 from app.insurance.reporting import OverdueReportService
 from app.insurance.service import CoverService
+from app.limits.lost_sales import LostSalesService
+from app.limits.opportunities import OpportunitiesService
+from app.limits.review_dates import LimitReviewService
+from app.limits.service import LimitRequestService
 from app.monitoring.notifications import NotificationService
 from app.notes.service import NoteService
 from app.observability.logging import bind
@@ -233,6 +237,10 @@ OpenItemsServiceDep = Annotated[OpenItemsService, Depends(provided(lambda s: s.o
 OrderServiceDep = Annotated[OrderService, Depends(provided(lambda s: s.orders))]
 ReviewServiceDep = Annotated[ReviewService, Depends(provided(lambda s: s.reviews))]
 NoteServiceDep = Annotated[NoteService, Depends(provided(lambda s: s.notes))]
+LimitRequestServiceDep = Annotated[LimitRequestService, Depends(provided(lambda s: s.limit_requests))]
+LimitReviewServiceDep = Annotated[LimitReviewService, Depends(provided(lambda s: s.limit_reviews))]
+OpportunitiesServiceDep = Annotated[OpportunitiesService, Depends(provided(lambda s: s.opportunities))]
+LostSalesServiceDep = Annotated[LostSalesService, Depends(provided(lambda s: s.lost_sales))]
 PolicyServiceDep = Annotated[PolicyService, Depends(provided(lambda s: s.policies))]
 WebhookServiceDep = Annotated[WebhookService, Depends(provided(lambda s: s.webhooks))]
 NotificationServiceDep = Annotated[NotificationService, Depends(provided(lambda s: s.notifications))]

@@ -32,6 +32,9 @@ class EventType(StrEnum):
     SIGNAL_RAISED = "signal.raised"
     SIGNAL_ACKNOWLEDGED = "signal.acknowledged"
     SIGNAL_CLEARED = "signal.cleared"
+    LIMIT_REQUEST_CREATED = "limit_request.created"
+    LIMIT_REQUEST_REVIEWED = "limit_request.reviewed"
+    LIMIT_REVIEW_CONFIRMED = "limit.review_confirmed"
     REPORT_PURCHASED = "report.purchased"
     RETENTION_PURGED = "retention.purged"
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from app.console import customer_actions, pages, policy_pages, portfolio_page, repository, review_pages
+from app.console import customer_actions, limit_pages, pages, policy_pages, portfolio_page, repository, review_pages
 from app.console.web import (
     HERE,
     SECURITY_HEADERS,
@@ -127,6 +127,7 @@ def install_console(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(customer_actions.router)
     app.include_router(portfolio_page.router)
+    app.include_router(limit_pages.router)
     app.include_router(policy_pages.router)
     app.include_router(review_pages.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

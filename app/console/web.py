@@ -41,6 +41,8 @@ NAVIGATION = (
     ("Credit files", "/console/customers", ("read",)),
     ("Warnings", "/console/signals", ("read",)),
     ("Portfolio", "/console/portfolio", ("read",)),
+    ("Limits", "/console/limits", ("read",)),
+    ("Lost sales", "/console/lost-sales", ("read",)),
     ("Policies", "/console/policies", ("read", "admin")),
     ("Provider spend", "/console/spend", ("read",)),
 )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, ForeignKeyConstraint, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, ForeignKeyConstraint, Index, Integer, String
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime
+
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Customer(Base):
@@ -28,6 +31,12 @@ class Customer(Base):
     manual_limit_reason: Mapped[str | None] = mapped_column(String(500))
     manual_limit_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     group_limit_minor: Mapped[int | None] = mapped_column(BigInteger)
+    # A temporary uplift on top of the standing limit, in limit_currency, for [starts_at, ends_at): it counts
+    # only while a decision's time is inside that period, so it ends by itself.
+    uplift_minor: Mapped[int | None] = mapped_column(BigInteger)
+    uplift_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    uplift_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    uplift_reason: Mapped[str | None] = mapped_column(String(500))
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     block_reason: Mapped[str | None] = mapped_column(String(500))
     payment_terms_days: Mapped[int | None] = mapped_column(Integer)
@@ -63,6 +72,12 @@ class CustomerRecord(Protocol):
     def manual_limit_expires_at(self) -> datetime | None: ...
     @property
     def group_limit_minor(self) -> int | None: ...
+    @property
+    def uplift_minor(self) -> int | None: ...
+    @property
+    def uplift_starts_at(self) -> datetime | None: ...
+    @property
+    def uplift_ends_at(self) -> datetime | None: ...
     @property
     def blocked(self) -> bool: ...
     @property
@@ -127,3 +142,28 @@ class FxRate(Base):
     rate: Mapped[str] = mapped_column(String(40))
     as_of: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CreditLimitChange(Base):
+    """One change of a customer's limit, with its source, who made it and why: the customer's limit history.
+
+    Monitoring writes the limit the policy gives from a new report; manual changes (console, ERP) and approved
+    limit requests write the manual limit, the group limit or the temporary uplift they set."""
+
+    __tablename__ = "credit_limit_history"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64))
+    old_limit_minor: Mapped[int | None] = mapped_column(BigInteger)
+    new_limit_minor: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+    # "monitor", "provider_notification", "erp", "console", "request"
+    source: Mapped[str] = mapped_column(String(32))
+    policy_version: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str | None] = mapped_column(String(64))  # the key id, or the process (monitor) that changed it
+    reason: Mapped[str | None] = mapped_column(String(2000))
+    request_id: Mapped[str | None] = mapped_column(String(36))  # the approved limit request, when one set it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_credit_limit_history_customer_id_created_at", "customer_id", "created_at"),)

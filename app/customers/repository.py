@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chunks import chunks
 from app.customers.groups import group_root
-from app.customers.models import Customer, CustomerRecord, FxRate, Invoice, Payment
+from app.customers.models import CreditLimitChange, Customer, CustomerRecord, FxRate, Invoice, Payment
 from app.customers.rates import RateTable
 from app.db import WriteSession, core, dialect_insert, dialect_name, exact_sum, insert_for, table_of
 from app.orders.models import Reservation
@@ -67,6 +67,21 @@ async def get_customer(
 async def update_credit_terms(session: AsyncSession, customer_id: str, values: dict[str, Any]) -> None:
     """A manual limit or a block set from the console: only those columns (and updated_at) change."""
     await session.execute(update(Customer).where(Customer.id == customer_id).values(**values))
+
+
+async def add_limit_change(session: WriteSession, values: dict[str, Any]) -> None:
+    await session.execute(insert(CreditLimitChange).values(**values))
+
+
+async def limit_history(session: AsyncSession, customer_id: str, limit: int) -> Sequence[CreditLimitChange]:
+    """The customer's limit changes, newest first."""
+    query = (
+        select(CreditLimitChange)
+        .where(CreditLimitChange.customer_id == customer_id)
+        .order_by(CreditLimitChange.created_at.desc(), CreditLimitChange.id.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
 
 
 async def group_root_of(session: AsyncSession, customer: Customer) -> Customer | None:

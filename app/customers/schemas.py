@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -264,3 +264,34 @@ class RateOut(BaseModel):
 
 class RatesOut(BaseModel):
     rates: list[RateOut]
+
+
+LimitSource = Literal["report", "policy", "manual", "request", "monitoring"]
+
+
+class LimitChangeOut(BaseModel):
+    id: str
+    source: LimitSource = Field(
+        description="What changed the limit: `report` (a provider pushed a new rating), `monitoring` (the monitor "
+        "reassessed on a new report), `manual` (the ERP's master data or a credit manager in the console), "
+        "`request` (an approved limit request)."
+    )
+    origin: str = Field(description="Where exactly: `monitor`, `provider:<name>`, `erp`, `console`, `request`.")
+    actor: str | None = Field(description="The key id (or process) that made the change.")
+    changed_at: datetime
+    old_limit: Money | None = Field(description="The limit before (null: none of this kind was set).")
+    new_limit: Money | None = Field(description="The limit after (null: cleared, the policy's limit applies).")
+    currency: str
+    changes: list[dict[str, Any]] = Field(
+        description="What changed: for manual changes and requests `{field, old, new}` with `field` one of "
+        "`manual_limit`, `group_limit`, `temporary_uplift` (with `starts_at`, `ends_at`), "
+        "`manual_limit_expires_at`; from monitoring the report changes `{kind, old, new}`."
+    )
+    reason: str | None
+    request_id: str | None = Field(description="The approved limit request, when one made the change.")
+    policy_version: str | None
+
+
+class LimitHistoryOut(BaseModel):
+    customer_id: str
+    items: list[LimitChangeOut] = Field(description="Newest first.")

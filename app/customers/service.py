@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from app.active_policy import ActivePolicy
 from app.audit.service import EventType, append
 from app.customers import repository
-from app.customers.models import Customer, FxRate, Invoice
+from app.customers.models import CreditLimitChange, Customer, FxRate, Invoice
 from app.customers.schemas import (
     BatchResult,
     CreditBlockIn,
@@ -20,6 +22,9 @@ from app.customers.schemas import (
     CustomerOut,
     InvoiceIn,
     InvoiceOut,
+    LimitChangeOut,
+    LimitHistoryOut,
+    LimitSource,
     ManualLimitOut,
     PaymentIn,
     PaymentOut,
@@ -30,7 +35,7 @@ from app.customers.schemas import (
 )
 from app.db import Database, WriteSession, utcnow
 from app.errors import Conflict, FieldError, InvalidRequest, NotFound
-from app.fields import check_text, parse_amount
+from app.fields import check_text, parse_amount, utc_text
 from app.idempotency.service import Recorder, StoredResponse
 from app.money import format_minor, to_minor
 from app.orders import repository as orders
@@ -75,12 +80,14 @@ class CustomerService:
             before = await repository.get_customer(session, customer_id)
             credit_before = _credit_terms(before) if before is not None else None
             was = _watched(before) if before is not None else None
+            limits_before = _limit_terms(before)  # a snapshot: the row object is refreshed in place below
             created = await repository.upsert_master_data(session, values)
             row = await repository.get_customer(session, customer_id, fresh=True)
             assert row is not None
             await _announce_changes(session, customer_id, was, _watched(row))
             stored = await recorder.respond(session, 201 if created else 200, customer_out(row, now))
             credit_after = _credit_terms(row)
+            await record_limit_history(session, limits_before, row, source="erp", actor=actor, reason=None, now=now)
             if credit_after != credit_before:
                 payload = {"customer_id": customer_id, "before": credit_before, "after": credit_after}
                 await append(session, EventType.CUSTOMER_CREDIT_CHANGED, customer_id, payload, actor)
@@ -92,6 +99,13 @@ class CustomerService:
         if row is None:
             raise NotFound(f"no customer {customer_id}")
         return customer_out(row, utcnow())
+
+    async def limit_history(self, customer_id: str, limit: int) -> LimitHistoryOut:
+        async with self.database.read() as session:
+            if await repository.get_customer(session, customer_id) is None:
+                raise NotFound(f"no customer {customer_id}")
+            rows = await repository.limit_history(session, customer_id, limit)
+        return LimitHistoryOut(customer_id=customer_id, items=[limit_change_out(row) for row in rows])
 
     async def _check_master_data(self, customer_id: str, body: CustomerMasterData) -> None:
         errors = []
@@ -254,7 +268,7 @@ class CustomerService:
                     "manual_limit_reason": reason,
                     "manual_limit_expires_at": None,
                 }
-            return await self._change_credit_terms(session, row, values, reason, actor, source)
+            return await change_credit_terms(session, row, values, reason, actor, source)
 
     async def set_block(
         self, customer_id: str, blocked: bool, reason: str, *, actor: str, source: str = "console"
@@ -266,34 +280,195 @@ class CustomerService:
             if row is None:
                 raise NotFound(f"no customer {customer_id}")
             values = {"blocked": blocked, "block_reason": reason if blocked else None}
-            return await self._change_credit_terms(session, row, values, reason, actor, source)
+            return await change_credit_terms(session, row, values, reason, actor, source)
 
-    async def _change_credit_terms(
-        self,
-        session: WriteSession,
-        row: Customer,
-        values: dict[str, Any],
-        reason: str,
-        actor: str,
-        source: str,
-    ) -> CustomerOut:
-        now = utcnow()
-        credit_before, was = _credit_terms(row), _watched(row)
-        await repository.update_credit_terms(session, row.id, {**values, "updated_at": now})
-        after = await repository.get_customer(session, row.id, fresh=True)
-        assert after is not None
-        await _announce_changes(session, row.id, was, _watched(after), source=source, reason=reason)
-        credit_after = _credit_terms(after)
-        if credit_after != credit_before:
-            payload = {
-                "customer_id": row.id,
-                "before": credit_before,
-                "after": credit_after,
-                "reason": reason,
-                "source": source,
+
+async def change_credit_terms(
+    session: WriteSession,
+    row: Customer,
+    values: dict[str, Any],
+    reason: str,
+    actor: str,
+    source: str,
+    *,
+    request_id: str | None = None,
+) -> CustomerOut:
+    """Change a locked customer's limits or block: history, webhooks and the audit event in the same transaction
+    (the audit event last, as it holds the chain's lock until the commit)."""
+    now = utcnow()
+    credit_before, was = _credit_terms(row), _watched(row)
+    before = _limit_terms(row)
+    await repository.update_credit_terms(session, row.id, {**values, "updated_at": now})
+    after = await repository.get_customer(session, row.id, fresh=True)
+    assert after is not None
+    await _announce_changes(session, row.id, was, _watched(after), source=source, reason=reason, request_id=request_id)
+    await _announce_other_limits(session, before, after, source=source, request_id=request_id)
+    await record_limit_history(
+        session, before, after, source=source, actor=actor, reason=reason, now=now, request_id=request_id
+    )
+    credit_after = _credit_terms(after)
+    if credit_after != credit_before:
+        payload = {
+            "customer_id": row.id,
+            "before": credit_before,
+            "after": credit_after,
+            "reason": reason,
+            "source": source,
+        }
+        if request_id is not None:
+            payload["request_id"] = request_id
+        await append(session, EventType.CUSTOMER_CREDIT_CHANGED, row.id, payload, actor)
+    return customer_out(after, now)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitTerms:
+    """The limits a person sets on a customer, as stored: what the limit history records changes of."""
+
+    currency: str | None
+    manual: int | None
+    manual_expires_at: datetime | None
+    group: int | None
+    uplift: int | None
+    uplift_starts_at: datetime | None
+    uplift_ends_at: datetime | None
+
+
+def _limit_terms(row: Customer | LimitTerms | None) -> LimitTerms:
+    if isinstance(row, LimitTerms):
+        return row
+    if row is None:
+        return LimitTerms(None, None, None, None, None, None, None)
+    return LimitTerms(
+        row.limit_currency,
+        row.manual_limit_minor,
+        row.manual_limit_expires_at,
+        row.group_limit_minor,
+        row.uplift_minor,
+        row.uplift_starts_at,
+        row.uplift_ends_at,
+    )
+
+
+def limit_terms(row: Customer) -> LimitTerms:
+    return _limit_terms(row)
+
+
+async def record_limit_history(
+    session: WriteSession,
+    before: Customer | LimitTerms | None,
+    after: Customer,
+    *,
+    source: str,
+    actor: str,
+    reason: str | None,
+    now: datetime,
+    request_id: str | None = None,
+) -> None:
+    """One row in the customer's limit history when a manual limit, group limit or temporary uplift changed."""
+    old, new = _limit_terms(before), _limit_terms(after)
+    currency = new.currency or old.currency
+    if currency is None:
+        return
+    changes: list[dict[str, Any]] = []
+
+    def money(minor: int | None, in_currency: str | None) -> str | None:
+        return None if minor is None or in_currency is None else format_minor(minor, in_currency)
+
+    periods = (old.uplift_starts_at, old.uplift_ends_at), (new.uplift_starts_at, new.uplift_ends_at)
+    for field, was, now_is, moved in (
+        ("manual_limit", (old.manual, old.currency), (new.manual, new.currency), False),
+        ("group_limit", (old.group, old.currency), (new.group, new.currency), False),
+        ("temporary_uplift", (old.uplift, old.currency), (new.uplift, new.currency), periods[0] != periods[1]),
+    ):
+        if (was != now_is or moved) and (was[0] is not None or now_is[0] is not None):
+            changes.append({"field": field, "old": money(*was), "new": money(*now_is)})
+    if old.manual_expires_at != new.manual_expires_at and new.manual is not None:
+        changes.append(
+            {
+                "field": "manual_limit_expires_at",
+                "old": _when(old.manual_expires_at),
+                "new": _when(new.manual_expires_at),
             }
-            await append(session, EventType.CUSTOMER_CREDIT_CHANGED, row.id, payload, actor)
-        return customer_out(after, now)
+        )
+    if not changes:
+        return
+    for change in changes:
+        if change["field"] == "temporary_uplift" and new.uplift is not None:
+            change["starts_at"], change["ends_at"] = _when(new.uplift_starts_at), _when(new.uplift_ends_at)
+    first = changes[0]["field"]
+    old_minor, new_minor = {
+        "manual_limit": (old.manual, new.manual),
+        "manual_limit_expires_at": (old.manual, new.manual),
+        "group_limit": (old.group, new.group),
+        "temporary_uplift": (old.uplift, new.uplift),
+    }[first]
+    await repository.add_limit_change(
+        session,
+        {
+            "id": str(uuid.uuid4()),
+            "customer_id": after.id,
+            "old_limit_minor": old_minor if old.currency == currency else None,
+            "new_limit_minor": new_minor,
+            "currency": currency,
+            "changes": changes,
+            "source": source,
+            "policy_version": None,
+            "actor": actor,
+            "reason": reason,
+            "request_id": request_id,
+            "created_at": now,
+        },
+    )
+
+
+def _when(value: datetime | None) -> str | None:
+    return utc_text(value) if value is not None else None
+
+
+async def _announce_other_limits(
+    session: WriteSession, before: LimitTerms, after: Customer, *, source: str, request_id: str | None
+) -> None:
+    """`customer.limit_changed` for a group limit or a temporary uplift (the manual limit announces itself)."""
+    new = _limit_terms(after)
+    currency = new.currency
+    if currency is None:
+        return
+    extra = {"request_id": request_id} if request_id is not None else {}
+    if before.group != new.group:
+        await enqueue_event(
+            session,
+            "customer.limit_changed",
+            {
+                "customer_id": after.id,
+                "limit": "group",
+                "old_limit": format_minor(before.group, currency) if before.group is not None else None,
+                "new_limit": format_minor(new.group, currency) if new.group is not None else None,
+                "currency": currency,
+                "source": source,
+                **extra,
+            },
+        )
+    if (before.uplift, before.uplift_starts_at, before.uplift_ends_at) != (
+        new.uplift,
+        new.uplift_starts_at,
+        new.uplift_ends_at,
+    ):
+        await enqueue_event(
+            session,
+            "customer.limit_changed",
+            {
+                "customer_id": after.id,
+                "limit": "temporary_uplift",
+                "old_limit": format_minor(before.uplift, currency) if before.uplift is not None else None,
+                "new_limit": format_minor(new.uplift, currency) if new.uplift is not None else None,
+                "currency": currency,
+                "starts_at": _when(new.uplift_starts_at),
+                "ends_at": _when(new.uplift_ends_at),
+                "source": source,
+                **extra,
+            },
+        )
 
 
 def _invalid(field: str, message: str) -> InvalidRequest:
@@ -337,6 +512,7 @@ async def _announce_changes(
     *,
     source: str = "erp",
     reason: str | None = None,
+    request_id: str | None = None,
 ) -> None:
     """Webhook events for a change of block or manual limit (by the ERP or the console), in the write's own
     transaction; `reason` is the change's own (an unblock's), else the block's."""
@@ -356,6 +532,7 @@ async def _announce_changes(
                 "new_limit": format_minor(limit, currency) if limit is not None and currency else None,
                 "currency": currency,
                 "source": source,
+                **({"request_id": request_id} if request_id is not None else {}),
             },
         )
 
@@ -493,3 +670,34 @@ def _credit_terms(row: Customer) -> dict[str, Any]:
         "blocked": row.blocked,
         "block_reason": row.block_reason,
     }
+
+
+def limit_source(origin: str) -> LimitSource:
+    """The kind of source of a stored history row's origin."""
+    if origin.startswith("provider"):
+        return "report"
+    sources: dict[str, LimitSource] = {
+        "monitor": "monitoring",
+        "erp": "manual",
+        "console": "manual",
+        "request": "request",
+    }
+    return sources.get(origin, "policy")
+
+
+def limit_change_out(row: CreditLimitChange) -> LimitChangeOut:
+    currency = row.currency
+    return LimitChangeOut(
+        id=row.id,
+        source=limit_source(row.source),
+        origin=row.source,
+        actor=row.actor,
+        changed_at=row.created_at,
+        old_limit=format_minor(row.old_limit_minor, currency) if row.old_limit_minor is not None else None,
+        new_limit=format_minor(row.new_limit_minor, currency) if row.new_limit_minor is not None else None,
+        currency=currency,
+        changes=list(row.changes),
+        reason=row.reason,
+        request_id=row.request_id,
+        policy_version=row.policy_version,
+    )

@@ -9,6 +9,7 @@ from decimal import Decimal
 from app.customers.exposure import Exposure
 from app.customers.models import CustomerRecord
 from app.customers.rates import RateTable
+from app.fields import utc_text
 from app.insurance.covers import coverage, is_in_force
 from app.insurance.models import Cover
 from app.money import from_minor
@@ -19,9 +20,12 @@ from app.policy.schema import PolicyDocument
 def customer_facts(
     customer: CustomerRecord, root: CustomerRecord | None, *, first_order: bool, now: datetime
 ) -> CustomerFacts:
-    """Master data as facts; a manual limit past its expiry is left out. `root` is a group root with a limit."""
+    """Master data as facts; a manual limit past its expiry is marked so. `root` is a group root with a limit."""
     manual = customer.manual_limit_minor is not None and customer.limit_currency is not None
-    manual = manual and (customer.manual_limit_expires_at is None or customer.manual_limit_expires_at > now)
+    expires = customer.manual_limit_expires_at
+    # An expired manual limit stays in the facts, marked: the policy says what it falls back to.
+    expired = manual and expires is not None and expires <= now
+    uplift = _uplift_in_force(customer, now)
     return CustomerFacts(
         customer.id,
         segment=customer.segment,
@@ -29,12 +33,26 @@ def customer_facts(
         block_reason=customer.block_reason,
         manual_limit=_amount(customer.manual_limit_minor, customer.limit_currency) if manual else None,
         manual_limit_reason=customer.manual_limit_reason if manual else None,
+        manual_limit_expired_at=utc_text(expires) if expired and expires is not None else None,
         first_order=first_order,
         limit_currency=customer.limit_currency if manual else None,
         group_id=root.id if root is not None else customer.parent_id,
         group_limit=_amount(root.group_limit_minor, root.limit_currency) if root is not None else None,
         group_limit_currency=root.limit_currency if root is not None else None,
+        uplift=uplift,
+        uplift_currency=customer.limit_currency if uplift is not None else None,
+        uplift_ends_at=utc_text(customer.uplift_ends_at) if uplift is not None and customer.uplift_ends_at else None,
     )
+
+
+def _uplift_in_force(customer: CustomerRecord, now: datetime) -> Decimal | None:
+    """The temporary uplift when `now` is inside its period: it ends by itself, no job clears it."""
+    if customer.uplift_minor is None or customer.limit_currency is None:
+        return None
+    starts, ends = customer.uplift_starts_at, customer.uplift_ends_at
+    if (starts is not None and now < starts) or (ends is not None and now >= ends):
+        return None
+    return from_minor(customer.uplift_minor, customer.limit_currency)
 
 
 def exposure_facts(own: Exposure, group: Exposure | None) -> ExposureFacts:

@@ -7,13 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, computed_field, field_validator
 from sqlalchemy import RowMapping
 
 from app.decisions.models import Decision, Review
 from app.decisions.repository import DecisionRow
 from app.fields import AMOUNT_PATTERN, Name, parse_amount
 from app.money import format_minor, is_country
+from app.policy.facts import NEXT_STEPS, NextStep
 from app.schema_types import POSITIVE_AMOUNT_PATTERN, CountryCode, CurrencyCode, json_integer, minor_units_rule
 from app.schemas import Body, Identifier, Money, check_currency, vat_within
 
@@ -92,6 +93,14 @@ class ReasonOut(BaseModel):
     rule: str | None = None
     facts: dict[str, Any] = Field(default_factory=dict)
 
+    @computed_field(  # type: ignore[prop-decorator]
+        description="What the caller can offer next for this reason (e.g. `request_limit_increase` on "
+        "`EXCEEDS_AVAILABLE_CREDIT`: POST /v1/limit-requests); null when there is nothing to do."
+    )
+    @property
+    def next_step(self) -> NextStep | None:
+        return NEXT_STEPS.get(self.code)
+
 
 class ReportOut(BaseModel):
     provider: str | None
@@ -128,6 +137,13 @@ class DecisionOut(BaseModel):
         description="The id of the API key whose review settled the decision; null while unsettled."
     )
     settled_at: datetime | None = Field(description="When the settling review was recorded; null while unsettled.")
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The reasons' next steps, each once, in the reasons' order."
+    )
+    @property
+    def next_steps(self) -> list[NextStep]:
+        return list(dict.fromkeys(step for reason in self.reasons if (step := reason.next_step) is not None))
 
 
 class DecisionDetail(DecisionOut):

@@ -1,17 +1,14 @@
-"""Monitoring tables: each customer's last known credit state, its limit history, the pass lease, audit."""
+"""Monitoring tables: each customer's last known credit state and the pass lease (the limit history is the
+customers' table `credit_limit_history`, which monitoring writes to as one of its sources)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime
-
-JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
 class CustomerCreditState(Base):
@@ -33,24 +30,6 @@ class CustomerCreditState(Base):
     # A provider notification asked for a fresh report: the next pass re-pulls it first.
     refresh_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class CreditLimitChange(Base):
-    """Every limit monitoring (or the ERP) set, with what changed and why: the customer's limit history."""
-
-    __tablename__ = "credit_limit_history"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(String(64))
-    old_limit_minor: Mapped[int | None] = mapped_column(BigInteger)
-    new_limit_minor: Mapped[int | None] = mapped_column(BigInteger)
-    currency: Mapped[str] = mapped_column(String(3))
-    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
-    source: Mapped[str] = mapped_column(String(32))  # "monitor", "provider_notification", "erp"
-    policy_version: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    __table_args__ = (Index("ix_credit_limit_history_customer_id_created_at", "customer_id", "created_at"),)
 
 
 class MonitorLease(Base):

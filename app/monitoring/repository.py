@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.customers.models import Customer
+from app.customers.models import CreditLimitChange, Customer
 from app.db import WriteSession, dialect_insert
 from app.decisions.models import Decision
-from app.monitoring.models import CreditLimitChange, CustomerCreditState, MonitorLease
+from app.monitoring.models import CustomerCreditState, MonitorLease
 from app.providers.base import registration_key
 
 

@@ -212,6 +212,7 @@ class MonitorService:
                     "changes": described,
                     "source": actor,
                     "policy_version": policy.version,
+                    "actor": actor,
                     "created_at": now,
                 },
             )

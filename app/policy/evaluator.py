@@ -434,8 +434,29 @@ def _terms(ctx: _Context, cell: Cell) -> _Terms:
 
 def _credit_limit(ctx: _Context, cell: Cell, rates: Mapping[str, Decimal], reasons: list[Reason]) -> Decimal:
     policy, report, customer = ctx.policy, ctx.report, ctx.customer
-    if customer.manual_limit is not None:
-        limit = _convert(customer.manual_limit, customer.limit_currency or ctx.order.currency, ctx, rates)
+    manual = customer.manual_limit
+    fallback = policy.limits.expired_manual_limit
+    if manual is not None and customer.manual_limit_expired_at is not None:
+        reasons.append(
+            Reason(
+                "MANUAL_LIMIT_EXPIRED",
+                "The manual limit has expired; the policy says what applies until it is reviewed.",
+                "limits.expired_manual_limit",
+                {
+                    "manual_limit": ctx.money(
+                        _convert(manual, customer.limit_currency or ctx.order.currency, ctx, rates)
+                    ),
+                    "expired_at": customer.manual_limit_expired_at,
+                    "fallback": fallback,
+                },
+            )
+        )
+        if fallback == "policy":
+            manual = None
+    if manual is not None and customer.manual_limit_expired_at is not None and fallback == "zero":
+        limit = ZERO
+    elif manual is not None:
+        limit = _convert(manual, customer.limit_currency or ctx.order.currency, ctx, rates)
         reasons.append(
             Reason(
                 "MANUAL_LIMIT",
@@ -459,6 +480,17 @@ def _credit_limit(ctx: _Context, cell: Cell, rates: Mapping[str, Decimal], reaso
             limit = min(limit, _convert(cell.cap, policy.currency, ctx, rates))
         if policy.insurance is not None:
             limit = _insured_limit(ctx, limit, rates, reasons)
+    if customer.uplift is not None:
+        uplift = _convert(customer.uplift, customer.uplift_currency or ctx.order.currency, ctx, rates)
+        reasons.append(
+            Reason(
+                "TEMPORARY_UPLIFT",
+                "A temporary uplift raises the credit limit until it ends.",
+                "customer.uplift",
+                {"uplift": ctx.money(uplift), "limit": ctx.money(limit + uplift), "ends_at": customer.uplift_ends_at},
+            )
+        )
+        limit += uplift
     cap = policy.new_customers.first_order_cap
     if customer.first_order and cap is not None:
         first_order_cap = _convert(cap, policy.currency, ctx, rates)

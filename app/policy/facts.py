@@ -48,12 +48,18 @@ class CustomerFacts:
     block_reason: str | None = None
     manual_limit: Decimal | None = None  # in limit_currency
     manual_limit_reason: str | None = None
+    # Set when manual_limit is past its expiry (RFC 3339): the policy's limits.expired_manual_limit says what applies.
+    manual_limit_expired_at: str | None = None
     first_order: bool = False
     limit_currency: str | None = None  # of manual_limit; None means the order's currency
     # The group (customers sharing a parent) and its limit, in group_limit_currency (None: the order's).
     group_id: str | None = None
     group_limit: Decimal | None = None
     group_limit_currency: str | None = None
+    # A temporary uplift on top of the standing limit, in uplift_currency, in force at the decision's time.
+    uplift: Decimal | None = None
+    uplift_currency: str | None = None
+    uplift_ends_at: str | None = None  # RFC 3339, for the reason's facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +169,7 @@ REASON_CODES = frozenset(
         "INSURANCE_EXTENSION_EXCEEDED",
         "MANUAL_LIMIT",
         "NO_COVER",
+        "MANUAL_LIMIT_EXPIRED",
         "NO_REGISTRATION_NUMBER",
         "OVERDUE_INVOICES",
         "PAYMENT_ARRANGEMENT_BROKEN",
@@ -171,9 +178,30 @@ REASON_CODES = frozenset(
         "PROVIDER_UNAVAILABLE",
         "SMALL_ORDER_NO_REPORT",
         "STALE_REPORT",
+        "TEMPORARY_UPLIFT",
         "WITHIN_LIMIT",
     }
 )
+
+
+NextStep = Literal[
+    "request_limit_increase",
+    "request_limit_review",
+    "pay_overdue_invoices",
+    "provide_registration_number",
+    "retry_later",
+    "await_review",
+]
+# What a caller (a checkout, an ERP) can offer its user when a decision carries the reason: additive to the code.
+NEXT_STEPS: Mapping[str, NextStep] = {
+    "EXCEEDS_AVAILABLE_CREDIT": "request_limit_increase",
+    "GROUP_LIMIT": "request_limit_increase",
+    "MANUAL_LIMIT_EXPIRED": "request_limit_review",
+    "OVERDUE_INVOICES": "pay_overdue_invoices",
+    "NO_REGISTRATION_NUMBER": "provide_registration_number",
+    "PROVIDER_UNAVAILABLE": "retry_later",
+    "ABOVE_REVIEW_THRESHOLD": "await_review",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +270,14 @@ class DecisionInputs:
             },
             "rates": {currency: str(rate) for currency, rate in self.rates.items()},
         }
+        if c.manual_limit_expired_at is not None:  # stored only for an expired manual limit
+            data["customer"]["manual_limit_expired_at"] = c.manual_limit_expired_at
+        if c.uplift is not None:  # decisions without an uplift in force store no such keys
+            data["customer"] |= {
+                "uplift": str(c.uplift),
+                "uplift_currency": c.uplift_currency,
+                "uplift_ends_at": c.uplift_ends_at,
+            }
         if self.behaviour is not None:  # decisions under a policy without `behaviour` store no such key
             data["behaviour"] = self.behaviour.to_json()
         if self.arrangements is not None:  # nor, without arrangements to weigh, an `arrangements` key
@@ -263,11 +299,15 @@ class DecisionInputs:
                 block_reason=c["block_reason"],
                 manual_limit=_decimal(c["manual_limit"]),
                 manual_limit_reason=c["manual_limit_reason"],
+                manual_limit_expired_at=c.get("manual_limit_expired_at"),
                 first_order=c["first_order"],
                 limit_currency=c.get("limit_currency"),
                 group_id=c.get("group_id"),
                 group_limit=_decimal(c.get("group_limit")),
                 group_limit_currency=c.get("group_limit_currency"),
+                uplift=_decimal(c.get("uplift")),
+                uplift_currency=c.get("uplift_currency"),
+                uplift_ends_at=c.get("uplift_ends_at"),
             ),
             report=ReportFacts(
                 source=r["source"],

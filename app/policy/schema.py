@@ -104,6 +104,58 @@ class ReviewRules(_Strict):
     four_eyes_above: Amount | None = None
 
 
+ReviewMonths = Annotated[int, Field(ge=1, le=60)]
+
+
+def _review_months() -> dict[str, int]:
+    return {"A": 12, "B": 12, "C": 6, "D": 3, "E": 1, "unknown": 6}
+
+
+class ProposalRules(_Strict):
+    """The opportunities pass: who is proposed a higher limit, and how much."""
+
+    # Customers with an order sent to prepayment or review for exceeding the available credit in these days.
+    lookback_days: int = Field(default=90, ge=1, le=730)
+    # The proposal is the lowest of: this share of the bureau's recommended limit, this multiple of the peak
+    # monthly exposure the customer's orders asked for, and the cap.
+    share_of_recommended: Share = Decimal("1.00")
+    exposure_multiple: Decimal = Field(default=Decimal("2.00"), gt=0, le=100, decimal_places=2)
+    cap: Amount | None = None
+    # A good payment record: at least this many paid invoices in 12 months, paid on average at most this many
+    # days beyond terms, and nothing overdue longer than the grace days now.
+    min_paid_invoices: int = Field(default=3, ge=0, le=10000)
+    max_days_beyond_terms: int = Field(default=10, ge=0, le=365)
+    overdue_grace_days: int = Field(default=0, ge=0, le=365)
+
+
+class LimitRules(_Strict):
+    """Limit requests (who approves them, how long they and uplifts run) and limit reviews."""
+
+    # A request for a limit (or an uplift) above this needs two different reviewers; absent: review.four_eyes_above.
+    four_eyes_above: Amount | None = None
+    request_valid_days: int = Field(default=30, ge=1, le=365)
+    max_uplift_days: int = Field(default=92, ge=1, le=366)
+    # Months from a limit's last change (or confirmation) to its next review, per risk class and for unrated.
+    review_months: dict[str, ReviewMonths] = Field(default_factory=_review_months)
+    # What a manual limit past its expiry gives: the policy's grid limit, zero, or the manual limit still.
+    expired_manual_limit: Literal["policy", "zero", "keep"] = "policy"
+    proposals: ProposalRules = ProposalRules()
+
+    @model_validator(mode="after")
+    def _every_class_reviewed(self) -> LimitRules:
+        wanted = (*RATED_CLASSES, "unknown")
+        missing = [name for name in wanted if name not in self.review_months]
+        extra = [name for name in self.review_months if name not in wanted]
+        if missing or extra:
+            raise PolicyRuleError("review_months", f"needs exactly the classes {', '.join(wanted)}")
+        for better, worse in itertools.pairwise(RATED_CLASSES):
+            if self.review_months[worse] > self.review_months[better]:
+                raise PolicyRuleError(
+                    f"review_months.{worse}", f"a worse class is reviewed at least as often as {better}"
+                )
+        return self
+
+
 class Reports(_Strict):
     max_age_days: int = Field(ge=0, le=3650)
 
@@ -347,6 +399,7 @@ class PolicyDocument(_Strict):
     reports: Reports
     review: ReviewRules = ReviewRules()
     monitoring: Monitoring = Monitoring()
+    limits: LimitRules = LimitRules()
     behaviour: BehaviourRules | None = None  # absent: the customer's payment record is no input
     arrangements: ArrangementRules | None = None  # absent: payment arrangements are no input
     signals: SignalRules | None = None  # absent: no early-warning signals are raised
@@ -433,6 +486,8 @@ class PolicyDocument(_Strict):
             ("review.four_eyes_above", self.review.four_eyes_above),
             ("arrangements.new_credit_cap", self.arrangements.new_credit_cap if self.arrangements else None),
             ("signals.overdue_growth", self.signals.overdue_growth if self.signals else None),
+            ("limits.four_eyes_above", self.limits.four_eyes_above),
+            ("limits.proposals.cap", self.limits.proposals.cap),
         )
         if self.insurance is not None:
             for segment, retention in self.insurance.retention.items():

@@ -16,6 +16,8 @@ from app.customers import repository
 from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_customer
 from app.customers.models import Customer
 from app.customers.rates import RateTable, convert_sums
+from app.customers.schemas import LimitChangeOut
+from app.customers.service import limit_change_out
 from app.db import Database, utcnow
 from app.decisions import repository as decisions
 from app.decisions.behaviour import figures_of
@@ -26,7 +28,7 @@ from app.decisions.standing import Standing, credit_standing
 from app.errors import NotFound
 from app.fields import utc_text
 from app.insurance import repository as insurance
-from app.money import from_minor, quantize
+from app.money import format_minor, from_minor, quantize
 from app.monitoring import repository as monitoring
 from app.monitoring.models import CustomerCreditState
 from app.policy.behaviour import BehaviourFigures, score, weighted_days_beyond_terms
@@ -51,6 +53,15 @@ from app.signals.service import signal_out
 
 DecisionView = Callable[[Decision, Review | None], DecisionOut]
 WINDOW_DAYS = 90
+HISTORY_ROWS = 10  # limit changes shown in the file
+
+
+class UpliftOut(BaseModel):
+    amount: Money
+    starts_at: datetime | None
+    ends_at: datetime | None
+    in_force: bool = Field(description="Whether a decision now adds it to the limit (the amount above includes it).")
+    reason: str | None
 
 
 class LimitOut(BaseModel):
@@ -63,6 +74,7 @@ class LimitOut(BaseModel):
     expires_at: datetime | None = None
     decision_id: str | None = None
     decided_at: datetime | None = None
+    uplift: UpliftOut | None = Field(default=None, description="A temporary uplift set, in force or not yet/no more.")
 
 
 class ExposureOut(BaseModel):
@@ -203,6 +215,9 @@ class CreditFile(BaseModel):
     )
     signals: list[SignalOut] = Field(description="Open and acknowledged early-warning signals, newest first.")
     insurance: InsuranceOut = Field(description="The credit insurer's cover, and the exposure it protects.")
+    limit_history: list[LimitChangeOut] = Field(
+        description="The latest changes of the limit, newest first (all of them: GET …/limit-history)."
+    )
 
 
 class OverLimit(BaseModel):
@@ -277,8 +292,10 @@ class CreditFileService:
             grace = grace_days(policy)
             arranged = (await open_judged_of(session, [customer_id], as_of=today, grace=grace)).get(customer_id, [])
             warnings = await signal_rows.active_signals(session, [customer_id])
+            history = await repository.limit_history(session, customer_id, HISTORY_ROWS)
         evaluation, exposure = standing.evaluation, standing.own
         limit = _limit(customer, evaluation, recent[0] if recent else None, currency, now)
+        limit.uplift = _uplift(customer, now)
         priced = standing.priced
         unpriced = set(exposure.unpriced_currencies)
         sold = convert_sums({currency_: int(amount) for currency_, amount in sales}, currency, rates)
@@ -311,6 +328,7 @@ class CreditFileService:
             arrangements=[arrangement_out(one, grace) for one in sorted(arranged, key=lambda one: one.row.created_at)],
             signals=[signal_out(row) for row in sorted(warnings, key=lambda row: row.raised_at, reverse=True)],
             insurance=insurance_out(exposure, standing.cover, rates, today, policy),
+            limit_history=[limit_change_out(row) for row in history],
         )
 
     async def behaviour(self, customer_id: str) -> BehaviourOut:
@@ -389,6 +407,19 @@ class CreditFileService:
         )
 
 
+def _uplift(customer: Customer, now: datetime) -> UpliftOut | None:
+    if customer.uplift_minor is None or customer.limit_currency is None:
+        return None
+    starts, ends = customer.uplift_starts_at, customer.uplift_ends_at
+    return UpliftOut(
+        amount=format_minor(customer.uplift_minor, customer.limit_currency),
+        starts_at=starts,
+        ends_at=ends,
+        in_force=(starts is None or starts <= now) and (ends is None or now < ends),
+        reason=customer.uplift_reason,
+    )
+
+
 def _limit(
     customer: Customer, evaluation: Evaluation, latest: Decision | None, currency: str, now: datetime
 ) -> LimitOut:
@@ -405,7 +436,12 @@ def _limit(
     # The overdue stop replaces the evaluator's reasons with its own: the master data says whether the
     # limit is the manual one (`customer_facts` leaves an expired one out alike).
     expires = customer.manual_limit_expires_at
-    if customer.manual_limit_minor is not None and customer.limit_currency and (expires is None or expires > now):
+    expired = next((reason for reason in evaluation.reasons if reason.code == "MANUAL_LIMIT_EXPIRED"), None)
+    held = "MANUAL_LIMIT" in codes or (expired is not None and expired.facts.get("fallback") == "zero")
+    in_force = (
+        customer.manual_limit_minor is not None and customer.limit_currency and (expires is None or expires > now)
+    )
+    if held or in_force:
         return LimitOut(amount=amount, source="manual", reason=customer.manual_limit_reason, expires_at=expires, **seen)
     return LimitOut(amount=amount, source="policy", **seen)
 

@@ -16,6 +16,7 @@ EventType = Literal[
     "customer.warning",
     "customer.cover_changed",
     "customer.insurer_request_answered",
+    "limit_request.decided",
 ]
 # scheme://host[:port][/path][?query]: no user info, a port from 1 to 65535. The host is an IPv4 address in four
 # decimal numbers, or a DNS name whose last label starts with a letter (so no legacy IPv4 spelling such as

@@ -41,7 +41,7 @@ LAPTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 KEYS = {
-    "e2e-key-all-scopes-000000000": ["read", "review", "admin", "decide", "receivables"],
+    "e2e-key-all-scopes-000000000": ["read", "review", "admin", "decide", "receivables", "sales"],
     "e2e-key-read-only-0000000000": ["read"],
     "e2e-key-second-reviewer-00000": ["read", "review"],
 }

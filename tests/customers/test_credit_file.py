@@ -46,6 +46,7 @@ class TestLimitSource:
             "expires_at": None,
             "decision_id": None,
             "decided_at": None,
+            "uplift": None,
         }
         assert file["risk_class"] == "unknown"
         assert file["available_credit"] == "1000.00"

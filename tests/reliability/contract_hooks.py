@@ -229,6 +229,23 @@ def _arrangement(case: Any) -> None:
             instalment["due_date"] = (today + timedelta(days=number)).isoformat()
 
 
+def _limit_request(case: Any) -> None:
+    """starts_at and ends_at only for a temporary uplift, which needs ends_at (after starts_at, within the policy's
+    longest uplift) and targets the customer's own limit; valid_until as the service defaults it."""
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    body.pop("valid_until", None)  # in the future and within the policy's days: the default is both
+    if body.get("kind") != "temporary":
+        body.pop("starts_at", None)
+        body.pop("ends_at", None)
+        return
+    body["target"] = "customer"
+    start = datetime.now(UTC) + timedelta(days=1)
+    body["starts_at"] = start.isoformat().replace("+00:00", "Z")
+    body["ends_at"] = (start + timedelta(days=7)).isoformat().replace("+00:00", "Z")
+
+
 CROSS_FIELD_RULES = {
     ("POST", "/v1/customers/{customer_id}/arrangements"): _arrangement,
     ("PUT", "/v1/customers/{customer_id}/invoices/{invoice_id}"): _invoice_body,
@@ -241,4 +258,5 @@ CROSS_FIELD_RULES = {
     ("GET", "/v1/providers/usage"): _usage_days,
     ("GET", "/v1/decisions"): _amount_bounds,
     ("GET", "/v1/decisions/export"): _amount_bounds,
+    ("POST", "/v1/limit-requests"): _limit_request,
 }

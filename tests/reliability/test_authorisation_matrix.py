@@ -72,7 +72,14 @@ async def _existing_ids(client: httpx.AsyncClient) -> dict[str, str]:
         headers=auth(),
     )
     assert subscription.status_code == 201, subscription.text
+    request = await client.post(
+        "/v1/limit-requests",
+        json={"customer_id": "C-42", "amount": "5000.00", "reason": "growing"},
+        headers=auth(key_for("sales")),
+    )
+    assert request.status_code == 201, request.text
     return {
+        "request_id": request.json()["id"],
         "subscription_id": subscription.json()["id"],
         "delivery_id": "no-delivery-yet",
         "customer_id": "C-42",
