@@ -17,6 +17,15 @@ class FieldError(BaseModel):
     type: str | None = None
 
 
+class CrossFieldError(ValueError):
+    """A body validator's refusal of one field given the others (a period's end before its start): the problem
+    names that field, not the whole body."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class ProblemError(Exception):
     """An error the API answers with a problem document: the class names status, code and title; the instance
     the detail, the fields at fault (`errors`), headers such as Retry-After and any extra members."""

@@ -17,6 +17,7 @@ from app.insurance.insurer_requests import (
     InsurerRequestOut,
     InsurerRequestPage,
     NoCoverToChange,
+    NoInsurerConfigured,
 )
 from app.insurance.schemas import CoverHistory, CoverIn, CoverOut
 
@@ -71,7 +72,7 @@ async def cover_history(
     status_code=201,
     response_model=InsurerRequestOut,
     dependencies=[JsonBody],
-    responses=problem_responses(*WRITE_PROBLEMS, NotFound, NoCoverToChange, InsurerNotReachable),
+    responses=problem_responses(*WRITE_PROBLEMS, NotFound, NoCoverToChange, NoInsurerConfigured, InsurerNotReachable),
     summary="Ask the credit insurer for a limit on the customer (new, increase, reduce, cancel): pending",
 )
 async def request_limit(
@@ -82,7 +83,8 @@ async def request_limit(
     idempotent: Idempotent,
 ) -> Response:
     """Sent through the configured insurer (CREDITGATE_INSURER) and recorded pending; the insurer's answer, by
-    callback or poll, updates the cover (docs/insurance.md). 503 `insurer_unavailable`: nothing was sent."""
+    callback or poll, updates the cover (docs/insurance.md). 409 `insurer_not_configured` without an insurer
+    adapter, 503 `insurer_unavailable` when it cannot be reached: either way nothing was sent."""
     return await idempotent.run(lambda recorder: service.request(customer_id, body, recorder, actor=principal.key_id))
 
 

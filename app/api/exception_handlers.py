@@ -18,7 +18,7 @@ from starlette.routing import Match
 
 from app.api.problems import error_response, problem_response
 from app.db import DatabaseTimeout
-from app.errors import FieldError, InvalidRequest, MalformedRequest, ProblemError, ServiceUnavailable
+from app.errors import CrossFieldError, FieldError, InvalidRequest, MalformedRequest, ProblemError, ServiceUnavailable
 
 logger = logging.getLogger("creditgate")
 
@@ -52,6 +52,9 @@ def _validation_errors(exc: RequestValidationError) -> tuple[bool, list[FieldErr
         if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
             # A tagged union (e.g. an order event's "type"): name the tag field itself.
             loc = (*loc, str(error.get("ctx", {}).get("discriminator", "type")).strip("'"))
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, CrossFieldError):
+            loc = (*loc, *cause.field.split("."))
         message = str(error.get("msg", "invalid"))
         if message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")

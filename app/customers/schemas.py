@@ -132,7 +132,9 @@ class CustomerOut(BaseModel):
 
 
 class InvoiceIn(Body):
-    model_config = ConfigDict(json_schema_extra=minor_units_rule("currency", ("amount",), ("open_amount",)))
+    model_config = ConfigDict(
+        json_schema_extra=minor_units_rule("currency", ("amount",), ("open_amount",), ("vat_amount",))
+    )
 
     currency: Currency
     amount: PositiveAmount

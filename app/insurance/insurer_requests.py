@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from app.audit.service import EventType, NewEvent, append_many
 from app.customers import repository as customers
 from app.db import Database, WriteSession, utcnow
-from app.errors import Conflict, NotFound, ProblemError
+from app.errors import Conflict, CrossFieldError, NotFound, ProblemError
 from app.fields import AMOUNT_PATTERN, Name, parse_amount
 from app.idempotency.service import Recorder, StoredResponse
 from app.insurance import repository
@@ -24,6 +24,7 @@ from app.insurance.insurers import (
     InsurerAdapter,
     InsurerAnswer,
     InsurerError,
+    InsurerNotConfigured,
     LimitRequestToInsurer,
     RequestKind,
 )
@@ -69,9 +70,9 @@ class InsurerRequestIn(Body):
     @model_validator(mode="after")
     def _amount_for_the_kind(self) -> InsurerRequestIn:
         if self.kind == "cancel" and self.amount is not None:
-            raise ValueError("amount: a cancellation asks for no amount")
+            raise CrossFieldError("amount", "a cancellation asks for no amount")
         if self.kind != "cancel" and (self.amount is None or self.currency is None):
-            raise ValueError(f"amount: a {self.kind} request names the amount and its currency")
+            raise CrossFieldError("amount", f"a {self.kind} request names the amount and its currency")
         return self
 
 
@@ -110,6 +111,10 @@ class AlreadyAnswered(Conflict):
     code, title = "already_answered", "The limit request has its answer already"
 
 
+class NoInsurerConfigured(Conflict):
+    code, title = "insurer_not_configured", "No credit insurer is configured"
+
+
 class InsurerNotReachable(ProblemError):
     status, code, title = 503, "insurer_unavailable", "The credit insurer could not be asked"
 
@@ -146,6 +151,8 @@ class InsurerRequestService:
         )
         try:
             insurer_request_id = await self.insurer.submit(outgoing)
+        except InsurerNotConfigured as exc:
+            raise NoInsurerConfigured(f"the limit request was not sent: {exc}") from None
         except InsurerError as exc:
             raise InsurerNotReachable(f"the limit request was not sent: {exc}") from None
         now = utcnow()

@@ -14,6 +14,7 @@ from typing import Literal, Protocol
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from app.errors import CrossFieldError
 from app.fields import AMOUNT_PATTERN, parse_amount
 from app.schema_types import CurrencyCode, IsoDate
 from app.schemas import check_currency
@@ -59,14 +60,14 @@ class InsurerAnswer(BaseModel):
     def _amount_for_a_grant(self) -> InsurerAnswer:
         if self.amount is not None:
             if self.currency is None:
-                raise ValueError("currency: give the currency with the amount")
+                raise CrossFieldError("currency", "give the currency with the amount")
             parse_amount(self.amount, self.currency, allow_zero=True)
         if self.decision in ("partly_approved", "conditional") and self.amount is None:
-            raise ValueError(f"amount: a {self.decision} answer names the limit granted")
+            raise CrossFieldError("amount", f"a {self.decision} answer names the limit granted")
         if self.decision == "conditional" and not self.conditions:
-            raise ValueError("conditions: a conditional answer states its conditions")
+            raise CrossFieldError("conditions", "a conditional answer states its conditions")
         if self.valid_from is not None and self.valid_to is not None and self.valid_to < self.valid_from:
-            raise ValueError("valid_to: is before valid_from")
+            raise CrossFieldError("valid_to", "is before valid_from")
         return self
 
 
@@ -76,6 +77,10 @@ class InsurerError(Exception):
 
 class InsurerUnavailable(InsurerError):
     """Transport failure, timeout or server error."""
+
+
+class InsurerNotConfigured(InsurerError):
+    """No insurer adapter is configured: nothing can be sent until one is (not a passing failure)."""
 
 
 class BadInsurerResponse(InsurerError):
@@ -100,10 +105,10 @@ class NoInsurer:
     name = "none"
 
     async def submit(self, request: LimitRequestToInsurer) -> str:
-        raise InsurerUnavailable("no insurer is configured (CREDITGATE_INSURER)")
+        raise InsurerNotConfigured("no insurer is configured (CREDITGATE_INSURER)")
 
     async def poll(self, insurer_request_id: str) -> InsurerAnswer | None:
-        raise InsurerUnavailable("no insurer is configured (CREDITGATE_INSURER)")
+        raise InsurerNotConfigured("no insurer is configured (CREDITGATE_INSURER)")
 
 
 class _Status(BaseModel):

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from app.errors import CrossFieldError
 from app.fields import AMOUNT_PATTERN, Name, Text, parse_amount
 from app.schema_types import CurrencyCode, IsoDate, minor_units_rule
 from app.schemas import Body, Money, check_currency
@@ -84,7 +85,7 @@ class CoverIn(Body):
     @model_validator(mode="after")
     def _period(self) -> CoverIn:
         if self.valid_to is not None and self.valid_to < self.valid_from:
-            raise ValueError("valid_to: is before valid_from")
+            raise CrossFieldError("valid_to", "is before valid_from")
         return self
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from app.errors import CrossFieldError
 from app.fields import AMOUNT_PATTERN, Text, parse_amount
 from app.schema_types import CurrencyCode, IsoDateTime
 from app.schemas import Body, Identifier, Money
@@ -60,14 +61,14 @@ class LimitRequestIn(Body):
     @model_validator(mode="after")
     def _period(self) -> LimitRequestIn:
         if self.kind == "standing" and (self.starts_at is not None or self.ends_at is not None):
-            raise ValueError("starts_at and ends_at are for kind temporary only")
+            raise CrossFieldError("starts_at" if self.starts_at is not None else "ends_at", "for kind temporary only")
         if self.kind == "temporary":
             if self.ends_at is None:
-                raise ValueError("a temporary uplift needs ends_at")
+                raise CrossFieldError("ends_at", "a temporary uplift needs ends_at")
             if self.starts_at is not None and self.starts_at >= self.ends_at:
-                raise ValueError("ends_at must be after starts_at")
+                raise CrossFieldError("ends_at", "must be after starts_at")
             if self.target == "group":
-                raise ValueError("a temporary uplift is on a customer's own limit: use target customer")
+                raise CrossFieldError("target", "a temporary uplift is on a customer's own limit: use target customer")
         return self
 
 

@@ -119,13 +119,23 @@ def _day(value: Any) -> date | None:
         return None
 
 
+def _vat_within(body: Any) -> None:
+    """A VAT amount is at most the amount it is part of."""
+    if not isinstance(body, dict):
+        return
+    amount, vat = _decimal(body.get("amount")), _decimal(body.get("vat_amount"))
+    if amount is not None and vat is not None and vat > amount:
+        body["vat_amount"] = body["amount"]
+
+
 def _invoice(invoice: Any) -> None:
-    """open_amount at most amount; due_date not before issue_date."""
+    """open_amount and vat_amount at most amount; due_date not before issue_date."""
     if not isinstance(invoice, dict):
         return
     amount, open_amount = _decimal(invoice.get("amount")), _decimal(invoice.get("open_amount"))
     if amount is not None and open_amount is not None and open_amount > amount:
         invoice["open_amount"] = invoice["amount"]
+    _vat_within(invoice)
     issued, due = _day(invoice.get("issue_date")), _day(invoice.get("due_date"))
     if issued is not None and due is not None and due < issued:
         invoice["due_date"] = invoice["issue_date"]
@@ -246,7 +256,77 @@ def _limit_request(case: Any) -> None:
     body["ends_at"] = (start + timedelta(days=7)).isoformat().replace("+00:00", "Z")
 
 
+def _decision(case: Any) -> None:
+    """The order's VAT at most its amount."""
+    if isinstance(case.body, dict):
+        _vat_within(case.body.get("order"))
+
+
+def _period(body: Any) -> None:
+    """valid_to not before valid_from."""
+    if isinstance(body, dict):
+        first, last = _day(body.get("valid_from")), _day(body.get("valid_to"))
+        if first is not None and last is not None and last < first:
+            body["valid_to"] = body["valid_from"]
+
+
+def _cover(case: Any) -> None:
+    _period(case.body)
+
+
+def _amount_with_currency(body: dict[str, Any]) -> None:
+    """An amount comes with a currency that has its decimals."""
+    decimals = len(str(body["amount"]).partition(".")[2])
+    currency = body.get("currency")
+    if not isinstance(currency, str) or minor_units(currency) < decimals:
+        body["currency"] = {0: "JPY", 1: "EUR", 2: "EUR", 3: "KWD"}.get(decimals, "CLF")
+
+
+def _insurer_request(case: Any) -> None:
+    """A cancellation asks for no amount; any other request names an amount and its currency."""
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    if body.get("kind") == "cancel":
+        body.pop("amount", None)
+        return
+    if not isinstance(body.get("amount"), str):
+        body["amount"] = "1000.00"
+    _amount_with_currency(body)
+
+
+def _insurer_answer(case: Any) -> None:
+    """A partly approved or conditional answer names the limit granted (with its currency), a conditional one its
+    conditions; an amount comes with its currency; valid_to not before valid_from."""
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    if body.get("decision") in ("partly_approved", "conditional") and not isinstance(body.get("amount"), str):
+        body["amount"] = "1000.00"
+    if isinstance(body.get("amount"), str):
+        _amount_with_currency(body)
+    if body.get("decision") == "conditional" and not body.get("conditions"):
+        body["conditions"] = "Deliveries on 30 days at most."
+    _period(body)
+
+
+def _lost_sales_days(case: Any) -> None:
+    """date_to not before date_from (90 days ago when not given) and at most two years after it."""
+    query = case.query or {}
+    first, last = _day(query.get("date_from")), _day(query.get("date_to"))
+    if first is not None:
+        query["date_to"] = first.isoformat()
+    elif last is not None:
+        query.pop("date_to")
+
+
 CROSS_FIELD_RULES = {
+    ("POST", "/v1/decisions"): _decision,
+    ("PUT", "/v1/customers/{customer_id}/cover"): _cover,
+    ("POST", "/v1/customers/{customer_id}/insurer-requests"): _insurer_request,
+    ("POST", "/v1/insurance/limit-requests/{request_id}/answer"): _insurer_answer,
+    ("GET", "/v1/lost-sales"): _lost_sales_days,
+    ("GET", "/v1/lost-sales/export"): _lost_sales_days,
     ("POST", "/v1/customers/{customer_id}/arrangements"): _arrangement,
     ("PUT", "/v1/customers/{customer_id}/invoices/{invoice_id}"): _invoice_body,
     ("POST", "/v1/receivables/batch"): _batch,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -78,7 +79,21 @@ async def _existing_ids(client: httpx.AsyncClient) -> dict[str, str]:
         headers=auth(key_for("sales")),
     )
     assert request.status_code == 201, request.text
+    promise = await client.post(
+        "/v1/customers/C-42/arrangements",
+        json={
+            "kind": "promise",
+            "invoice_ids": ["INV-1"],
+            "instalments": [
+                {"due_date": (datetime.now(UTC).date() + timedelta(days=7)).isoformat(), "amount": "100.00"}
+            ],
+        },
+        headers=auth(key_for("receivables")),
+    )
+    assert promise.status_code == 201, promise.text
     return {
+        "arrangement_id": promise.json()["id"],
+        "signal_id": "no-signal-yet",
         "request_id": request.json()["id"],
         "subscription_id": subscription.json()["id"],
         "delivery_id": "no-delivery-yet",
