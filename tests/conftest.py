@@ -14,8 +14,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import bindparam, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import URL, bindparam, make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from app.db import alembic_config, create_engine
 from app.main import create_app
@@ -49,12 +50,36 @@ async def _reset_postgres(url: str) -> None:
     await engine.dispose()
 
 
+async def _create_database(server: URL, name: str) -> None:
+    """CREATE DATABASE `name` on the server, from its `postgres` database, unless it is there already."""
+    engine = create_async_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            found = await connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+            if found.first() is None:
+                quoted = connection.dialect.identifier_preparer.quote(name)
+                await connection.execute(text(f"CREATE DATABASE {quoted}"))
+    finally:
+        await engine.dispose()
+
+
+def worker_database_url(url: str, worker: str | None) -> str:
+    """The database a pytest-xdist worker runs on: `<database>_<worker>` (test_gw0, test_gw1...) on PostgreSQL,
+    created on first use and kept for the next run; the URL itself without xdist, and on SQLite (a file per run)."""
+    if worker is None or not url.startswith("postgresql"):
+        return url
+    server = make_url(url)
+    name = f"{server.database}_{worker}"
+    asyncio.run(_create_database(server, name))
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A database migrated from empty with `alembic upgrade head`, once per test run."""
+    """A database migrated from empty with `alembic upgrade head`, once per test run (per xdist worker)."""
     from alembic import command
 
-    url = _database_url(tmp_path_factory.mktemp("db"))
+    url = worker_database_url(_database_url(tmp_path_factory.mktemp("db")), os.environ.get("PYTEST_XDIST_WORKER"))
     if url.startswith("postgresql"):
         asyncio.run(_reset_postgres(url))
     config = alembic_config(url)
@@ -152,7 +177,7 @@ async def running_app(settings: Settings) -> AsyncIterator[FastAPI]:
 
     The lifespan is the test's own: it builds every resource afresh (the database pool, the services and their
     caches, the outgoing client, the background tasks) and closes them after the test. The app object around it
-    is built once per run and settings, and reused: what create_app builds never changes once built
+    is built once per run (per worker) and settings, and reused: what create_app builds never changes once built
     (the routes, which FastAPI resolves on an app's first request, a tenth of a second each time; the middleware;
     the error handlers). An app already running for another fixture of the same test is never handed out twice."""
     app = _app_for(settings)
