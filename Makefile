@@ -8,6 +8,11 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs in parallel processes (pytest-xdist), one per core and at most four: each worker collects the
+# suite and migrates a database of its own first, which more workers would not pay back. TEST_WORKERS=0 runs it
+# in one process. Whole files go to one worker (--dist loadfile): a module's server fixture starts once.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n > 4 ? 4 : n )))
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: install run test test-fast test-slow test-e2e e2e-deps check lint format typecheck hadolint check-deploy openapi lock bench bench-floor bench-history bench-console bench-audit bench-export bench-behaviour clean
 
@@ -26,11 +31,11 @@ run: $(STAMP) ## migrate the database, then serve on $(HOST):$(PORT) (prints a d
 	$(VENV)/bin/creditgate migrate
 	$(VENV)/bin/creditgate serve --dev --host "$(HOST)" --port "$(PORT)"
 
-test: check ## lint, type-check, then the suite on CREDITGATE_DATABASE_URL (SQLite by default)
-	$(PY) -m pytest -q -m "not slow and not e2e"
+test: check ## lint, type-check, then the suite on CREDITGATE_DATABASE_URL (SQLite by default), in parallel
+	$(PY) -m pytest -q $(PYTEST_PARALLEL) -m "not slow and not e2e"
 
-test-fast: $(STAMP) ## the suite without the linters, stopping at the first failure
-	$(PY) -m pytest -q -x -m "not slow and not e2e"
+test-fast: $(STAMP) ## the suite without the linters, in parallel, stopping at the first failure
+	$(PY) -m pytest -q -x $(PYTEST_PARALLEL) -m "not slow and not e2e"
 
 test-slow: $(STAMP) ## several processes and long loads; -s prints each run's figures (pytest exit 5, "no tests", counts as a pass)
 	$(PY) -m pytest -q -s -m slow || [ $$? -eq 5 ]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -99,7 +101,7 @@ def create_app(
             settings.decision_budget_ms / 1000, connect=min(2.0, settings.decision_budget_ms / 1000)
         )
         async with httpx.AsyncClient(
-            timeout=timeout, limits=httpx.Limits(max_connections=50), transport=transport
+            timeout=timeout, limits=httpx.Limits(max_connections=50), transport=transport, verify=_outgoing_tls()
         ) as http:
             services = build_services(
                 settings, keys=keys, database=database, policies=policies, http=http, console_signer=console_signer
@@ -165,6 +167,13 @@ def create_app(
     app.include_router(webhooks.router)
     install_console(app)
     return app
+
+
+@functools.cache
+def _outgoing_tls() -> ssl.SSLContext:
+    """httpx's default verification (the certifi bundle, or SSL_CERT_FILE/SSL_CERT_DIR), read once per process:
+    loading the bundle takes tens of milliseconds, paid by every app started in one process, as tests start them."""
+    return httpx.create_ssl_context()
 
 
 def _background_tasks(services: Services) -> list[asyncio.Task[None]]:

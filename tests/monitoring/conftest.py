@@ -11,8 +11,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.main import create_app
 from app.settings import Settings
+from tests.conftest import running_app
 from tests.monitoring.receiver import Receiver
 
 
@@ -36,8 +36,7 @@ def monitor_settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 async def running(monitor_settings: Settings, engine: AsyncEngine) -> AsyncIterator[Running]:
-    app = create_app(monitor_settings)
-    async with app.router.lifespan_context(app):
+    async with running_app(monitor_settings) as app:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://creditgate.test") as client:
             yield Running(app, client)
