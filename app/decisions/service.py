@@ -60,7 +60,7 @@ from app.orders.models import ReservationState
 from app.orders.repository import ReservationRow
 from app.orders.service import OrderOfAnotherCustomer, credit_reservation, undecidable
 from app.policy.behaviour import LONG_WINDOW_DAYS, TermsRequest
-from app.policy.evaluator import evaluate
+from app.policy.evaluator import evaluate_inputs
 from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
 from app.policy.schema import PolicyDocument
 from app.providers.base import CompanyQuery, CreditReport
@@ -382,18 +382,7 @@ class DecisionService:
                 cover=cover,
                 trading=trading_facts(history[customer.id], today) if customer.id in history else None,
             )
-            evaluation = evaluate(
-                order,
-                inputs.customer,
-                inputs.report,
-                inputs.exposure,
-                policy,
-                inputs.rates,
-                inputs.behaviour,
-                arrangements=inputs.arrangements,
-                cover=inputs.cover,
-                trading=inputs.trading,
-            )
+            evaluation = evaluate_inputs(order, inputs, policy)
             decided_at = utcnow()
             timings: DecisionTimings = {
                 "provider_ms": obtained.provider_ms,

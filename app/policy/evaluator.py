@@ -13,6 +13,7 @@ from app.policy.behaviour import BehaviourFigures, BehaviourScore, score
 from app.policy.facts import (
     CoverFacts,
     CustomerFacts,
+    DecisionInputs,
     Evaluation,
     ExposureFacts,
     OrderFacts,
@@ -111,6 +112,22 @@ def evaluate(
     evaluation = _decide(ctx, rates)
     insured = _reason_insured(ctx, rates)
     return evaluation if insured is None else replace(evaluation, reasons=(*evaluation.reasons, insured))
+
+
+def evaluate_inputs(order: OrderFacts, inputs: DecisionInputs, policy: PolicyDocument) -> Evaluation:
+    """`evaluate` on every fact a decision stores: how a decision is taken, and how replay takes it again."""
+    return evaluate(
+        order,
+        inputs.customer,
+        inputs.report,
+        inputs.exposure,
+        policy,
+        inputs.rates,
+        inputs.behaviour,
+        arrangements=inputs.arrangements,
+        cover=inputs.cover,
+        trading=inputs.trading,
+    )
 
 
 def _decide(ctx: _Context, rates: Mapping[str, Decimal]) -> Evaluation:

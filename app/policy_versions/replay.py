@@ -12,7 +12,7 @@ from typing import Any
 from app.db import Database
 from app.decisions.query import Cursor
 from app.money import from_minor, quantize
-from app.policy.evaluator import evaluate
+from app.policy.evaluator import evaluate_inputs
 from app.policy.facts import DecisionInputs, Evaluation, OrderFacts
 from app.policy.schema import PolicyDocument
 from app.policy_versions import repository
@@ -38,18 +38,7 @@ def replay_decision(row: Any, policy: PolicyDocument) -> Evaluation:
         order_in["id"], Decimal(order_in["amount"]), order_in["currency"], order_in.get("payment_terms_days")
     )
     inputs = DecisionInputs.from_json(row.inputs)
-    return evaluate(
-        order,
-        inputs.customer,
-        inputs.report,
-        inputs.exposure,
-        policy,
-        inputs.rates,
-        inputs.behaviour,
-        arrangements=inputs.arrangements,
-        cover=inputs.cover,
-        trading=inputs.trading,
-    )
+    return evaluate_inputs(order, inputs, policy)
 
 
 def _money(amount: Decimal, currency: str) -> str:
