@@ -117,7 +117,7 @@ async def answer_limit_request(
 
 
 @router.post(
-    "/limit-requests/poll",
+    "/poll",
     responses=problem_responses(Unauthenticated, Forbidden),
     summary="Ask the insurer about pending limit requests and apply the answers given",
 )

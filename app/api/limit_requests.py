@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -24,6 +23,7 @@ from app.limits.opportunities import OpportunitiesResult
 from app.limits.review_dates import DueLimit, LimitConfirmIn, LimitReviewQueue
 from app.limits.schemas import LimitRequestIn, LimitRequestList, LimitRequestOut, LimitReviewIn
 from app.limits.service import FourEyesRequired, RequesterCannotReview, RequestExpired, RequestNotPending
+from app.schema_types import IsoDate
 from app.schemas import Identifier
 
 router = APIRouter(prefix="/v1/limit-requests", tags=["limit requests"])
@@ -117,7 +117,7 @@ async def review_limit_request(
 async def limit_reviews(
     _principal: Annotated[Principal, Depends(require_any_scope("read", "review"))],
     service: LimitReviewServiceDep,
-    due_by: Annotated[date | None, Query(description="Due on or before this day (default: today).")] = None,
+    due_by: Annotated[IsoDate | None, Query(description="Due on or before this day (default: today).")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> LimitReviewQueue:
     """The next review date is the limit's last change or confirmation plus the policy's

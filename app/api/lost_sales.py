@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import AfterValidator
 
 from app.api.deps import LostSalesServiceDep, require_any_scope
 from app.api.problems import problem_responses
@@ -14,12 +15,13 @@ from app.db import utcnow
 from app.errors import Forbidden, InvalidRequest, Unauthenticated
 from app.fields import AMOUNT_PATTERN
 from app.limits.lost_sales import LostSalesReport, to_csv
-from app.schema_types import CurrencyCode
+from app.schema_types import CurrencyCode, IsoDate
+from app.schemas import check_currency
 
 router = APIRouter(prefix="/v1/lost-sales", tags=["limit requests"])
 Reader = Annotated[Principal, Depends(require_any_scope("read", "sales"))]
-DateFrom = Annotated[date | None, Query(description="First day of the orders (default: 90 days ago).")]
-DateTo = Annotated[date | None, Query(description="Last day, inclusive (default: today); at most two years on.")]
+DateFrom = Annotated[IsoDate | None, Query(description="First day of the orders (default: 90 days ago).")]
+DateTo = Annotated[IsoDate | None, Query(description="Last day, inclusive (default: today); at most two years on.")]
 WhatIfLimit = Annotated[
     str | None,
     Query(
@@ -29,7 +31,9 @@ WhatIfLimit = Annotated[
         "would have been on credit.",
     ),
 ]
-Currency = Annotated[CurrencyCode | None, Query()]
+Currency = Annotated[
+    CurrencyCode | None, Query(), AfterValidator(lambda value: None if value is None else check_currency(value))
+]
 
 
 def _days(date_from: date | None, date_to: date | None) -> tuple[date, date]:

@@ -9,13 +9,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator, model_validator
 
 from app.audit.service import EventType, NewEvent, append_many
 from app.customers import repository as customers
 from app.db import Database, WriteSession, utcnow
 from app.errors import Conflict, CrossFieldError, NotFound, ProblemError
-from app.fields import AMOUNT_PATTERN, Name, parse_amount
+from app.fields import Name, parse_amount
 from app.idempotency.service import Recorder, StoredResponse
 from app.insurance import repository
 from app.insurance.covers import TERMS, write_cover
@@ -31,7 +31,7 @@ from app.insurance.insurers import (
 from app.insurance.models import Cover, InsurerRequest
 from app.insurance.schemas import PERCENTAGE_PATTERN, Reference, basis_points, parse_percentage
 from app.money import format_minor, to_minor
-from app.schema_types import CurrencyCode, minor_units_rule
+from app.schema_types import POSITIVE_AMOUNT_PATTERN, CurrencyCode, minor_units_rule
 from app.schemas import Body, Money, check_currency
 from app.webhooks.service import enqueue_event
 
@@ -42,14 +42,17 @@ class InsurerRequestIn(Body):
     kind: RequestKind = Field(description="new, increase, reduce (a cover exists for the last two), or cancel.")
     currency: CurrencyCode | None = Field(default=None, description="With an amount.")
     amount: str | None = Field(
-        default=None, pattern=AMOUNT_PATTERN, description="The limit asked for; none for cancel.", examples=["40000.00"]
+        default=None,
+        pattern=POSITIVE_AMOUNT_PATTERN,
+        description="The limit asked for, above zero; none for cancel.",
+        examples=["40000.00"],
     )
     insurer: Name | None = Field(default=None, max_length=64, description="For a new cover: the insurer's name.")
     policy_number: Reference | None = None
     coverage_percentage: str = Field(
         default="100", description="For a new cover: the share of a loss insured.", pattern=PERCENTAGE_PATTERN
     )
-    excludes_vat: bool = Field(default=False, description="For a new cover: it protects amounts net of VAT.")
+    excludes_vat: StrictBool = Field(default=False, description="For a new cover: it protects amounts net of VAT.")
 
     _currency = field_validator("currency")(lambda value: None if value is None else check_currency(value))
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator, model_validator
 
 from app.errors import CrossFieldError
 from app.fields import AMOUNT_PATTERN, Name, Text, parse_amount
@@ -57,7 +57,7 @@ class CoverIn(Body):
         examples=["90"],
         json_schema_extra={"pattern": PERCENTAGE_PATTERN},
     )
-    excludes_vat: bool = Field(default=False, description="The cover protects amounts net of VAT only.")
+    excludes_vat: StrictBool = Field(default=False, description="The cover protects amounts net of VAT only.")
     valid_from: IsoDate
     valid_to: IsoDate | None = Field(default=None, description="Last day in force, inclusive; none: open-ended.")
     conditions: Annotated[Text, Field(max_length=2000)] | None = Field(

@@ -52,7 +52,7 @@ async def request_limit(client: httpx.AsyncClient, customer_id: str = "C-1", **b
 
 
 async def poll(client: httpx.AsyncClient) -> dict[str, int]:
-    response = await client.post("/v1/insurance/limit-requests/poll", headers=auth(key_for("admin")))
+    response = await client.post("/v1/insurance/poll", headers=auth(key_for("admin")))
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 

@@ -246,6 +246,8 @@ def _limit_request(case: Any) -> None:
     if not isinstance(body, dict):
         return
     body.pop("valid_until", None)  # in the future and within the policy's days: the default is both
+    if isinstance(body.get("amount"), str):
+        _amount_with_currency(body)
     if body.get("kind") != "temporary":
         body.pop("starts_at", None)
         body.pop("ends_at", None)
@@ -311,13 +313,29 @@ def _insurer_answer(case: Any) -> None:
 
 
 def _lost_sales_days(case: Any) -> None:
-    """date_to not before date_from (90 days ago when not given) and at most two years after it."""
+    """date_to not before date_from (90 days ago when not given) and at most two years after it; a what-if limit
+    in a currency that has its decimals."""
     query = case.query or {}
     first, last = _day(query.get("date_from")), _day(query.get("date_to"))
     if first is not None:
         query["date_to"] = first.isoformat()
     elif last is not None:
         query.pop("date_to")
+    if isinstance(query.get("what_if_limit"), str):
+        decimals = len(query["what_if_limit"].partition(".")[2])
+        currency = query.get("currency")
+        if not isinstance(currency, str) or minor_units(currency) < decimals:
+            query["currency"] = {0: "JPY", 1: "EUR", 2: "EUR", 3: "KWD"}.get(decimals, "CLF")
+
+
+def _overdue_reported(case: Any) -> None:
+    """An invoice is reported on a day not after today (UTC)."""
+    body = case.body
+    if isinstance(body, dict):
+        day = _day(body.get("reported_on"))
+        today = datetime.now(UTC).date()
+        if day is not None and day > today:
+            body["reported_on"] = today.isoformat()
 
 
 CROSS_FIELD_RULES = {
@@ -327,6 +345,7 @@ CROSS_FIELD_RULES = {
     ("POST", "/v1/insurance/limit-requests/{request_id}/answer"): _insurer_answer,
     ("GET", "/v1/lost-sales"): _lost_sales_days,
     ("GET", "/v1/lost-sales/export"): _lost_sales_days,
+    ("POST", "/v1/insurance/overdue-reports/{customer_id}/{invoice_id}"): _overdue_reported,
     ("POST", "/v1/customers/{customer_id}/arrangements"): _arrangement,
     ("PUT", "/v1/customers/{customer_id}/invoices/{invoice_id}"): _invoice_body,
     ("POST", "/v1/receivables/batch"): _batch,
