@@ -11,7 +11,7 @@ from app.customers.models import CustomerRecord
 from app.customers.rates import RateTable
 from app.fields import utc_text
 from app.insurance.covers import coverage, is_in_force
-from app.insurance.models import Cover
+from app.insurance.models import CoverRecord
 from app.money import from_minor
 from app.policy.facts import CoverFacts, CustomerFacts, ExposureFacts, TradingFacts
 from app.policy.schema import PolicyDocument
@@ -68,7 +68,7 @@ def exposure_facts(own: Exposure, group: Exposure | None) -> ExposureFacts:
     )
 
 
-def cover_facts(cover: Cover | None, today: date) -> CoverFacts | None:
+def cover_facts(cover: CoverRecord | None, today: date) -> CoverFacts | None:
     """The customer's cover as a fact, when one is in force today; None otherwise."""
     if cover is None or not is_in_force(cover, today):
         return None

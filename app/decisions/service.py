@@ -305,7 +305,7 @@ class DecisionService:
         earlier_credit = await repository.with_credit_history(
             session, [item.customer_id for item in pending], [item.order.order_id for item in pending]
         )
-        covers = await insurance.covers_of(session, [item.customer_id for item in pending])
+        covers = await insurance.cover_records(session, [item.customer_id for item in pending])
         # The trading history only when the policy's discretionary limit asks for it.
         traded = sorted({item.customer_id for item in pending if needs_trading(item.before.policy)})
         history = await customers.trading_history(session, traded, today - timedelta(days=LONG_WINDOW_DAYS))

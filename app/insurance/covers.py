@@ -13,7 +13,7 @@ from typing import Any
 from app.audit.service import EventType, NewEvent
 from app.db import WriteSession
 from app.insurance import repository
-from app.insurance.models import Cover
+from app.insurance.models import Cover, CoverRecord
 from app.insurance.schemas import CoverOut, percentage_text
 from app.money import format_minor
 from app.webhooks.service import enqueue_event
@@ -98,7 +98,7 @@ def cover_terms_json(terms: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def is_in_force(cover: Cover, today: date) -> bool:
+def is_in_force(cover: CoverRecord, today: date) -> bool:
     return (
         cover.status == "active" and cover.valid_from <= today and (cover.valid_to is None or cover.valid_to >= today)
     )
@@ -117,6 +117,6 @@ def cover_out(cover: Cover, today: date) -> CoverOut:
     )
 
 
-def coverage(cover: Cover) -> Decimal:
+def coverage(cover: CoverRecord) -> Decimal:
     """The insured share of a loss, 0 to 1."""
     return Decimal(cover.coverage_basis_points) / Decimal(10000)

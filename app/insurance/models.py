@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
@@ -12,6 +12,32 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, UTCDateTime
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+class CoverRecord(Protocol):
+    """What deciding reads of a cover: its ORM object, or a Core row of the table's columns (the decision path
+    reads rows: no ORM instance to build for a row it only reads)."""
+
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def valid_from(self) -> date: ...
+    @property
+    def valid_to(self) -> date | None: ...
+    @property
+    def amount_minor(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def coverage_basis_points(self) -> int: ...
+    @property
+    def excludes_vat(self) -> bool: ...
+    @property
+    def insurer(self) -> str | None: ...
+    @property
+    def buyer_reference(self) -> str: ...
 
 
 class Cover(Base):

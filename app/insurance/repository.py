@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, bindparam, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chunks import chunks
 from app.customers.models import Customer, Invoice
-from app.db import WriteSession
-from app.insurance.models import Cover, CoverVersion, InsurerRequest, OverdueReport
+from app.db import WriteSession, core, table_of
+from app.insurance.models import Cover, CoverRecord, CoverVersion, InsurerRequest, OverdueReport
 
 
 async def get_cover(session: AsyncSession, customer_id: str, *, lock: bool = False) -> Cover | None:
@@ -30,6 +30,21 @@ async def covers_of(session: AsyncSession, customer_ids: Sequence[str] | None) -
     for piece in chunks(sorted(set(customer_ids))):
         for cover in await session.scalars(select(Cover).where(Cover.customer_id.in_(piece))):
             found[cover.customer_id] = cover
+    return found
+
+
+COVERS = table_of(Cover)
+# The decision path's read: Core rows of every column, built once (see CoverRecord).
+COVER_ROWS = select(*COVERS.c).where(COVERS.c.customer_id.in_(bindparam("ids", expanding=True)))
+
+
+async def cover_records(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, CoverRecord]:
+    """`covers_of` as Core rows, for the customers being decided."""
+    found: dict[str, CoverRecord] = {}
+    connection = await core(session)
+    for piece in chunks(sorted(set(customer_ids))):
+        rows: Sequence[Any] = (await connection.execute(COVER_ROWS, {"ids": list(piece)})).all()
+        found.update((row.customer_id, row) for row in rows)
     return found
 
 
