@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from app.db import Reader
 from app.policy.schema import PolicyDocument
 
 
 class ActivePolicy(Protocol):
-    async def __call__(self, session: AsyncSession | None = None) -> PolicyDocument: ...
+    async def __call__(self, session: Reader | None = None) -> PolicyDocument: ...

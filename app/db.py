@@ -46,6 +46,9 @@ NAMING_CONVENTION = {
 # Functions that only read take an AsyncSession, which either kind is.
 ReadSession = NewType("ReadSession", AsyncSession)
 WriteSession = NewType("WriteSession", AsyncSession)
+# What a read's Core statements run on: a session, or a bare connection (`Database.read_connection()`), which
+# costs about 0.1 ms less per unit of work than setting a session up and taking it down.
+Reader = AsyncSession | AsyncConnection
 
 
 class Base(DeclarativeBase):
@@ -404,6 +407,10 @@ class Database:
             for readonly in (False, True)
             for brief in (False, True)
         }
+        self._read_engines = {
+            brief: self.engine.execution_options(**_unit_options(self.is_sqlite, readonly=True, brief=brief))
+            for brief in (False, True)
+        }
         self.sessions = self._sessions[False, False]
         self.read_sessions = self._sessions[True, False]
         # An in-memory SQLite database exists once per connection: heavy reads must share the engine there.
@@ -467,6 +474,13 @@ class Database:
             async with self._sessions[True, brief]() as session, session.begin():
                 yield ReadSession(session)
 
+    @asynccontextmanager
+    async def read_connection(self, *, brief: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A read-only unit of work on a bare connection, for reads of Core statements only (no ORM session)."""
+        with self.activity.unit(), _database_timeouts():
+            async with self._read_engines[brief].connect() as connection:
+                yield connection
+
     async def dispose(self) -> None:
         if self.heavy_reads.engine is not self.engine:
             await self.heavy_reads.engine.dispose()
@@ -506,13 +520,16 @@ def insert_for(dialect_name: str) -> Any:
 _CORE_CONNECTION = "creditgate_core_connection"
 
 
-async def core(session: AsyncSession) -> AsyncConnection:
+async def core(session: Reader) -> AsyncConnection:
     """The unit of work's connection, for statements that need nothing of the ORM: Core tables and column rows.
 
     The session's `execute` takes every statement through the ORM's compile state and, for an INSERT of a list,
     its bulk-insert path: about a third more CPU per statement than the connection itself, on the hot path's
-    dozen statements. The connection is the session's own (same transaction), looked up once per unit of work.
+    dozen statements. The connection is the session's own (same transaction), looked up once per unit of work;
+    a bare connection is its own.
     """
+    if isinstance(session, AsyncConnection):
+        return session
     connection: AsyncConnection | None = session.info.get(_CORE_CONNECTION)
     if connection is None or connection.closed:  # closed: a transaction of the session's that has ended
         connection = session.info[_CORE_CONNECTION] = await session.connection()

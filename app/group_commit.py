@@ -25,14 +25,14 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.observability.metrics import record_shared_transaction, record_shared_transaction_rerun
 
 Item = TypeVar("Item")
 T = TypeVar("T")
-# The kind of session `begin` opens (app.db's WriteSession or ReadSession), which `apply` then receives.
-Session = TypeVar("Session", bound=AsyncSession)
+# What `begin` opens (app.db's WriteSession, ReadSession or a bare read connection), which `apply` then receives.
+Session = TypeVar("Session", bound=AsyncSession | AsyncConnection)
 
 Begin = Callable[[], AbstractAsyncContextManager[Session]]
 # Applies the items in order inside the shared transaction; one answer per item, in the same order.

@@ -98,6 +98,22 @@ async def test_a_brief_read_runs_entirely_on_the_event_loop_thread(
     assert calls.names == []
 
 
+async def test_a_brief_read_on_a_bare_connection_stays_on_the_loop_thread_and_takes_no_write_lock(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with database.transaction() as session:
+        await session.execute(INSERT, {"value": 3})
+    calls = ThreadCalls(monkeypatch)
+    async with database.read_connection(brief=True) as connection:
+        assert (await connection.execute(SELECT)).scalars().all() == [3]
+        # Another connection takes the write lock and commits while the read is open: the read holds no lock.
+        async with database.transaction() as session:
+            await session.execute(INSERT, {"value": 4})
+        assert (await connection.execute(SELECT)).scalars().all() == [3, 4]
+    assert [name for name in calls.names if name in ("execute BEGIN", "commit")] == ["execute BEGIN", "commit"]
+    assert not any(name.startswith("execute SELECT") for name in calls.names)
+
+
 async def test_the_event_loop_keeps_running_while_a_brief_write_waits_for_the_lock(
     database: Database, tmp_path: Path
 ) -> None:

@@ -31,7 +31,7 @@ from app.chunks import chunks
 from app.customers.groups import group_root
 from app.customers.models import CreditLimitChange, Customer, CustomerRecord, FxRate, Invoice, Payment
 from app.customers.rates import RateTable
-from app.db import WriteSession, core, dialect_insert, dialect_name, exact_sum, insert_for, table_of
+from app.db import Reader, WriteSession, core, dialect_insert, dialect_name, exact_sum, insert_for, table_of
 from app.orders.models import Reservation
 
 ORDER_FIELDS = ("name", "country", "registration_number")
@@ -131,7 +131,7 @@ CUSTOMER_ROWS = select(*CUSTOMERS.c).where(CUSTOMERS.c.id.in_(bindparam("ids", e
 LOCK_CUSTOMER_ROWS = CUSTOMER_ROWS.order_by(CUSTOMERS.c.id).with_for_update()
 
 
-async def customer_records(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, CustomerRecord]:
+async def customer_records(session: Reader, customer_ids: Sequence[str]) -> dict[str, CustomerRecord]:
     """`customers_by_id` as Core rows."""
     found: dict[str, CustomerRecord] = {}
     connection = await core(session)
@@ -240,7 +240,7 @@ async def all_rates(session: AsyncSession) -> list[FxRate]:
     return list((await session.scalars(ALL_RATES)).all())
 
 
-async def rate_table(session: AsyncSession) -> RateTable:
+async def rate_table(session: Reader) -> RateTable:
     """Every stored rate as the table conversions read (inverse and cross rates derived)."""
     rows = await (await core(session)).execute(RATE_COLUMNS)
     return RateTable.of((base, quote, rate) for base, quote, rate in rows)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.active_policy import ActivePolicy
 from app.arrangements.service import arrangement_inputs
@@ -25,7 +25,7 @@ from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_
 from app.customers.groups import group_root
 from app.customers.models import CustomerRecord
 from app.customers.rates import RateTable
-from app.db import Database, ReadSession, WriteSession, utcnow
+from app.db import Database, WriteSession, utcnow
 from app.decisions import repository
 from app.decisions.behaviour import behaviour_inputs
 from app.decisions.export import StartedExport, open_decisions_csv
@@ -124,8 +124,9 @@ class DecisionService:
             writers=1 if database.is_sqlite else WRITERS,
         )
         # What comes before the report, read for every decision that arrives at the same moment at once.
-        self.reads: GroupCommit[CustomerIn, _ReadBeforeReport, ReadSession] = GroupCommit(
-            partial(database.read, brief=True), self._read_before, name="decision_reads", writers=READERS
+        # All of it Core statements: a bare connection, no ORM session to set up.
+        self.reads: GroupCommit[CustomerIn, _ReadBeforeReport, AsyncConnection] = GroupCommit(
+            partial(database.read_connection, brief=True), self._read_before, name="decision_reads", writers=READERS
         )
 
     async def decide(
@@ -170,7 +171,9 @@ class DecisionService:
         )
         return stored
 
-    async def _read_before(self, session: AsyncSession, customers_in: Sequence[CustomerIn]) -> list[_ReadBeforeReport]:
+    async def _read_before(
+        self, session: AsyncConnection, customers_in: Sequence[CustomerIn]
+    ) -> list[_ReadBeforeReport]:
         policy = await self.active_policy(session)
         rates = await customers.rate_table(session)
         masters = await customers.customer_records(session, [customer_in.id for customer_in in customers_in])

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, insert, or_, select, text
+from sqlalchemy import Row, and_, bindparam, func, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import WriteSession, core
+from app.db import Reader, WriteSession, core
 from app.decisions.models import Decision
 from app.decisions.query import Cursor
 from app.policy_versions.models import PolicyActivation, PolicyVersion
@@ -22,10 +22,19 @@ BOOTSTRAP_LOCK_KEY = 0x63726564
 ACTIVE_VERSION = select(PolicyActivation.version).order_by(PolicyActivation.id.desc()).limit(1)
 
 
-async def active_version(session: AsyncSession) -> str | None:
+async def active_version(session: Reader) -> str | None:
     """The newest activation's version: one primary-key index read."""
     version: str | None = await (await core(session)).scalar(ACTIVE_VERSION)
     return version
+
+
+VERSION_DOCUMENT = select(PolicyVersion.document).where(PolicyVersion.version == bindparam("version"))
+
+
+async def version_document(session: Reader, version: str) -> dict[str, Any] | None:
+    """A stored version's document (a Core read: the decision path reads it on a bare connection too)."""
+    document: dict[str, Any] | None = await (await core(session)).scalar(VERSION_DOCUMENT, {"version": version})
+    return document
 
 
 async def get_version(session: AsyncSession, version: str) -> PolicyVersion | None:

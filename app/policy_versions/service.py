@@ -11,11 +11,10 @@ from typing import Any
 
 import orjson
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import EventType, append
 from app.auth import Principal
-from app.db import Database, utcnow
+from app.db import Database, Reader, utcnow
 from app.decisions.query import Cursor
 from app.errors import Conflict, FieldError, InvalidRequest, NotFound
 from app.policy.schema import PolicyDocument, load_policy_file, parse_policy, upload_errors
@@ -52,7 +51,7 @@ class PolicyService:
         self.default_file = default_file
         self._documents: dict[str, PolicyDocument] = {}
 
-    async def active_policy(self, session: AsyncSession | None = None) -> PolicyDocument:
+    async def active_policy(self, session: Reader | None = None) -> PolicyDocument:
         """The document every decision uses: one indexed read (in `session` when given), then the cache."""
         if session is not None:
             version = await repository.active_version(session)
@@ -105,11 +104,11 @@ class PolicyService:
         async with self.database.read() as session:
             return await self._load(session, version)
 
-    async def _load(self, session: AsyncSession, version: str) -> PolicyDocument:
-        row = await repository.get_version(session, version)
-        if row is None:
+    async def _load(self, session: Reader, version: str) -> PolicyDocument:
+        stored = await repository.version_document(session, version)
+        if stored is None:
             raise NotFound(f"no policy version {version}")
-        document = parse_policy(row.document, stored=True)
+        document = parse_policy(stored, stored=True)
         self._documents[version] = document
         return document
 

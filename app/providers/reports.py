@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database, utcnow
+from app.db import Database, Reader, utcnow
 from app.observability.metrics import record_cache_lookup
 from app.policy.facts import OrderFacts, ReportFacts, ReportSource
 from app.policy.rules import small_order
@@ -174,7 +174,7 @@ class ReportService:
         return [CreditReport.from_snapshot(snapshots[name]) for name in names if name in snapshots]
 
     async def stored_reports_of_many(
-        self, session: AsyncSession, companies: Sequence[CompanyQuery]
+        self, session: Reader, companies: Sequence[CompanyQuery]
     ) -> dict[tuple[str, str], list[CreditReport]]:
         """`stored_reports` for several companies in one statement, keyed by (country, registration key)."""
         names = [provider.name for provider in self.providers if _cacheable(provider)]

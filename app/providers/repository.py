@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chunks import chunks
-from app.db import WriteSession, core, exact_sum, table_of
+from app.db import Reader, WriteSession, core, exact_sum, table_of
 from app.providers.models import CreditReportRecord, InsurerLimit, ProviderCacheHits, ProviderCall, ReportLease
 
 ERROR_OUTCOMES = ("unavailable", "bad_response")
@@ -83,7 +83,7 @@ LATEST_SNAPSHOTS_OF_MANY = select(
 
 
 async def latest_snapshots_of_many(
-    session: AsyncSession, providers: Sequence[str], companies: Sequence[tuple[str, str]]
+    session: Reader, providers: Sequence[str], companies: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
     """`latest_snapshots` for several (country, registration key) pairs at once."""
     parameters = {"companies": list(companies), "providers": list(providers)}
