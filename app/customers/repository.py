@@ -12,6 +12,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Label,
+    Select,
     and_,
     bindparam,
     case,
@@ -263,6 +264,8 @@ async def exposure_rows(
     today: date,
     now: datetime,
     exclude_orders: Sequence[str] = (),
+    also: Select[*tuple[Any, ...]] | None = None,
+    also_parameters: dict[str, Any] | None = None,
 ) -> Sequence[Any]:
     """(customer_id, kind, currency, amount_minor, oldest_due) in ONE statement, so it reads one snapshot.
 
@@ -270,18 +273,22 @@ async def exposure_rows(
     receivables and reservations in one statement matters: an order's invoiced event moves an amount from one
     to the other, and two statements could see it in neither. The reservations of `exclude_orders` are left
     out: the orders being decided again.
+
+    `also`: one more branch of the same shape, built once by the caller, with its own kind and its parameters
+    in `also_parameters` (it may use `exclude_orders` too): what a decision asks besides exposure, answered in
+    the same statement.
     """
-    parameters: dict[str, Any] = {"today": today, "now": now}
+    parameters: dict[str, Any] = {"today": today, "now": now, **(also_parameters or {})}
     if customer_ids is not None:
         parameters["customer_ids"] = list(customer_ids)
     if exclude_orders:
         parameters["exclude_orders"] = list(exclude_orders)
-    statement = _exposure_statement(customer_ids is not None, bool(exclude_orders))
+    statement = _exposure_statement(customer_ids is not None, bool(exclude_orders), also)
     return (await (await core(session)).execute(statement, parameters)).all()
 
 
-@lru_cache(maxsize=4)
-def _exposure_statement(by_customer: bool, excluding_order: bool) -> Any:
+@lru_cache(maxsize=8)
+def _exposure_statement(by_customer: bool, excluding_order: bool, also: Select[*tuple[Any, ...]] | None = None) -> Any:
     """exposure_rows' statement, built once for each shape and executed with parameters."""
     now: BindParameter[datetime] = bindparam("now")
     today: BindParameter[date] = bindparam("today")
@@ -351,7 +358,10 @@ def _exposure_statement(by_customer: bool, excluding_order: bool) -> Any:
         .where(*reserved_where, Reservation.vat_minor.is_not(None))
         .group_by(Reservation.customer_id, Reservation.currency)
     )
-    return union_all(overdue, receivable, reserved, invoice_vat, reserved_vat)
+    branches: list[Any] = [overdue, receivable, reserved, invoice_vat, reserved_vat]
+    if also is not None:
+        branches.append(also)
+    return union_all(*branches)
 
 
 def _least(first: Any, second: Any) -> Any:

@@ -6,7 +6,24 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypedDict, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, delete, exists, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Row,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
@@ -56,16 +73,30 @@ class DecisionRow(TypedDict):
 INSERT_DECISION = insert(table_of(Decision))
 INSERT_REASON = insert(table_of(DecisionReason))
 INSERT_OPEN_CASE = insert(table_of(OpenCase))
-# A semi-join: for each customer, the first decision that granted credit on another order ends its search.
-# The orders being decided are left out for every customer at once: an order is only ever one customer's.
-CREDIT_HISTORY = select(Customer.id).where(
-    Customer.id.in_(bindparam("customer_ids", expanding=True)),
-    exists().where(
-        Decision.customer_id == Customer.id,
-        Decision.approved_credit_minor > 0,
-        Decision.order_id.not_in(bindparam("order_ids", expanding=True)),
-    ),
-)
+
+
+def _granted_credit(customers: str, other_than: str) -> ColumnElement[bool]:
+    """A semi-join: for each customer (in the list bound as `customers`), the first decision that granted credit
+    on an order not in the list bound as `other_than` ends its search. The orders being decided are left out for
+    every customer at once: an order is only ever one customer's."""
+    return and_(
+        Customer.id.in_(bindparam(customers, expanding=True)),
+        exists().where(
+            Decision.customer_id == Customer.id,
+            Decision.approved_credit_minor > 0,
+            Decision.order_id.not_in(bindparam(other_than, expanding=True)),
+        ),
+    )
+
+
+CREDIT_HISTORY = select(Customer.id).where(_granted_credit("customer_ids", "order_ids"))
+# The same question as a branch of the exposure statement (`customers.exposure_rows(also=...)`): a row of kind
+# CREDIT_HISTORY_KIND per customer granted credit on an order other than those being decided (`exclude_orders`),
+# so a decision reads its credit history and its exposure in one statement.
+CREDIT_HISTORY_KIND = "credit_history"
+CREDIT_HISTORY_ROWS = select(
+    Customer.id, literal(CREDIT_HISTORY_KIND), cast(null(), String), null(), cast(null(), Date)
+).where(_granted_credit("history_ids", "exclude_orders"))
 # Every customer an order was decided for, latest first (one, unless an order changed hands before
 # orders were refused to other customers).
 ORDER_CUSTOMERS = (

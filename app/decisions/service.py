@@ -296,18 +296,19 @@ class DecisionService:
         counted = {item.customer_id for item in pending} | {
             member for limit_root in limit_roots for member in groups[limit_root]
         }
+        # Credit history (credit on earlier orders: never the order being decided, again, itself) is read in the
+        # same statement as exposure.
         rows = await customers.exposure_rows(
             session,
             sorted(counted),
             today=today,
             now=now,
             exclude_orders=[item.order.order_id for item in pending],
+            also=repository.CREDIT_HISTORY_ROWS,
+            also_parameters={"history_ids": sorted({item.customer_id for item in pending})},
         )
-        sums = sums_by_customer(rows)
-        # Credit history is credit on earlier orders: never the order being decided (again) itself.
-        earlier_credit = await repository.with_credit_history(
-            session, [item.customer_id for item in pending], [item.order.order_id for item in pending]
-        )
+        earlier_credit = {row.customer_id for row in rows if row.kind == repository.CREDIT_HISTORY_KIND}
+        sums = sums_by_customer(row for row in rows if row.kind != repository.CREDIT_HISTORY_KIND)
         covers = await insurance.cover_records(session, [item.customer_id for item in pending])
         # The trading history only when the policy's discretionary limit asks for it.
         traded = sorted({item.customer_id for item in pending if needs_trading(item.before.policy)})
