@@ -118,7 +118,9 @@ def build_services(
         audit=AuditService(database),
         reports=reports,
         policies=policies,
-        decisions=DecisionService(database, reports, active_policy, reservation_days=settings.reservation_expiry_days),
+        decisions=DecisionService(
+            database, reports, policies.active_policy_and_rates, reservation_days=settings.reservation_expiry_days
+        ),
         decision_rate=RateLimiter(
             database, "decisions", settings.decision_rate_limit, settings.decision_rate_window_seconds
         ),

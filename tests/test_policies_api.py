@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.customers import repository as customer_repository
 from app.db import Database
 from app.main import create_app
+from app.policy_versions import repository
 from app.policy_versions.service import PolicyService
 from app.settings import DEFAULT_POLICY_FILE, Settings
 from tests.conftest import auth, count_rows, key_for, order_body
@@ -228,3 +233,48 @@ class TestActivation:
         await store(client, await stricter(client))
         response = await client.post("/v1/policies/v2/activate", headers=auth(key_for("read")))
         assert response.status_code == 403
+
+
+class TestTheDecisionPathsRead:
+    """What a decision reads before its report: the active version and the rates, in one statement."""
+
+    async def test_it_answers_what_the_two_reads_apart_answer(
+        self, client: httpx.AsyncClient, settings: Settings, engine: AsyncEngine
+    ) -> None:
+        await store(client, await stricter(client))
+        await client.post("/v1/policies/v2/activate", headers=auth(key_for("admin")))
+        async with engine.begin() as connection:
+            for base, rate in (("USD", "0.9"), ("CHF", "1.05"), ("GBP", "1.17")):
+                await connection.execute(
+                    text("INSERT INTO fx_rates (base, quote, rate, updated_at) VALUES (:base, 'EUR', :rate, :at)"),
+                    {"base": base, "rate": rate, "at": datetime.now(UTC)},
+                )
+        database = Database(settings.database_url)
+        try:
+            async with database.read_connection(brief=True) as connection:
+                version, rates = await repository.active_version_and_rates(connection)
+                assert version == await repository.active_version(connection) == "v2"
+                apart = await customer_repository.rate_table(connection)
+            assert rates.rate("EUR", "USD") == apart.rate("EUR", "USD") == Decimal("0.9")
+            assert rates.rate("CHF", "GBP") == apart.rate("CHF", "GBP")
+            assert rates.rate("USD", "EUR") == apart.rate("USD", "EUR")
+        finally:
+            await database.dispose()
+
+    async def test_without_an_activation_the_version_is_none_and_the_rates_still_come(
+        self, client: httpx.AsyncClient, settings: Settings, engine: AsyncEngine
+    ) -> None:
+        async with engine.begin() as connection:
+            await connection.execute(text("DELETE FROM policy_activations"))
+            await connection.execute(
+                text("INSERT INTO fx_rates (base, quote, rate, updated_at) VALUES ('USD', 'EUR', '0.9', :at)"),
+                {"at": datetime.now(UTC)},
+            )
+        database = Database(settings.database_url)
+        try:
+            async with database.read_connection() as connection:
+                version, rates = await repository.active_version_and_rates(connection)
+            assert version is None
+            assert rates.rate("EUR", "USD") == Decimal("0.9")
+        finally:
+            await database.dispose()

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.active_policy import ActivePolicy
 from app.arrangements.service import arrangement_inputs
 from app.audit import events as audit_events
 from app.audit.service import EventType, NewEvent, append_many
@@ -25,7 +24,7 @@ from app.customers.exposure import ExposureSums, combined, in_currency, sums_by_
 from app.customers.groups import group_root
 from app.customers.models import CustomerRecord
 from app.customers.rates import RateTable
-from app.db import Database, WriteSession, utcnow
+from app.db import Database, Reader, WriteSession, utcnow
 from app.decisions import repository
 from app.decisions.behaviour import behaviour_inputs
 from app.decisions.export import StartedExport, open_decisions_csv
@@ -71,6 +70,12 @@ WRITERS = 4
 READERS = 2
 
 
+class ActivePolicyAndRates(Protocol):
+    """The active policy document and the stored rates, read in one statement (PolicyService's)."""
+
+    async def __call__(self, session: Reader) -> tuple[PolicyDocument, RateTable]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class _ReadBeforeReport:
     """What one decision reads before its report, in a read shared with the decisions arriving with it."""
@@ -110,11 +115,15 @@ class _Written:
 
 class DecisionService:
     def __init__(
-        self, database: Database, reports: ReportService, active_policy: ActivePolicy, reservation_days: int = 30
+        self,
+        database: Database,
+        reports: ReportService,
+        policy_and_rates: ActivePolicyAndRates,
+        reservation_days: int = 30,
     ) -> None:
         self.database = database
         self.reports = reports
-        self.active_policy = active_policy
+        self.policy_and_rates = policy_and_rates
         self.reservation_days = reservation_days
         # SQLite has one writer at a time anyway; PostgreSQL works on several shared transactions at once.
         self.writes: GroupCommit[_Pending, _Written, WriteSession] = GroupCommit(
@@ -174,8 +183,7 @@ class DecisionService:
     async def _read_before(
         self, session: AsyncConnection, customers_in: Sequence[CustomerIn]
     ) -> list[_ReadBeforeReport]:
-        policy = await self.active_policy(session)
-        rates = await customers.rate_table(session)
+        policy, rates = await self.policy_and_rates(session)
         masters = await customers.customer_records(session, [customer_in.id for customer_in in customers_in])
         companies = [_company(customer_in, masters.get(customer_in.id)) for customer_in in customers_in]
         stored = await self.reports.stored_reports_of_many(session, [c for c in companies if c is not None])

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, insert, or_, select, text
+from sqlalchemy import Row, String, and_, bindparam, cast, func, insert, null, or_, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.customers.models import FxRate
+from app.customers.rates import RateTable
 from app.db import Reader, WriteSession, core
 from app.decisions.models import Decision
 from app.decisions.query import Cursor
@@ -20,6 +22,12 @@ BOOTSTRAP_LOCK_KEY = 0x63726564
 
 
 ACTIVE_VERSION = select(PolicyActivation.version).order_by(PolicyActivation.id.desc()).limit(1)
+# The active version and every stored rate in one statement, what each decision reads before its report: a row
+# per rate with a null version, and one row with the version (null while none is active) and null rate columns.
+ACTIVE_VERSION_AND_RATES = union_all(
+    select(FxRate.base, FxRate.quote, FxRate.rate, cast(null(), String).label("version")),
+    select(cast(null(), String), cast(null(), String), cast(null(), String), ACTIVE_VERSION.scalar_subquery()),
+)
 
 
 async def active_version(session: Reader) -> str | None:
@@ -29,6 +37,18 @@ async def active_version(session: Reader) -> str | None:
 
 
 VERSION_DOCUMENT = select(PolicyVersion.document).where(PolicyVersion.version == bindparam("version"))
+
+
+async def active_version_and_rates(session: Reader) -> tuple[str | None, RateTable]:
+    """`active_version` and the rate table (`customers.rate_table`), read in one statement."""
+    version: str | None = None
+    rates: list[tuple[str, str, str]] = []
+    for base, quote, rate, active in await (await core(session)).execute(ACTIVE_VERSION_AND_RATES):
+        if base is None:
+            version = active
+        else:
+            rates.append((base, quote, rate))
+    return version, RateTable.of(sorted(rates))
 
 
 async def version_document(session: Reader, version: str) -> dict[str, Any] | None:

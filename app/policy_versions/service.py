@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit.service import EventType, append
 from app.auth import Principal
+from app.customers.rates import RateTable
 from app.db import Database, Reader, utcnow
 from app.decisions.query import Cursor
 from app.errors import Conflict, FieldError, InvalidRequest, NotFound
@@ -64,6 +65,13 @@ class PolicyService:
                     return self._documents.get(version) or await self._load(session, version)
             await self.bootstrap()
         raise RuntimeError("no active policy after storing the default one")
+
+    async def active_policy_and_rates(self, session: Reader) -> tuple[PolicyDocument, RateTable]:
+        """`active_policy` and the stored rates, in one statement (the decision path's read before its report)."""
+        version, rates = await repository.active_version_and_rates(session)
+        if version is None:  # an empty database: the bootstrap stores and activates the configured policy
+            return await self.active_policy(), rates
+        return self._documents.get(version) or await self._load(session, version), rates
 
     async def bootstrap(self) -> None:
         """On an empty database, store and activate the configured policy file (once, even for racing replicas)."""
