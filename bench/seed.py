@@ -1,7 +1,8 @@
 """Seeding, one function per kind of data, by bulk SQL so a million rows take seconds, not hours.
 
 Rows match app/decisions/models.py's Decision columns. The JSON documents are those of a real decision
-(sizes matter: they decide how many rows fit a page), with the per-row columns varied.
+(sizes matter: they decide how many rows fit a page), with the per-row columns varied. The trigger on
+`decisions` (migration 0015) writes each seeded row's reason rows, as it does for the app's decisions.
 
 Before a throughput run, SEEDERS give every customer id `C-000000`... that bench/lua/decisions.lua sends its
 ERP master data, open invoices and a cached report, so the load decides with a cached report and a real

@@ -67,6 +67,34 @@ class TestMigrations:
         command.check(config)
 
 
+WRITE_TRIGGERS = {"decisions_insert_reasons", "audit_events_move_head"}
+
+
+async def write_triggers(engine: AsyncEngine) -> set[str]:
+    """Which of migration 0015's triggers the database holds."""
+    query = (
+        "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+        if engine.dialect.name == "postgresql"
+        else "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    )
+    async with engine.connect() as connection:
+        return set((await connection.execute(text(query))).scalars()) & WRITE_TRIGGERS
+
+
+class TestWriteTriggers:
+    async def test_0015_adds_the_reason_and_head_triggers_and_its_downgrade_drops_them(
+        self, engine: AsyncEngine, database_url: str
+    ) -> None:
+        config = _config(database_url)
+        assert await write_triggers(engine) == WRITE_TRIGGERS
+        await asyncio.to_thread(command.downgrade, config, "0014")
+        try:
+            assert await write_triggers(engine) == set()
+        finally:
+            await asyncio.to_thread(command.upgrade, config, "head")
+        assert await write_triggers(engine) == WRITE_TRIGGERS
+
+
 class TestReviewCasesBackfill:
     async def test_upgrading_to_0009_queues_exactly_the_unsettled_review_decisions(
         self, client: httpx.AsyncClient, engine: AsyncEngine, database_url: str

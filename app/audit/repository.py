@@ -6,7 +6,7 @@ import typing
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Text, bindparam, cast, func, insert, select, type_coerce, update
+from sqlalchemy import ColumnElement, Text, cast, func, insert, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,13 +16,9 @@ from app.db import WriteSession, core, table_of
 
 HEAD_ID = 1
 
-# Every append runs these: built once, executed with parameters.
+# Every append runs these: built once, executed with parameters. The head follows the inserted events by
+# trigger (migration 0015): it is never updated from here.
 INSERT_EVENT = insert(table_of(AuditEvent))
-MOVE_HEAD = (
-    update(table_of(AuditChainHead))
-    .where(table_of(AuditChainHead).c.id == HEAD_ID)
-    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
-)
 LOCK_HEAD = select(AuditChainHead.seq, AuditChainHead.hash).where(AuditChainHead.id == HEAD_ID).with_for_update()
 
 
@@ -70,10 +66,6 @@ async def read_head(session: AsyncSession) -> Head | None:
 
 async def insert_events(session: WriteSession, rows: list[dict[str, Any]]) -> None:
     await (await core(session)).execute(INSERT_EVENT, rows)
-
-
-async def move_head(session: AsyncSession, head: Head) -> None:
-    await (await core(session)).execute(MOVE_HEAD, {"new_seq": head.seq, "new_hash": head.hash})
 
 
 async def events_after(session: AsyncSession, after_seq: int, limit: int) -> Sequence[StoredEvent]:

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.audit import repository
-from app.audit.canonical import Head, canonical_bytes, event_hash, normalise, rfc3339
+from app.audit.canonical import canonical_bytes, event_hash, normalise, rfc3339
 from app.db import WriteSession, utcnow
 
 
@@ -67,7 +67,8 @@ async def append(
 
 
 async def append_many(session: WriteSession, events: Sequence[NewEvent]) -> list[AppendedEvent]:
-    """Append events in order, chained one to the next: one head lock, one insert, one head move."""
+    """Append events in order, chained one to the next: one head lock and one insert. A trigger on audit_events
+    (migration 0015) moves the head to each inserted event, in the insert itself."""
     if not events:
         return []
     # Everything that needs no lock happens before it is taken.
@@ -103,5 +104,4 @@ async def append_many(session: WriteSession, events: Sequence[NewEvent]) -> list
         appended.append(AppendedEvent(seq, digest))
         prev_hash = digest
     await repository.insert_events(session, rows)
-    await repository.move_head(session, Head(seq, prev_hash))
     return appended

@@ -55,7 +55,8 @@ class Decision(Base):
 
 
 class DecisionReason(Base):
-    """One reason code of a decision, written with it: the history filters on codes through this index."""
+    """One reason code of a decision, written with it by a trigger on `decisions` (migration 0015): the history
+    filters on codes through this index."""
 
     __tablename__ = "decision_reasons"
 

@@ -71,7 +71,6 @@ class DecisionRow(TypedDict):
 
 # Built once, executed with the row as parameters (the decision path's hot statements).
 INSERT_DECISION = insert(table_of(Decision))
-INSERT_REASON = insert(table_of(DecisionReason))
 INSERT_OPEN_CASE = insert(table_of(OpenCase))
 
 
@@ -108,7 +107,10 @@ ORDER_CUSTOMERS = (
 
 
 async def insert_decisions(session: WriteSession, decisions: Sequence[DecisionRow]) -> None:
-    """The decisions' rows, and an open case for each that waits for a person (reason rows: `insert_reasons`)."""
+    """The decisions' rows, and an open case for each that waits for a person.
+
+    A trigger on `decisions` (migration 0015) adds each row's reason rows, one per distinct code, in the
+    same statement: a later round's requests for longer terms read them."""
     if not decisions:
         return
     connection = await core(session)
@@ -132,17 +134,6 @@ async def close_superseded_cases(session: WriteSession, latest: dict[str, str]) 
         await (await core(session)).execute(
             CLOSE_SUPERSEDED_CASES, {"order_ids": sorted(latest), "latest_ids": sorted(latest.values())}
         )
-
-
-async def insert_reasons(session: WriteSession, decisions: Sequence[DecisionRow]) -> None:
-    """One row per distinct reason code of each decision (what the history's reason filter reads)."""
-    rows = [
-        {"decision_id": values["id"], "code": code, "decided_at": values["decided_at"]}
-        for values in decisions
-        for code in sorted({reason["code"] for reason in values["reasons"]})
-    ]
-    if rows:
-        await (await core(session)).execute(INSERT_REASON, rows)
 
 
 async def get_decision(session: AsyncSession, decision_id: str) -> Decision | None:

@@ -419,9 +419,9 @@ class DecisionService:
             if replacement is not None:
                 replacements.append(replacement)
             decided.append(values)
+        # Written per round, each with its reason rows (by trigger): a later round's requests for longer terms
+        # count this round's.
         await repository.insert_decisions(session, decided)
-        # Written per round: a later round's requests for longer terms count this round's.
-        await repository.insert_reasons(session, decided)
         taken = {row["order_id"] for row in replacements} - await orders.replace_reservations(session, replacements)
         if taken:
             # Another customer's decision for the same new order committed first (another transaction, or

@@ -18,8 +18,8 @@ from app.audit.verify import verify_chain
 from app.cli import cli
 from app.db import Database, create_engine
 from app.settings import get_settings
-from tests.audit.helpers import AUDIT_TABLES, append_events, copy_log
-from tests.conftest import auth, key_for, order_body
+from tests.audit.helpers import append_events, copy_log
+from tests.conftest import auth, key_for, order_body, truncate_all
 
 EVENTS = 6
 
@@ -153,30 +153,32 @@ class TestVerifyEndpoint:
 
 class TestVerifyCommand:
     def test_exits_zero_on_an_intact_log_and_one_naming_the_broken_event(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+        self, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+        # Three events appended to the real (migrated) log, whose triggers move the head, then copied.
+        async def build() -> str:
+            engine = create_engine(database_url)
+            await truncate_all(engine)
+            database = Database(database_url)
+            await append_events(database, 3)
+            await database.dispose()
+            copied = await copy_log(engine, tmp_path / "cli.db")
+            await engine.dispose()
+            return copied
 
-        async def build(tamper: bool) -> None:
+        async def tamper(url: str) -> None:
             engine = create_engine(url)
             async with engine.begin() as connection:
-                if tamper:
-                    await connection.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(actor="someone"))
-                else:
-                    await connection.run_sync(lambda sync: AuditEvent.metadata.create_all(sync, tables=AUDIT_TABLES))
+                await connection.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(actor="someone"))
             await engine.dispose()
-            if not tamper:
-                database = Database(url)
-                await append_events(database, 3)
-                await database.dispose()
 
+        url = asyncio.run(build())
         monkeypatch.setenv("CREDITGATE_DATABASE_URL", url)
         get_settings.cache_clear()
         runner = CliRunner()
         try:
-            asyncio.run(build(tamper=False))
             intact = runner.invoke(cli, ["audit", "verify", "--chunk-size", "2"])
-            asyncio.run(build(tamper=True))
+            asyncio.run(tamper(url))
             broken = runner.invoke(cli, ["audit", "verify"])
         finally:
             get_settings.cache_clear()

@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import Database
-from app.decisions.models import Decision, DecisionReason
+from app.decisions.models import Decision
 from app.main import create_app
 from app.services import services_of
 from app.settings import Settings
@@ -27,11 +27,11 @@ Message = dict[str, Any]
 
 
 async def store_decisions(engine: AsyncEngine, count: int) -> None:
-    """Decisions written straight into the table: enough rows for an export of several chunks."""
+    """Decisions written straight into the table (their reason rows by trigger): enough rows for an export of
+    several chunks."""
     async with engine.begin() as connection:
-        for decisions, reasons in decision_rows(count):
+        for decisions in decision_rows(count):
             await connection.execute(insert(Decision), decisions)
-            await connection.execute(insert(DecisionReason), reasons)
 
 
 class Exchange:
