@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit.canonical import Head
 from app.audit.models import AuditEvent
-from app.audit.repository import read_head
+from app.audit.repository import EVENTS_PER_STATEMENT, read_head
 from app.audit.service import EventType, NewEvent, append_many
 from app.audit.verify import verify_chain
 from app.db import Database
@@ -164,6 +164,27 @@ class TestChainHead:
         last = await last_event(engine)
         assert last == Head(appended[-1].seq, appended[-1].hash)
         assert await head_of(database_url) == last
+
+    async def test_a_long_append_goes_in_multi_row_statements_and_the_head_is_its_last_event(
+        self, engine: AsyncEngine, database_url: str
+    ) -> None:
+        count = 2 * EVENTS_PER_STATEMENT + 7  # two full statements and a short one
+        database = Database(database_url)
+        try:
+            await append_events(database, 1)
+            async with database.transaction() as session:
+                appended = await append_many(
+                    session,
+                    [NewEvent(EventType.NOTE_ADDED, f"N-{i}", {"index": i}, "key_test") for i in range(count)],
+                )
+            result = await verify_chain(database)
+        finally:
+            await database.dispose()
+        assert [event.seq for event in appended] == list(range(2, count + 2))
+        last = await last_event(engine)
+        assert last == Head(appended[-1].seq, appended[-1].hash)
+        assert await head_of(database_url) == last
+        assert (result.intact, result.events_checked) == (True, count + 1)
 
     async def test_the_head_is_the_last_event_after_decisions_and_the_chain_verifies(
         self, client: httpx.AsyncClient, engine: AsyncEngine, database_url: str

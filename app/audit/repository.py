@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.canonical import GENESIS_HASH, Head
 from app.audit.models import AuditChainHead, AuditEvent
+from app.chunks import chunks
 from app.db import WriteSession, core, table_of
 
 HEAD_ID = 1
@@ -19,6 +20,9 @@ HEAD_ID = 1
 # Every append runs these: built once, executed with parameters. The head follows the inserted events by
 # trigger (migration 0015): it is never updated from here.
 INSERT_EVENT = insert(table_of(AuditEvent))
+# Appends of more events than FEW_EVENTS insert them EVENTS_PER_STATEMENT to a statement (8 parameters each).
+FEW_EVENTS = 64
+EVENTS_PER_STATEMENT = 1000
 LOCK_HEAD = select(AuditChainHead.seq, AuditChainHead.hash).where(AuditChainHead.id == HEAD_ID).with_for_update()
 
 
@@ -65,7 +69,17 @@ async def read_head(session: AsyncSession) -> Head | None:
 
 
 async def insert_events(session: WriteSession, rows: list[dict[str, Any]]) -> None:
-    await (await core(session)).execute(INSERT_EVENT, rows)
+    """The rows in one statement per chunk (the database's trigger moves the chain head after each statement).
+
+    A few rows, a decision's or a shared transaction's, go through the statement built once; more go as
+    multi-row INSERTs built for them: executed row by row, PostgreSQL's head trigger would run once per row.
+    """
+    connection = await core(session)
+    if len(rows) <= FEW_EVENTS:
+        await connection.execute(INSERT_EVENT, rows[0] if len(rows) == 1 else rows)
+        return
+    for chunk in chunks(rows, EVENTS_PER_STATEMENT):
+        await connection.execute(insert(table_of(AuditEvent)).values(list(chunk)))
 
 
 async def events_after(session: AsyncSession, after_seq: int, limit: int) -> Sequence[StoredEvent]:

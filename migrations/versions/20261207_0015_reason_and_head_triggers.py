@@ -3,9 +3,12 @@
 AFTER INSERT ON decisions, for each row: one decision_reasons row per distinct code of the new row's `reasons`
 (a JSON list of objects with a "code"), with its id and decided_at copied as stored (on SQLite the very text
 the app wrote, which the history's decided_at ranges on decision_reasons compare). An empty list adds nothing.
-AFTER INSERT ON audit_events, for each row: audit_chain_head takes the new event's seq and hash, unless the
-head is already at that seq or past it (an insert out of order never moves it back). The head row is still
-locked (SELECT ... FOR UPDATE) by every append before it inserts, and rebuilt from the last event when missing.
+AFTER INSERT ON audit_events: audit_chain_head takes the newest inserted event's seq and hash, unless the head
+is already at that seq or past it (an insert out of order never moves it back). On PostgreSQL the trigger runs
+once per statement, over the statement's inserted rows: every update of a row leaves a version behind that the
+same transaction cannot prune, so a row trigger moving the one head row per event made a long append slower
+with every event (quadratic); SQLite has no such versions and runs it per row. The head row is still locked
+(SELECT ... FOR UPDATE) by every append before it inserts, and rebuilt from the last event when missing.
 
 Nothing to backfill: the app wrote both until now. On SQLite, a later batch_alter_table that recreates
 decisions or audit_events drops their triggers with the old table: such a revision must create these again.
@@ -38,7 +41,9 @@ $$
     """
 CREATE FUNCTION audit_events_move_head() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE audit_chain_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1 AND seq < NEW.seq;
+    UPDATE audit_chain_head AS head SET seq = newest.seq, hash = newest.hash
+    FROM (SELECT seq, hash FROM inserted_events ORDER BY seq DESC LIMIT 1) AS newest
+    WHERE head.id = 1 AND head.seq < newest.seq;
     RETURN NULL;
 END
 $$
@@ -48,7 +53,7 @@ POSTGRES_TRIGGERS = (
     "CREATE TRIGGER decisions_insert_reasons AFTER INSERT ON decisions "
     "FOR EACH ROW EXECUTE FUNCTION decisions_insert_reasons()",
     "CREATE TRIGGER audit_events_move_head AFTER INSERT ON audit_events "
-    "FOR EACH ROW EXECUTE FUNCTION audit_events_move_head()",
+    "REFERENCING NEW TABLE AS inserted_events FOR EACH STATEMENT EXECUTE FUNCTION audit_events_move_head()",
 )
 POSTGRES_DOWNGRADE = (
     "DROP TRIGGER audit_events_move_head ON audit_events",
