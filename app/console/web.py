@@ -155,7 +155,8 @@ class ConsoleRoute(APIRoute):
                 response.headers.update(SECURITY_HEADERS)
                 return response
             except ProblemError as exc:
-                return _error_page(request, exc.status, exc.title, exc.detail)
+                # Its headers too: a 503 or 429 page tells the browser, as the API tells a client, when to retry.
+                return _error_page(request, exc.status, exc.title, exc.detail, exc.headers)
             except RequestValidationError as exc:
                 fields = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
                 return _error_page(request, 422, "The request is not valid", fields)
@@ -163,10 +164,14 @@ class ConsoleRoute(APIRoute):
         return guarded
 
 
-def _error_page(request: Request, status_code: int, title: str, detail: str | None) -> HTMLResponse:
+def _error_page(
+    request: Request, status_code: int, title: str, detail: str | None, headers: dict[str, str] | None = None
+) -> HTMLResponse:
     session = signer(request).read(request.cookies.get(SESSION_COOKIE))
     principal = services_of(request.app).keys.by_id(session.key_id) if session is not None else None
     user = None
     if session is not None and principal is not None:
         user = ConsoleUser(principal, session, signer(request).csrf_token(session))
-    return render(request, "error.html", user, status_code=status_code, title=title, detail=detail)
+    response = render(request, "error.html", user, status_code=status_code, title=title, detail=detail)
+    response.headers.update(headers or {})
+    return response

@@ -9,6 +9,10 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from app.db import HeavyReadsBusy
+from app.decisions.export import StartedExport
+from app.decisions.query import DecisionFilters
+from app.decisions.service import DecisionService
 from tests.conftest import auth, key_for, order_body
 from tests.console.console import csrf_token, decide, sign_in
 from tests.erp import put_customer, put_invoice
@@ -97,6 +101,24 @@ class TestDecisionPage:
         page = await client.get("/console/decisions/00000000-0000-0000-0000-000000000000")
         assert page.status_code == 404
         assert page.headers["content-type"].startswith("text/html")
+
+
+class TestErrorPages:
+    async def test_a_busy_export_is_an_error_page_that_says_when_to_retry(
+        self, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        async def busy(_self: DecisionService, _filters: DecisionFilters) -> StartedExport:
+            raise HeavyReadsBusy(
+                "2 exports or what-if replays are running; retry shortly", headers={"Retry-After": "5"}
+            )
+
+        monkeypatch.setattr(DecisionService, "export_csv", busy)
+        await sign_in(client)
+        page = await client.get("/console/decisions/export")
+        assert page.status_code == 503
+        assert page.headers["content-type"].startswith("text/html")
+        assert page.headers["retry-after"] == "5"
+        assert "retry shortly" in page.text
 
 
 class TestCreditFilePage:
