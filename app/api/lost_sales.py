@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -36,9 +36,20 @@ Currency = Annotated[
 ]
 
 
-def _days(date_from: date | None, date_to: date | None) -> tuple[date, date]:
+async def _report(
+    service: LostSalesServiceDep,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    what_if_limit: WhatIfLimit = None,
+    currency: Currency = None,
+) -> LostSalesReport:
+    """The report for the query's days (default: the last 90), both routes' query parameters in one place."""
     today = utcnow().date()
-    return date_from or today - timedelta(days=90), date_to or today
+    return await service.report(date_from or today - timedelta(days=90), date_to or today, what_if_limit, currency)
+
+
+# After the principal in each route's parameters: the key is checked before the report is built.
+Report = Annotated[LostSalesReport, Depends(_report)]
 
 
 @router.get(
@@ -46,18 +57,10 @@ def _days(date_from: date | None, date_to: date | None) -> tuple[date, date]:
     responses=problem_responses(Unauthenticated, Forbidden, InvalidRequest),
     summary="Orders refused credit or sent to prepayment because of the limit, by month and customer",
 )
-async def lost_sales(
-    _principal: Reader,
-    service: LostSalesServiceDep,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    what_if_limit: WhatIfLimit = None,
-    currency: Currency = None,
-) -> LostSalesReport:
+async def lost_sales(_principal: Reader, report: Report) -> LostSalesReport:
     """Each order's latest decision counts, when a limit reason (`EXCEEDS_AVAILABLE_CREDIT`, `GROUP_LIMIT`) held
     it back and no block, insolvency, overdue stop, high-risk prepayment or payment behaviour did."""
-    first, last = _days(date_from, date_to)
-    return await service.report(first, last, what_if_limit, currency)
+    return report
 
 
 @router.get(
@@ -69,16 +72,7 @@ async def lost_sales(
     },
     summary="The lost-sales report's orders as CSV",
 )
-async def export_lost_sales(
-    _principal: Reader,
-    service: LostSalesServiceDep,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    what_if_limit: WhatIfLimit = None,
-    currency: Currency = None,
-) -> Response:
-    first, last = _days(date_from, date_to)
-    report = await service.report(first, last, what_if_limit, currency)
+async def export_lost_sales(_principal: Reader, report: Report) -> Response:
     return Response(
         to_csv(report),
         media_type="text/csv; charset=utf-8",

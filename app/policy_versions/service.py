@@ -57,12 +57,12 @@ class PolicyService:
         if session is not None:
             version = await repository.active_version(session)
             if version is not None:
-                return self._documents.get(version) or await self._load(session, version)
+                return await self._document(session, version)
         for _attempt in range(2):
             async with self.database.read() as session:
                 version = await repository.active_version(session)
                 if version is not None:
-                    return self._documents.get(version) or await self._load(session, version)
+                    return await self._document(session, version)
             await self.bootstrap()
         raise RuntimeError("no active policy after storing the default one")
 
@@ -71,7 +71,7 @@ class PolicyService:
         version, rates = await repository.active_version_and_rates(session)
         if version is None:  # an empty database: the bootstrap stores and activates the configured policy
             return await self.active_policy(), rates
-        return self._documents.get(version) or await self._load(session, version), rates
+        return await self._document(session, version), rates
 
     async def bootstrap(self) -> None:
         """On an empty database, store and activate the configured policy file (once, even for racing replicas)."""
@@ -111,6 +111,10 @@ class PolicyService:
             return self._documents[version]
         async with self.database.read() as session:
             return await self._load(session, version)
+
+    async def _document(self, session: Reader, version: str) -> PolicyDocument:
+        """A version's parsed document: from the cache, else read and parsed once."""
+        return self._documents.get(version) or await self._load(session, version)
 
     async def _load(self, session: Reader, version: str) -> PolicyDocument:
         stored = await repository.version_document(session, version)
