@@ -27,6 +27,7 @@ from sqlalchemy.types import TypeDecorator
 from app import sqlite_connection
 from app.errors import ServiceUnavailable
 from app.settings import Settings
+from app.sqlite_checkpoint import FALLBACK_CHECKPOINT_PAGES, WalCheckpointer
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -388,7 +389,10 @@ class Database:
         heavy_reads: int = 2,
         heavy_read_queue_seconds: float = 2.0,
         sqlite_synchronous: str = "FULL",
+        sqlite_checkpoint_interval: float = 0.0,
     ) -> None:
+        """`sqlite_checkpoint_interval` (seconds, SQLite files only): WAL checkpoints in the background at most this
+        often (app/sqlite_checkpoint.py; the app's lifespan runs them); 0 leaves them to the commits."""
         timeouts: dict[str, Any] = {
             "statement_timeout": statement_timeout,
             "connect_timeout": connect_timeout,
@@ -398,6 +402,7 @@ class Database:
         # Reads never take SQLite's write lock; brief units of work run their statements on the event loop's
         # thread there (app/sqlite_connection.py). On PostgreSQL neither option changes anything.
         self.is_sqlite = database_url.startswith("sqlite")
+        self.checkpointer = self._checkpointer(database_url, sqlite_checkpoint_interval)
         self._sessions = {
             (readonly, brief): async_sessionmaker(
                 self.engine.execution_options(**_unit_options(self.is_sqlite, readonly=readonly, brief=brief)),
@@ -440,7 +445,27 @@ class Database:
             heavy_reads=settings.heavy_read_concurrency,
             heavy_read_queue_seconds=settings.heavy_read_queue_seconds,
             sqlite_synchronous=settings.sqlite_synchronous,
+            sqlite_checkpoint_interval=settings.sqlite_checkpoint_interval_ms / 1000,
         )
+
+    def _checkpointer(self, database_url: str, interval: float) -> WalCheckpointer | None:
+        """A file's WAL checkpoints taken off the commits, the engine's connections told to leave them to it."""
+        path = self.engine.url.database
+        if not self.is_sqlite or interval <= 0 or not path or ":memory:" in database_url:
+            return None
+        checkpointer = WalCheckpointer(path, interval)
+
+        @event.listens_for(self.engine.sync_engine, "connect")
+        def _fallback_only(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_CHECKPOINT_PAGES}")
+            cursor.close()
+
+        @event.listens_for(self.engine.sync_engine, "commit")
+        def _committed(_connection: Any) -> None:
+            checkpointer.note_commit()
+
+        return checkpointer
 
     @asynccontextmanager
     async def transaction(self, *, brief: bool = False) -> AsyncIterator[WriteSession]:

@@ -177,9 +177,12 @@ def _outgoing_tls() -> ssl.SSLContext:
 
 
 def _background_tasks(services: Services) -> list[asyncio.Task[None]]:
-    """The webhook dispatcher and, when switched on, the monitor scheduler: both stop with the app."""
+    """The webhook dispatcher, SQLite's background checkpoints and, when switched on, the monitor scheduler:
+    all stop with the app."""
     settings = services.settings
     tasks = []
+    if services.database.checkpointer is not None:
+        tasks.append(asyncio.create_task(services.database.checkpointer.run()))
     if settings.webhooks_dispatch_interval_seconds > 0:
         tasks.append(asyncio.create_task(services.dispatcher.run(settings.webhooks_dispatch_interval_seconds)))
     if settings.monitor_interval_seconds > 0:

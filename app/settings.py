@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # FULL: a commit is on disk before the decision is answered, power loss included; NORMAL (WAL) survives a
     # crash of the process but may lose the last commits on power loss. Group commit makes FULL cheap.
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    # A SQLite file's WAL is copied back into the database in the background at most this often, instead of
+    # inside whichever commit fills the log (whose decision would wait for it); 0 leaves it to the commits.
+    sqlite_checkpoint_interval_ms: int = Field(default=100, ge=0, le=60_000)
     # PostgreSQL: the server cancels a statement after this long, and the client gives up a second later when
     # the server does not answer at all (a partition); the request answers 503. 0 turns both off.
     database_statement_timeout_seconds: float = Field(default=10.0, ge=0, le=3600)
