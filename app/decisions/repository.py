@@ -96,13 +96,19 @@ CREDIT_HISTORY_KIND = "credit_history"
 CREDIT_HISTORY_ROWS = select(
     Customer.id, literal(CREDIT_HISTORY_KIND), cast(null(), String), null(), cast(null(), Date)
 ).where(_granted_credit("history_ids", "exclude_orders"))
-# Every customer an order was decided for, latest first (one, unless an order changed hands before
-# orders were refused to other customers).
-ORDER_CUSTOMERS = (
-    select(Decision.order_id, Decision.customer_id)
+# Every customer an order was decided for, each with its latest decision of the order (one, unless an order
+# changed hands before orders were refused to other customers): read with the orders' reservations, as
+# (kind, order_id, customer_id, at) rows of `orders.lock_reservation_states_with`.
+ORDER_CUSTOMER_KIND = "order_customer"
+ORDER_CUSTOMER_ROWS = (
+    select(
+        literal(ORDER_CUSTOMER_KIND, String).label("kind"),
+        Decision.order_id,
+        Decision.customer_id,
+        func.max(Decision.decided_at).label("at"),
+    )
     .where(Decision.order_id.in_(bindparam("order_ids", expanding=True)))
     .group_by(Decision.order_id, Decision.customer_id)
-    .order_by(Decision.order_id, func.max(Decision.decided_at).desc())
 )
 
 
@@ -150,16 +156,14 @@ async def with_credit_history(
     return set((await (await core(session)).scalars(CREDIT_HISTORY, parameters)).all())
 
 
-async def order_customers(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, str]:
-    """The customer each of the orders was last decided for; orders never decided are absent."""
-    if not order_ids:
-        return {}
-    found: dict[str, str] = {}
-    for order_id, customer_id in await (await core(session)).execute(
-        ORDER_CUSTOMERS, {"order_ids": sorted(set(order_ids))}
-    ):
-        found.setdefault(order_id, customer_id)
-    return found
+def order_customers(rows: Sequence[Any]) -> dict[str, str]:
+    """The customer each order was last decided for, from ORDER_CUSTOMER_ROWS' rows; orders never decided are
+    absent."""
+    latest: dict[str, Any] = {}
+    for row in rows:
+        if row.kind == ORDER_CUSTOMER_KIND and (row.order_id not in latest or row.at > latest[row.order_id].at):
+            latest[row.order_id] = row
+    return {order_id: row.customer_id for order_id, row in latest.items()}
 
 
 # The review that settled a decision (at most one review of a decision is final), joined to history queries:

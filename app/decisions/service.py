@@ -212,9 +212,12 @@ class DecisionService:
         locked = await self._lock(session, pending, now)
         answers: list[_Written | Exception | None] = [None] * len(pending)
         order_ids = [item.order.order_id for item in pending]
-        reservations = await orders.lock_reservation_states(session, order_ids)
-        # Whose each order is: its reservation's customer, else the customer its latest decision was for.
-        owners = {**await repository.order_customers(session, order_ids), **_reserved_for(reservations)}
+        # Whose each order is: its reservation's customer, else the customer its latest decision was for (read
+        # in the statement that locks the reservations).
+        reservations, decided = await orders.lock_reservation_states_with(
+            session, order_ids, repository.ORDER_CUSTOMER_ROWS
+        )
+        owners = {**repository.order_customers(decided), **_reserved_for(reservations)}
         decided_before = set(owners)
         written: list[_Written] = []
         for number, round_ in enumerate(_rounds(pending, locked)):

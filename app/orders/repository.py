@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypedDict
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Select, String, bindparam, cast, literal, null, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import WriteSession, core, dialect_name, insert_for, table_of
@@ -50,6 +50,10 @@ _LOCKED_RESERVATION_ROWS = (
 )
 
 
+# The kind of a reservation's row in `lock_reservation_states_with`'s answer.
+RESERVATION_KIND = "reservation"
+
+
 async def lock_reservation_states(session: WriteSession, order_ids: Sequence[str]) -> dict[str, ReservationState]:
     """`lock_reservations` as Core rows: the decision path only reads them."""
     if not order_ids:
@@ -57,6 +61,36 @@ async def lock_reservation_states(session: WriteSession, order_ids: Sequence[str
     parameters = {"order_ids": sorted(set(order_ids))}
     rows: Sequence[Any] = (await (await core(session)).execute(_LOCKED_RESERVATION_ROWS, parameters)).all()
     return {row.order_id: row for row in rows}
+
+
+async def lock_reservation_states_with(
+    session: WriteSession, order_ids: Sequence[str], also: Select[*tuple[Any, ...]]
+) -> tuple[dict[str, ReservationState], list[Any]]:
+    """`lock_reservation_states`, and in the same statement the rows of `also`, a caller's query of the same orders.
+
+    `also` selects (kind, order_id, customer_id, at) with `order_ids` as its expanding parameter; its rows come
+    back as rows of `kind`, `order_id`, `customer_id` and `at` (a time). A decision asks this way whom its orders
+    were decided for, and saves a round trip."""
+    if not order_ids:
+        return {}, []
+    parameters = {"order_ids": sorted(set(order_ids))}
+    rows: Sequence[Any] = (await (await core(session)).execute(_locked_with(also), parameters)).all()
+    states = {row.order_id: row for row in rows if row.kind == RESERVATION_KIND}
+    return states, [row for row in rows if row.kind != RESERVATION_KIND]
+
+
+@lru_cache(maxsize=4)
+def _locked_with(also: Select[*tuple[Any, ...]]) -> Any:
+    """The reservations locked in a CTE (PostgreSQL allows FOR UPDATE there, not beside UNION), then `also`'s
+    rows, padded to the reservations' columns with typed NULLs."""
+    locked = _LOCKED_RESERVATION_ROWS.cte("locked_reservations")
+    theirs = also.subquery()
+    kind, order_id, customer_id, at = theirs.c
+    padding = [cast(null(), column.type) for column in list(RESERVATIONS.c)[2:]]
+    return union_all(
+        select(literal(RESERVATION_KIND, String).label("kind"), *locked.c, cast(null(), at.type).label("at")),
+        select(kind, order_id, customer_id, *padding, at),
+    )
 
 
 class ReservationRow(TypedDict):
