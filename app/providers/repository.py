@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, bindparam, case, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import CursorResult, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,9 +69,11 @@ _RANKED = (
         _newest_first,
     )
     .where(
-        tuple_(CreditReportRecord.country, CreditReportRecord.registration_number).in_(
-            bindparam("companies", expanding=True)
-        ),
+        # Each column against its own list, not the pairs as one row value: SQLite then looks each combination up
+        # in the company index, where with `(country, number) IN (VALUES ...)` it scanned the whole index for
+        # more than one company. The few combinations that are no wanted company are left out after the read.
+        CreditReportRecord.country.in_(bindparam("countries", expanding=True)),
+        CreditReportRecord.registration_number.in_(bindparam("numbers", expanding=True)),
         CreditReportRecord.provider.in_(bindparam("providers", expanding=True)),
     )
     .subquery()
@@ -86,12 +88,18 @@ async def latest_snapshots_of_many(
     session: Reader, providers: Sequence[str], companies: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
     """`latest_snapshots` for several (country, registration key) pairs at once."""
-    parameters = {"companies": list(companies), "providers": list(providers)}
+    wanted = set(companies)
+    parameters = {
+        "countries": sorted({country for country, _ in wanted}),
+        "numbers": sorted({number for _, number in wanted}),
+        "providers": list(providers),
+    }
     newest: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for country, number, provider, snapshot in await (await core(session)).execute(
         LATEST_SNAPSHOTS_OF_MANY, parameters
     ):
-        newest.setdefault((country, number), {})[provider] = snapshot
+        if (country, number) in wanted:
+            newest.setdefault((country, number), {})[provider] = snapshot
     return newest
 
 
