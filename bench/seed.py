@@ -378,12 +378,16 @@ def seed_report_cache(database: BenchDatabase, customers: int) -> str:
 
 
 async def insert_rows(database: BenchDatabase, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """Bulk insert through the app's own engine and column types (executemany in chunks)."""
+    """Bulk insert through the app's own engine and column types (executemany in chunks), then the table's
+    statistics, as a database in service has them (autovacuum would take up to a minute, into the load)."""
     db = Database(database.url)
     try:
         for start in range(0, len(rows), SEED_CHUNK):
             async with db.transaction() as session:
                 await session.execute(insert(model), rows[start : start + SEED_CHUNK])
+        async with db.engine.connect() as connection:
+            await connection.execute(text(f"ANALYZE {model.__tablename__}"))
+            await connection.commit()
     finally:
         await db.dispose()
 
