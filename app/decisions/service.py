@@ -66,7 +66,10 @@ from app.providers.base import CompanyQuery, CreditReport
 from app.providers.reports import ObtainedReport, ReportService
 
 # Shared transactions open at once (PostgreSQL's writes; everyone's reads): each holds a pooled connection.
-WRITERS = 4
+# Two writers: one gathers and writes its decisions while the other commits. More only split the queue into
+# smaller batches, since every writer waits its turn at the audit chain's head until its commit anyway
+# (measured saturated: 0.90 ms of CPU a decision with two, 1.01 with four).
+WRITERS = 2
 READERS = 2
 
 
