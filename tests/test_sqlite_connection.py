@@ -58,7 +58,7 @@ async def _warm(database: Database) -> None:
         await session.execute(SELECT)
 
 
-async def test_a_brief_write_hands_only_begin_and_commit_to_the_driver_thread(
+async def test_a_brief_write_hands_only_its_commit_to_the_driver_thread_when_the_lock_is_free(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await _warm(database)
@@ -67,7 +67,9 @@ async def test_a_brief_write_hands_only_begin_and_commit_to_the_driver_thread(
         for value in range(5):
             await session.execute(INSERT, {"value": value})
         assert (await session.execute(SELECT)).scalars().all() == [0, 1, 2, 3, 4]
-    assert calls.names == ["execute BEGIN", "commit"]
+        # BEGIN IMMEDIATE took the lock on the loop's thread, and the connection waits as long as before.
+        assert (await session.execute(text("PRAGMA busy_timeout"))).scalar_one() == 5_000
+    assert [name for name in calls.names if name != "execute PRAGMA"] == ["commit"]  # the check's own PRAGMA
 
 
 async def test_a_unit_of_work_not_marked_brief_keeps_every_call_on_the_driver_thread(
@@ -115,9 +117,11 @@ async def test_a_brief_read_on_a_bare_connection_stays_on_the_loop_thread_and_ta
 
 
 async def test_the_event_loop_keeps_running_while_a_brief_write_waits_for_the_lock(
-    database: Database, tmp_path: Path
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another process holds the write lock: the brief write's BEGIN IMMEDIATE waits on the driver's thread."""
+    await _warm(database)
+    calls = ThreadCalls(monkeypatch)
     holder = sqlite3.connect(tmp_path / "brief.db", isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")
     ticks = 0
@@ -146,8 +150,10 @@ async def test_the_event_loop_keeps_running_while_a_brief_write_waits_for_the_lo
     holder.close()
     # Thirty 10 ms ticks fit in the wait; a blocked loop would have managed none after the first.
     assert ticked_while_waiting >= 5
-    async with database.read() as session:
+    assert calls.names[:1] == ["execute BEGIN"]  # the try on the loop's thread failed at once, and handed it over
+    async with database.transaction(brief=True) as session:
         assert (await session.execute(SELECT)).scalars().all() == [1]
+        assert (await session.execute(text("PRAGMA busy_timeout"))).scalar_one() == 5_000
 
 
 async def test_a_failing_statement_in_a_brief_write_rolls_the_whole_unit_back(database: Database) -> None:
