@@ -19,12 +19,33 @@ EventType = Literal[
     "limit_request.decided",
 ]
 # scheme://host[:port][/path][?query]: no user info, a port from 1 to 65535. The host is an IPv4 address in four
-# decimal numbers, or a DNS name whose last label starts with a letter (so no legacy IPv4 spelling such as
-# 2130706433, 0x7f.1 or 127.1 can pass as a name).
+# decimal numbers, an IPv6 address in brackets (RFC 3986's grammar, no zone), or a DNS name whose last label
+# starts with a letter (so no legacy IPv4 spelling such as 2130706433, 0x7f.1 or 127.1 can pass as a name).
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_H16 = r"[0-9A-Fa-f]{1,4}"
+_LS32 = rf"({_H16}:{_H16}|{_IPV4})"
+# RFC 3986, 3.2.2: the nine forms of an IPv6 address, by where "::" stands.
+IPV6_PATTERN = (
+    "("
+    + "|".join(
+        (
+            rf"({_H16}:){{6}}{_LS32}",
+            rf"::({_H16}:){{5}}{_LS32}",
+            rf"({_H16})?::({_H16}:){{4}}{_LS32}",
+            rf"(({_H16}:){{0,1}}{_H16})?::({_H16}:){{3}}{_LS32}",
+            rf"(({_H16}:){{0,2}}{_H16})?::({_H16}:){{2}}{_LS32}",
+            rf"(({_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
+            rf"(({_H16}:){{0,4}}{_H16})?::{_LS32}",
+            rf"(({_H16}:){{0,5}}{_H16})?::{_H16}",
+            rf"(({_H16}:){{0,6}}{_H16})?::",
+        )
+    )
+    + ")"
+)
 URL_PATTERN = (
-    rf"^https?://({_OCTET}(\.{_OCTET}){{3}}|({_LABEL}\.)*[A-Za-z]([A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?)"
+    rf"^https?://({_IPV4}|\[{IPV6_PATTERN}\]|({_LABEL}\.)*[A-Za-z]([A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?)"
     r"(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
     r"(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?(\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$"
 )

@@ -7,9 +7,11 @@ import re
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.webhooks.schemas import URL_PATTERN
+from app.webhooks.schemas import IPV6_PATTERN, URL_PATTERN
 from app.webhooks.targets import TargetRefused, check_url, refusal, resolve
 from tests.conftest import auth, count_rows
 
@@ -54,6 +56,10 @@ NEVER_DELIVERABLE = [
     "https:///x",
     "https://1.2.3.4.5/x",  # not an address, and no DNS name ends in a number
     "https://hooks.123/x",
+    "https://[1:2:3]/x",  # too few groups
+    "https://[1:2:3:4:5:6:7:8:9]/x",  # too many
+    "https://[::1/x",
+    "https://[1::2::3]/x",
 ]
 
 
@@ -164,8 +170,28 @@ class TestTheDocumentedPattern:
 
     @pytest.mark.parametrize(
         "url",
-        ["https://hooks.example.com/creditgate", "http://127.0.0.1:18711/hooks", "https://a/x", "http://h0.x-1/"],
+        [
+            "https://hooks.example.com/creditgate",
+            "http://127.0.0.1:18711/hooks",
+            "https://a/x",
+            "http://h0.x-1/",
+            "https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/x",
+            "http://[::1]:18711/hooks",
+            *INWARD[:6],
+        ],
     )
     def test_takes_what_the_service_takes(self, url: str) -> None:
         assert re.fullmatch(URL_PATTERN, url) is not None
         check_url(url, allow_private=True)
+
+    @given(address=st.ip_addresses(v=6))
+    def test_describes_every_ipv6_address_in_either_spelling(self, address: ipaddress.IPv6Address) -> None:
+        for written in (address.compressed, address.exploded):
+            url = f"https://[{written}]:8443/hooks"
+            assert re.fullmatch(URL_PATTERN, url) is not None, url
+            check_url(url, allow_private=True)
+
+    @given(written=st.from_regex(f"^{IPV6_PATTERN}$", fullmatch=True))
+    def test_every_ipv6_host_it_describes_is_an_address_the_service_takes(self, written: str) -> None:
+        assert isinstance(ipaddress.ip_address(written), ipaddress.IPv6Address)
+        check_url(f"https://[{written}]/hooks", allow_private=True)
