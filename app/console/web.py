@@ -41,7 +41,7 @@ NAVIGATION = (
     ("Credit files", "/console/customers", ("read",)),
     ("Warnings", "/console/signals", ("read",)),
     ("Portfolio", "/console/portfolio", ("read",)),
-    ("Limits", "/console/limits", ("read",)),
+    ("Limits", "/console/limits", ("read", "review")),
     ("Lost sales", "/console/lost-sales", ("read",)),
     ("Policies", "/console/policies", ("read", "admin")),
     ("Provider spend", "/console/spend", ("read",)),
