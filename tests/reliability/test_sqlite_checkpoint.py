@@ -138,9 +138,8 @@ class TestServedApp:
         assert await autocheckpoint_pages(quick) == FALLBACK_CHECKPOINT_PAGES
 
     async def test_zero_leaves_checkpoints_to_the_commits(self, settings: Settings, engine: AsyncEngine) -> None:
-        if not settings.is_sqlite:
-            pytest.skip("SQLite's write-ahead log")
         at_commit = settings.model_copy(update={"sqlite_checkpoint_interval_ms": 0})
         async with running_app(at_commit) as app:
             assert services_of(app).database.checkpointer is None
-        assert await autocheckpoint_pages(at_commit) == SQLITE_DEFAULT_CHECKPOINT_PAGES
+        if settings.is_sqlite:  # PostgreSQL has no such pragma: that no checkpointer runs is all there is to see
+            assert await autocheckpoint_pages(at_commit) == SQLITE_DEFAULT_CHECKPOINT_PAGES
