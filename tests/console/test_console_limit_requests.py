@@ -96,6 +96,24 @@ class TestDecidingALimitRequestFromTheConsole:
         assert response.status_code == 403
         assert await count_rows(engine, "limit_request_reviews") == 0
 
+    async def test_four_eyes_the_first_reviewer_waits_for_another(self, client: httpx.AsyncClient) -> None:
+        await put_customer(client, **manual_limit("1000.00"))
+        request = await asked(client, amount="30000.00")  # above the four-eyes amount
+        await sign_in(client, REVIEWER)
+        assert (
+            await post_review(client, request["id"], outcome="approve", reason="Known for years.")
+        ).status_code == 303
+        page = await client.get("/console/limits")
+        assert "You took the first review" in page.text
+        again = await post_review(client, request["id"], outcome="approve", reason="Once more.")
+        assert again.status_code == 409
+        assert "another reviewer has to take the second review" in again.text
+        await sign_in(client, ALL_KEY)
+        assert (await post_review(client, request["id"], outcome="approve", reason="Agreed.")).status_code == 303
+        assert (await status_of(client, request["id"]))["status"] == "approved"
+        customer = (await client.get("/v1/customers/C-42", headers=auth())).json()
+        assert customer["manual_limit"]["amount"] == "30000.00"
+
     async def test_the_key_that_asked_gets_no_form_and_is_refused_in_words(
         self, client: httpx.AsyncClient, engine: AsyncEngine
     ) -> None:
