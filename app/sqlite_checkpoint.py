@@ -21,6 +21,8 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 
+from app.observability.metrics import record_checkpoint, record_checkpoint_failure
+
 logger = logging.getLogger("creditgate.sqlite")
 
 # The served app's connections still checkpoint at commit once the log holds this many pages (~40 MB at 4 KiB):
@@ -72,6 +74,7 @@ class WalCheckpointer:
                     self._connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
                 row = self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             except sqlite3.Error as exc:
+                record_checkpoint_failure()
                 if not self._failing:  # once per run of failures, not every interval
                     logger.warning("background WAL checkpoint failed (%s); commits checkpoint as a fallback", exc)
                 self._failing = True
@@ -79,6 +82,7 @@ class WalCheckpointer:
             self._failing = False
             self.checkpoints += 1
             self.last = Checkpoint(bool(row[0]), int(row[1]), int(row[2]))
+            record_checkpoint(self.last.log_pages, self.last.copied_pages)
             return self.last
 
     def close(self) -> None:

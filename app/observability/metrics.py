@@ -160,6 +160,26 @@ def record_http_request(method: str, route: str, status: int, seconds: float) ->
     HTTP_SECONDS.labels(method, route).observe(seconds)
 
 
+SQLITE_WAL_PAGES = Gauge(
+    "creditgate_sqlite_wal_pages",
+    "SQLite: pages of the write-ahead log that the last background checkpoint could not yet copy back.",
+    registry=REGISTRY,
+)
+SQLITE_CHECKPOINT_FAILURES = Counter(
+    "creditgate_sqlite_checkpoint_failures",
+    "SQLite: background checkpoints that failed (commits then checkpoint, past their fallback threshold).",
+    registry=REGISTRY,
+)
+
+
+def record_checkpoint(log_pages: int, copied_pages: int) -> None:
+    SQLITE_WAL_PAGES.set(max(0, log_pages - copied_pages))
+
+
+def record_checkpoint_failure() -> None:
+    SQLITE_CHECKPOINT_FAILURES.inc()
+
+
 def record_shared_transaction(queue: str, items: int) -> None:
     SHARED_TRANSACTION_ITEMS.labels(queue).observe(items)
 

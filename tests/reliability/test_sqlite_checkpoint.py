@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.observability.metrics import REGISTRY
 from app.services import services_of
 from app.settings import Settings
 from app.sqlite_checkpoint import FALLBACK_CHECKPOINT_PAGES, WalCheckpointer
@@ -31,6 +32,10 @@ def wal_file(tmp_path: Path) -> Path:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)")
     return path
+
+
+def wal_pages() -> float | None:
+    return REGISTRY.get_sample_value("creditgate_sqlite_wal_pages")
 
 
 async def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
@@ -77,10 +82,12 @@ class TestWalCheckpointer:
             done = checkpointer.checkpoint()
             assert done is not None
             assert 0 < done.copied_pages < done.log_pages  # what the reader still needs stays in the log
+            assert wal_pages() == done.log_pages - done.copied_pages
             reader.execute("COMMIT")
             after = checkpointer.checkpoint()
             assert after is not None
             assert after.copied_pages == after.log_pages
+            assert wal_pages() == 0
         finally:
             reader.close()
             writer.close()
@@ -88,9 +95,11 @@ class TestWalCheckpointer:
 
     def test_a_failure_is_logged_once_and_never_raised(self, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
         checkpointer = WalCheckpointer(str(tmp_path), 1.0)  # a directory: SQLite cannot open it
+        failures = REGISTRY.get_sample_value("creditgate_sqlite_checkpoint_failures_total") or 0.0
         with caplog.at_level(logging.WARNING, logger="creditgate.sqlite"):
             assert checkpointer.checkpoint() is None
             assert checkpointer.checkpoint() is None
+        assert REGISTRY.get_sample_value("creditgate_sqlite_checkpoint_failures_total") == failures + 2
         assert [record.message for record in caplog.records if "checkpoint failed" in record.message] != []
         assert len(caplog.records) == 1
         assert checkpointer.checkpoints == 0
