@@ -20,26 +20,11 @@ _RESERVATION = (
     select(Reservation).where(Reservation.order_id == bindparam("order_id")).execution_options(populate_existing=True)
 )
 _LOCKED_RESERVATION = _RESERVATION.with_for_update()
-_LOCKED_RESERVATIONS = (
-    select(Reservation)
-    .where(Reservation.order_id.in_(bindparam("order_ids", expanding=True)))
-    .order_by(Reservation.order_id)
-    .with_for_update()
-    .execution_options(populate_existing=True)
-)
 
 
 async def get_reservation(session: AsyncSession, order_id: str, *, lock: bool = False) -> Reservation | None:
     query = _LOCKED_RESERVATION if lock else _RESERVATION
     return (await session.scalars(query, {"order_id": order_id})).one_or_none()
-
-
-async def lock_reservations(session: WriteSession, order_ids: Sequence[str]) -> dict[str, Reservation]:
-    """The orders' reservations by order id, locked in order-id order."""
-    if not order_ids:
-        return {}
-    rows = await session.scalars(_LOCKED_RESERVATIONS, {"order_ids": sorted(set(order_ids))})
-    return {row.order_id: row for row in rows}
 
 
 _LOCKED_RESERVATION_ROWS = (
@@ -55,7 +40,8 @@ RESERVATION_KIND = "reservation"
 
 
 async def lock_reservation_states(session: WriteSession, order_ids: Sequence[str]) -> dict[str, ReservationState]:
-    """`lock_reservations` as Core rows: the decision path only reads them."""
+    """The orders' reservations by order id, locked in order-id order, as Core rows (the decision path only
+    reads them)."""
     if not order_ids:
         return {}
     parameters = {"order_ids": sorted(set(order_ids))}

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.console.e2e import ALL_KEY, ARTIFACTS, LAPTOP, Served, chromium, serve
+from tests.console.e2e import ALL_KEY, ARTIFACTS, LAPTOP, Served, serve
 from tests.console.test_console_e2e import shoot, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -20,11 +20,6 @@ NARROW = {"width": 375, "height": 812}
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     yield from serve(tmp_path_factory.mktemp("console-actions-e2e"))
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[BrowserContext]:
-    yield from chromium(tmp_path / "profile")
 
 
 def fits_375(page: Page, name: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
@@ -16,7 +15,6 @@ from tests.console.e2e import (
     PHONE,
     READ_KEY,
     Served,
-    chromium,
     serve,
 )
 
@@ -26,12 +24,6 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     yield from serve(tmp_path_factory.mktemp("console-e2e"))
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[BrowserContext]:
-    """A fresh Chromium profile per test."""
-    yield from chromium(tmp_path / "profile")
 
 
 def shoot(page: Page, name: str) -> None:

@@ -12,10 +12,9 @@ import pytest
 from playwright.sync_api import BrowserContext, expect
 
 from tests.console.e2e import ALL_KEY, READ_KEY, SECOND_REVIEWER, Served, serve
-from tests.console.test_console_e2e import browser, shoot, sign_in
+from tests.console.test_console_e2e import shoot, sign_in
 
 pytestmark = pytest.mark.e2e
-__all__ = ["browser"]  # the fixture, shared with the console's other browser tests
 
 
 @pytest.fixture(scope="module")

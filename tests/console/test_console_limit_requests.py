@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import ALL_KEY, auth, count_rows, key_for
 from tests.console.console import csrf_token, sign_in
 from tests.console.e2e import ALL_KEY as E2E_ALL_KEY
-from tests.console.e2e import ARTIFACTS, Served, chromium, serve
+from tests.console.e2e import ARTIFACTS, Served, serve
 from tests.console.e2e import SECOND_REVIEWER as E2E_SECOND_REVIEWER
 from tests.erp import credit_file, manual_limit, put_customer
 from tests.limits.helpers import REVIEWER, asked
@@ -130,11 +129,6 @@ class TestDecidingALimitRequestFromTheConsole:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     yield from serve(tmp_path_factory.mktemp("console-limit-requests-e2e"))
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[BrowserContext]:
-    yield from chromium(tmp_path / "profile")
 
 
 @pytest.mark.e2e

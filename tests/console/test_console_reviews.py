@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,7 +12,7 @@ from playwright.sync_api import BrowserContext, expect
 
 from tests.conftest import ALL_KEY, auth, key_for, order_body
 from tests.console.console import csrf_token, sign_in
-from tests.console.e2e import ARTIFACTS, LAPTOP, PHONE, Served, chromium, serve
+from tests.console.e2e import ARTIFACTS, LAPTOP, PHONE, Served, serve
 from tests.console.e2e import SECOND_REVIEWER as E2E_SECOND_REVIEWER
 
 # Class E (registration number ending in 8) above the segment's review threshold: the policy sends it to review.
@@ -133,11 +132,6 @@ class TestReviewForm:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     yield from serve(tmp_path_factory.mktemp("console-review-e2e"))
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[BrowserContext]:
-    yield from chromium(tmp_path / "profile")
 
 
 @pytest.mark.e2e
